@@ -1,0 +1,95 @@
+/**
+ * The internal image: 3-channel RGB, interleaved (HWC), Float32, nominal range [0, 1].
+ *
+ * Why float: composite degradations (BLN, LHRS, DNBJ ...) chain up to four operators; as in
+ * BasicSR/Real-ESRGAN, intermediate results stay in float and are quantized once, when encoded.
+ * Values may leave [0, 1] between operators; `toUint8` clamps and rounds.
+ */
+export interface Image {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Float32Array;
+}
+
+export const CHANNELS = 3;
+
+export function createImage(width: number, height: number, data?: Float32Array): Image {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+    throw new RangeError(`image size must be positive integers, got ${width}x${height}`);
+  }
+  const length = width * height * CHANNELS;
+  if (data && data.length !== length) {
+    throw new RangeError(`image data has ${data.length} values, expected ${length} for ${width}x${height}x3`);
+  }
+  return { width, height, data: data ?? new Float32Array(length) };
+}
+
+export function cloneImage(image: Image): Image {
+  return { width: image.width, height: image.height, data: image.data.slice() };
+}
+
+/** Same size as `image`, zero-filled. */
+export function blankLike(image: Image): Image {
+  return createImage(image.width, image.height);
+}
+
+export function fromUint8(width: number, height: number, rgb: Uint8Array | Uint8ClampedArray): Image {
+  const out = createImage(width, height);
+  const d = out.data;
+  for (let i = 0; i < d.length; i++) d[i] = rgb[i] / 255;
+  return out;
+}
+
+/** Clamp to [0, 1], scale to 0..255 and round half up: the one place float becomes 8-bit. */
+export function toUint8(image: Image): Uint8Array {
+  const d = image.data;
+  const out = new Uint8Array(d.length);
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i] * 255 + 0.5;
+    out[i] = v <= 0 ? 0 : v >= 255 ? 255 : v; // NaN -> 0 via the typed-array store
+  }
+  return out;
+}
+
+/** Round-trip through 8-bit in place (what a camera or codec stage does between operators). */
+export function quantizeInPlace(image: Image): Image {
+  const d = image.data;
+  for (let i = 0; i < d.length; i++) {
+    const v = Math.round(d[i] * 255);
+    d[i] = (v < 0 ? 0 : v > 255 ? 255 : v) / 255;
+  }
+  return image;
+}
+
+export function clampInPlace(image: Image, lo = 0, hi = 1): Image {
+  const d = image.data;
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i];
+    d[i] = v < lo ? lo : v > hi ? hi : v;
+  }
+  return image;
+}
+
+export function cropImage(image: Image, x: number, y: number, width: number, height: number): Image {
+  if (x < 0 || y < 0 || x + width > image.width || y + height > image.height) {
+    throw new RangeError(
+      `crop ${width}x${height}+${x}+${y} does not fit inside the ${image.width}x${image.height} image`,
+    );
+  }
+  const out = createImage(width, height);
+  const rowLen = width * CHANNELS;
+  for (let r = 0; r < height; r++) {
+    const src = ((y + r) * image.width + x) * CHANNELS;
+    out.data.set(image.data.subarray(src, src + rowLen), r * rowLen);
+  }
+  return out;
+}
+
+/** Luma (BT.601) of one image as a single-channel plane. */
+export function luminance(image: Image): Float32Array {
+  const n = image.width * image.height;
+  const out = new Float32Array(n);
+  const d = image.data;
+  for (let i = 0, j = 0; i < n; i++, j += 3) out[i] = 0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2];
+  return out;
+}
