@@ -1,22 +1,268 @@
-import type { Image } from '../core/image.js';
+import { CHANNELS, type Image } from '../core/image.js';
 
-/** PSNR in dB over RGB, data range 255 after 8-bit quantization (BasicSR `calculate_psnr`). */
-export function psnr(a: Image, b: Image): number {
-  if (a.width !== b.width || a.height !== b.height) {
-    throw new RangeError(`images differ in size: ${a.width}x${a.height} vs ${b.width}x${b.height}`);
-  }
-  let se = 0;
-  const da = a.data;
-  const db = b.data;
-  for (let i = 0; i < da.length; i++) {
-    const d = q8(da[i]) - q8(db[i]);
-    se += d * d;
-  }
-  const mse = se / da.length;
-  return mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse);
+/**
+ * PSNR and SSIM the way image-restoration papers report them: BasicSR's `calculate_psnr` /
+ * `calculate_ssim` (basicsr/metrics/psnr_ssim.py), checked against scikit-image and a numpy
+ * re-implementation of BasicSR in test/train/metrics.test.ts (see scripts/metrics-reference.py).
+ *
+ * Conventions:
+ * - Both images are first quantized to 8 bits exactly as `toUint8` does (clamp to [0, 1], x255,
+ *   round half up, NaN -> 0), because published numbers are measured on saved 8-bit images, not on
+ *   the float tensors; two floats in the same 8-bit bin therefore measure as identical.
+ * - Data range 255; RGB channels (or the Y channel with `test_y_channel`) in float64.
+ * - `crop_border` pixels are dropped on every side before anything else, as BasicSR does.
+ * - Y is BasicSR's `bgr2ycbcr(..., y_only=True)` scaled to 0..255:
+ *   Y = 16 + (65.481 R + 128.553 G + 24.966 B) / 255 with R, G, B the 8-bit values, not rounded.
+ *   BasicSR computes it through float32; this module (like skimage's rgb2ycbcr) uses float64, which
+ *   moves PSNR by < 1e-6 dB and SSIM by < 1e-7 on the reference pairs.
+ * - SSIM: 11x11 Gaussian window, sigma 1.5, c1 = (0.01*255)^2, c2 = (0.03*255)^2, population
+ *   (co)variances, mean of the SSIM map over the valid region only (the window never leaves the
+ *   image, BasicSR's `cv2.filter2D(...)[5:-5, 5:-5]`), then mean over channels.
+ */
+
+export interface MetricOptions {
+  /** Pixels removed from each edge before measuring (BasicSR `crop_border`); default 0. */
+  crop_border?: number;
+  /** Measure the luma (Y of YCbCr, BT.601 studio range) instead of RGB; default false. */
+  test_y_channel?: boolean;
 }
 
-function q8(v: number): number {
-  const x = Math.round(v * 255);
-  return x < 0 ? 0 : x > 255 ? 255 : x;
+export interface Metrics {
+  /** dB; Infinity when the quantized images are identical. */
+  psnr: number;
+  ssim: number;
+}
+
+const PEAK = 255;
+const C1 = (0.01 * PEAK) ** 2;
+const C2 = (0.03 * PEAK) ** 2;
+const WIN = 11;
+const RADIUS = (WIN - 1) / 2;
+/** cv2.getGaussianKernel(11, 1.5): the 1-D factor of BasicSR's separable window. */
+const TAPS = gaussianWindow(WIN, 1.5);
+
+function gaussianWindow(size: number, sigma: number): Float64Array {
+  const taps = new Float64Array(size);
+  let sum = 0;
+  for (let i = 0; i < size; i++) {
+    const x = i - (size - 1) / 2;
+    taps[i] = Math.exp((-0.5 * x * x) / (sigma * sigma));
+    sum += taps[i];
+  }
+  for (let i = 0; i < size; i++) taps[i] /= sum;
+  return taps;
+}
+
+/** Measured planes: one per channel (3 for RGB, 1 for Y), each width x height, values 0..255. */
+interface Planes {
+  width: number;
+  height: number;
+  a: Float64Array[];
+  b: Float64Array[];
+}
+
+/** PSNR in dB (BasicSR `calculate_psnr`); Infinity for identical 8-bit images. */
+export function psnr(a: Image, b: Image, options: MetricOptions = {}): number {
+  return psnrOf(prepare('psnr', a, b, options, 1));
+}
+
+/** Mean SSIM (BasicSR `calculate_ssim`); needs at least 11x11 pixels after `crop_border`. */
+export function ssim(a: Image, b: Image, options: MetricOptions = {}): number {
+  return ssimOf(prepare('ssim', a, b, options, WIN));
+}
+
+/** PSNR and SSIM from one quantization pass. */
+export function measure(a: Image, b: Image, options: MetricOptions = {}): Metrics {
+  const planes = prepare('measure', a, b, options, WIN);
+  return { psnr: psnrOf(planes), ssim: ssimOf(planes) };
+}
+
+function prepare(fn: string, a: Image, b: Image, options: MetricOptions, minSide: number): Planes {
+  if (a.width !== b.width || a.height !== b.height) {
+    throw new RangeError(`${fn}: images differ in size: ${a.width}x${a.height} vs ${b.width}x${b.height}`);
+  }
+  for (const [name, im] of [['a', a], ['b', b]] as const) {
+    if (im.data.length !== im.width * im.height * CHANNELS) {
+      throw new RangeError(`${fn}: image ${name} has ${im.data.length} values, expected ${im.width}x${im.height}x3`);
+    }
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${fn}: options must be an object, got ${String(options)}`);
+  }
+  if (Math.min(a.width, a.height) < minSide) {
+    throw new RangeError(`${fn}: images are ${a.width}x${a.height}; SSIM needs at least ${minSide}x${minSide} pixels`);
+  }
+  const border = options.crop_border ?? 0;
+  const limit = Math.floor((Math.min(a.width, a.height) - minSide) / 2);
+  if (!Number.isInteger(border) || border < 0 || border > limit) {
+    throw new RangeError(
+      `${fn}: crop_border must be an integer in 0..${limit} for a ${a.width}x${a.height} image ` +
+        `(at least ${minSide}x${minSide} pixels must remain), got ${String(border)}`,
+    );
+  }
+  const y = options.test_y_channel ?? false;
+  if (typeof y !== 'boolean') {
+    throw new TypeError(`${fn}: test_y_channel must be a boolean, got ${String(y)}`);
+  }
+  const width = a.width - 2 * border;
+  const height = a.height - 2 * border;
+  return {
+    width,
+    height,
+    a: planesOf(a, border, width, height, y),
+    b: planesOf(b, border, width, height, y),
+  };
+}
+
+function planesOf(
+  image: Image,
+  border: number,
+  width: number,
+  height: number,
+  yOnly: boolean,
+): Float64Array[] {
+  const d = image.data;
+  const stride = image.width;
+  const n = width * height;
+  if (yOnly) {
+    const out = new Float64Array(n);
+    for (let r = 0, o = 0; r < height; r++) {
+      let s = ((r + border) * stride + border) * CHANNELS;
+      for (let c = 0; c < width; c++, s += CHANNELS) {
+        out[o++] = 16 + (65.481 * q8(d[s]) + 128.553 * q8(d[s + 1]) + 24.966 * q8(d[s + 2])) / 255;
+      }
+    }
+    return [out];
+  }
+  const planes = [new Float64Array(n), new Float64Array(n), new Float64Array(n)];
+  const [p0, p1, p2] = planes;
+  for (let r = 0, o = 0; r < height; r++) {
+    let s = ((r + border) * stride + border) * CHANNELS;
+    for (let c = 0; c < width; c++, s += CHANNELS, o++) {
+      p0[o] = q8(d[s]);
+      p1[o] = q8(d[s + 1]);
+      p2[o] = q8(d[s + 2]);
+    }
+  }
+  return planes;
+}
+
+/**
+ * The 8-bit value `toUint8` would store (clamp, x255, round half up, NaN -> 0), without allocating
+ * its full-size buffer (test/train/metrics.test.ts checks the two agree).
+ */
+function q8(value: number): number {
+  const v = value * 255 + 0.5;
+  return v <= 0 ? 0 : v >= 255 ? 255 : v | 0;
+}
+
+function psnrOf(p: Planes): number {
+  let se = 0;
+  let count = 0;
+  for (let ch = 0; ch < p.a.length; ch++) {
+    const x = p.a[ch];
+    const y = p.b[ch];
+    for (let i = 0; i < x.length; i++) {
+      const d = x[i] - y[i];
+      se += d * d;
+    }
+    count += x.length;
+  }
+  const mse = se / count;
+  return mse === 0 ? Infinity : 10 * Math.log10((PEAK * PEAK) / mse);
+}
+
+function ssimOf(p: Planes): number {
+  let total = 0;
+  for (let ch = 0; ch < p.a.length; ch++) total += ssimPlane(p.a[ch], p.b[ch], p.width, p.height);
+  return total / p.a.length;
+}
+
+/**
+ * Mean SSIM map of one channel. Separable window, streamed by rows: each input row is filtered
+ * horizontally into a ring of the last 11 rows, and as soon as 11 are there the vertical pass and
+ * the SSIM formula run for one output row. The working set stays in cache (a few hundred KB for a
+ * 512-wide image) instead of five full-size filtered planes. Only the sum sigma_x^2 + sigma_y^2
+ * enters the formula, so x^2 + y^2 is filtered as one plane (linearity).
+ */
+function ssimPlane(x: Float64Array, y: Float64Array, width: number, height: number): number {
+  const outW = width - 2 * RADIUS;
+  const outH = height - 2 * RADIUS;
+  const ringX = new Float64Array(WIN * outW);
+  const ringY = new Float64Array(WIN * outW);
+  const ringSq = new Float64Array(WIN * outW);
+  const ringXy = new Float64Array(WIN * outW);
+  const sq = new Float64Array(width);
+  const xy = new Float64Array(width);
+  const rows = new Int32Array(WIN);
+  const [k0, k1, k2, k3, k4, k5] = TAPS;
+  let sum = 0;
+  for (let r = 0; r < height; r++) {
+    const base = r * width;
+    for (let c = 0; c < width; c++) {
+      const a = x[base + c];
+      const b = y[base + c];
+      sq[c] = a * a + b * b;
+      xy[c] = a * b;
+    }
+    const slot = (r % WIN) * outW;
+    filterRow(x, base, ringX, slot, outW);
+    filterRow(y, base, ringY, slot, outW);
+    filterRow(sq, 0, ringSq, slot, outW);
+    filterRow(xy, 0, ringXy, slot, outW);
+    if (r < WIN - 1) continue;
+    for (let t = 0; t < WIN; t++) rows[t] = ((r - (WIN - 1) + t) % WIN) * outW;
+    const [o0, o1, o2, o3, o4, o5, o6, o7, o8, o9, o10] = rows;
+    for (let c = 0; c < outW; c++) {
+      const mx =
+        k5 * ringX[o5 + c] +
+        k4 * (ringX[o4 + c] + ringX[o6 + c]) +
+        k3 * (ringX[o3 + c] + ringX[o7 + c]) +
+        k2 * (ringX[o2 + c] + ringX[o8 + c]) +
+        k1 * (ringX[o1 + c] + ringX[o9 + c]) +
+        k0 * (ringX[o0 + c] + ringX[o10 + c]);
+      const my =
+        k5 * ringY[o5 + c] +
+        k4 * (ringY[o4 + c] + ringY[o6 + c]) +
+        k3 * (ringY[o3 + c] + ringY[o7 + c]) +
+        k2 * (ringY[o2 + c] + ringY[o8 + c]) +
+        k1 * (ringY[o1 + c] + ringY[o9 + c]) +
+        k0 * (ringY[o0 + c] + ringY[o10 + c]);
+      const msq =
+        k5 * ringSq[o5 + c] +
+        k4 * (ringSq[o4 + c] + ringSq[o6 + c]) +
+        k3 * (ringSq[o3 + c] + ringSq[o7 + c]) +
+        k2 * (ringSq[o2 + c] + ringSq[o8 + c]) +
+        k1 * (ringSq[o1 + c] + ringSq[o9 + c]) +
+        k0 * (ringSq[o0 + c] + ringSq[o10 + c]);
+      const mxy =
+        k5 * ringXy[o5 + c] +
+        k4 * (ringXy[o4 + c] + ringXy[o6 + c]) +
+        k3 * (ringXy[o3 + c] + ringXy[o7 + c]) +
+        k2 * (ringXy[o2 + c] + ringXy[o8 + c]) +
+        k1 * (ringXy[o1 + c] + ringXy[o9 + c]) +
+        k0 * (ringXy[o0 + c] + ringXy[o10 + c]);
+      const mx2 = mx * mx;
+      const my2 = my * my;
+      const mxmy = mx * my;
+      sum += ((2 * mxmy + C1) * (2 * (mxy - mxmy) + C2)) / ((mx2 + my2 + C1) * (msq - mx2 - my2 + C2));
+    }
+  }
+  return sum / (outH * outW);
+}
+
+/** Horizontal pass of the window over one row, valid part only (outW = row width - 10). */
+function filterRow(src: Float64Array, from: number, out: Float64Array, to: number, outW: number): void {
+  const [k0, k1, k2, k3, k4, k5] = TAPS;
+  for (let c = 0; c < outW; c++) {
+    const s = from + c;
+    // The window is symmetric: pair the taps to halve the multiplications.
+    out[to + c] =
+      k5 * src[s + 5] +
+      k4 * (src[s + 4] + src[s + 6]) +
+      k3 * (src[s + 3] + src[s + 7]) +
+      k2 * (src[s + 2] + src[s + 8]) +
+      k1 * (src[s + 1] + src[s + 9]) +
+      k0 * (src[s] + src[s + 10]);
+  }
 }
