@@ -21,10 +21,7 @@ describe('J (jpeg)', () => {
       const params = jpeg.sample(level, createRng(level), im);
       const out = await jpeg.apply(im, params);
       expect([out.width, out.height]).toEqual([64, 64]);
-      for (const v of out.data) {
-        expect(Number.isFinite(v)).toBe(true);
-        expect(Math.abs(v * 255 - Math.round(v * 255))).toBeLessThan(1e-4);
-      }
+      expect(out.data.every((v) => Number.isFinite(v) && Math.abs(v * 255 - Math.round(v * 255)) < 1e-4)).toBe(true);
       expect(bytes(out).equals(bytes(im))).toBe(false);
     }
   });
