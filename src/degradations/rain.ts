@@ -1,0 +1,505 @@
+import { gaussianBlur } from '../core/conv.js';
+import { CHANNELS, cloneImage, createImage, clampInPlace, type Image } from '../core/image.js';
+import { createRng, type Rng } from '../core/random.js';
+import { bilinearInto } from '../core/sample.js';
+import { lineKernel, sparseTaps, type SparseTaps } from './kernels/line.js';
+import { defineDegradation, levelAt, levelsOf, type ImageInfo, type LevelDef } from './types.js';
+
+/**
+ * RS, RD and RSD: rain streaks, raindrops on the lens, and both.
+ *
+ * Streaks follow the Rain100L / Rain13k (Yang et al. CVPR 2017; Fu et al. 2017) photoshop-style
+ * recipe: a sparse random noise layer, motion-blurred by a line kernel (length, angle), slightly
+ * varied, screen-blended onto the photo; heavy rain stacks several layers (far, main, near) and a
+ * thin mist. Convolving a sparse noise layer with a kernel is the sum of the kernel stamped at each
+ * noise pixel, so the layer is built by splatting the kernel at each seed point: the cost is
+ * (streaks x taps), not (pixels x taps).
+ *
+ * Drops follow the look of Qian et al. CVPR 2018 ("Attentive GAN", real drops on a glass plate) and
+ * Porav et al. ICRA 2019 (rendered lens drops): each drop is a soft, out-of-focus blob whose inside
+ * shows an inverted, fish-eye view of a wider patch of the scene around it, blurred; the scene just
+ * around a drop is blurred too (the drop's defocused halo).
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers
+
+/** Scale of pixel sizes relative to the 256x256 crops the levels were tuned on. */
+function sizeScale(width: number, height: number): number {
+  return Math.max(0.25, Math.sqrt(width * height) / 256);
+}
+
+function round3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+
+function check(name: string, value: number, lo: number, hi: number): void {
+  if (!Number.isFinite(value) || value < lo || value > hi) throw new RangeError(`${name} must be in [${lo}, ${hi}], got ${value}`);
+}
+
+function checkSeed(name: string, seed: unknown): void {
+  if (typeof seed !== 'string' || seed.length === 0) throw new RangeError(`${name} must be a non-empty string seed, got ${String(seed)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// RS: rain streaks
+
+/** One layer of streaks: all share a kernel direction and width; each streak draws its own length and brightness. */
+export type StreakLayer = {
+  /** Seed of the layer's noise (positions, brightness, length choice). */
+  seed: string;
+  /** Streaks per pixel (the density of the sparse noise). */
+  density: number;
+  /** Mean streak length in pixels (motion-blur length). */
+  length: number;
+  /** Fall direction in degrees, 90 = vertical (see lineKernel). */
+  angle: number;
+  /** Streak width in pixels. */
+  width: number;
+  /** Peak opacity of the brightest streak, in (0, 1]. */
+  opacity: number;
+};
+
+export type RainStreakSettings = {
+  layers: StreakLayer[];
+  /** Screen-blend colour of the streaks (grey level, near white). */
+  colour: number;
+  /** Fraction of the rain's mist (a uniform veil of `colour`) over the scene, in [0, 0.5]. */
+  mist: number;
+};
+
+export type RainStreakParams = RainStreakSettings & { level: string };
+
+/** Streak lengths within a layer vary as in real motion-blurred noise: three kernels, picked per streak. */
+const LENGTH_FACTORS = [0.7, 1, 1.3] as const;
+
+/** Streak seeds per 10,000 pixels of the main layer; the level ids. */
+export const STREAK_DENSITIES = [8, 11, 14, 18, 22, 27, 32, 38, 45, 52] as const;
+/** Main-layer streak length (px at 256x256) per level. */
+const STREAK_LENGTHS = [10, 12, 14, 17, 20, 23, 26, 30, 34, 38] as const;
+const STREAK_WIDTHS = [1, 1, 1, 1.2, 1.2, 1.4, 1.4, 1.6, 1.8, 2] as const;
+const STREAK_OPACITY = [0.6, 0.62, 0.65, 0.68, 0.7, 0.72, 0.75, 0.78, 0.81, 0.84] as const;
+/** Extra layers: a dense, faint far layer from level 3, a sparse, wide, long near layer from level 7. */
+const FAR_FROM = 3;
+const NEAR_FROM = 7;
+const STREAK_MIST = [0, 0, 0, 0, 0, 0.02, 0.04, 0.06, 0.09, 0.12] as const;
+/** Rain falls within this many degrees of vertical (the spread of Rain100L/Rain13k directions). */
+const MAX_TILT = 20;
+
+const STREAK_LEVELS: LevelDef[] = levelsOf('density', STREAK_DENSITIES, (d, i) => ({
+  streaksPer10k: d,
+  length: STREAK_LENGTHS[i],
+  width: STREAK_WIDTHS[i],
+  opacity: STREAK_OPACITY[i],
+  layers: 1 + (i >= FAR_FROM ? 1 : 0) + (i >= NEAR_FROM ? 1 : 0),
+  mist: STREAK_MIST[i],
+}));
+
+/**
+ * Draw a rain-streak configuration for a level: one fall direction for the sample, each layer
+ * tilted a few degrees from it, lengths and opacities jittered; every layer's noise seed recorded.
+ * The same number of values is drawn at every level, so one rng seed gives the same rain direction
+ * at all levels.
+ */
+export function sampleRainStreaks(level: number, rng: Rng, info: ImageInfo): RainStreakParams {
+  const def = levelAt(STREAK_LEVELS, level, 'RS');
+  const s = sizeScale(info.width, info.height);
+  const base = 90 + rng.range(-MAX_TILT, MAX_TILT);
+  const colour = rng.range(0.85, 1);
+  const draws = [0, 1, 2].map(() => ({
+    seed: rng.childSeed(),
+    tilt: rng.range(-4, 4),
+    len: rng.range(0.9, 1.1),
+    op: rng.range(0.9, 1.1),
+  }));
+  const density = STREAK_DENSITIES[level] / 10000;
+  const length = STREAK_LENGTHS[level] * s;
+  const width = STREAK_WIDTHS[level] * Math.max(1, s);
+  const opacity = STREAK_OPACITY[level];
+  const layer = (k: number, dens: number, len: number, wid: number, op: number): StreakLayer => ({
+    seed: draws[k].seed,
+    density: round3(dens * 1e4) / 1e4,
+    length: round3(Math.max(2, len * draws[k].len)),
+    angle: round3(base + draws[k].tilt),
+    width: round3(Math.min(16, wid)),
+    opacity: round3(Math.min(1, op * draws[k].op)),
+  });
+  const layers: StreakLayer[] = [layer(0, density, length, width, opacity)];
+  if (level >= FAR_FROM) layers.push(layer(1, density * 1.3, length * 0.55, Math.max(1, s), opacity * 0.55));
+  if (level >= NEAR_FROM) layers.push(layer(2, density * 0.1, length * 1.7, width * 1.8, opacity * 0.45));
+  return { level: def.id, layers, colour: round3(colour), mist: STREAK_MIST[level] };
+}
+
+function validateStreaks(settings: RainStreakSettings): void {
+  if (!Array.isArray(settings.layers) || settings.layers.length === 0 || settings.layers.length > 8) {
+    throw new RangeError(`rain streak layers must be a list of 1..8 layers, got ${String(settings.layers)}`);
+  }
+  settings.layers.forEach((l, i) => {
+    checkSeed(`rain streak layer ${i} seed`, l.seed);
+    check(`rain streak layer ${i} density`, l.density, 0, 0.2);
+    check(`rain streak layer ${i} length`, l.length, 1, 512);
+    check(`rain streak layer ${i} angle`, l.angle, -360, 360);
+    check(`rain streak layer ${i} width`, l.width, 1, 16);
+    check(`rain streak layer ${i} opacity`, l.opacity, 0, 1);
+  });
+  check('rain streak colour', settings.colour, 0, 1);
+  check('rain streak mist', settings.mist, 0, 0.5);
+}
+
+/** Add one layer's streaks into the single-channel `alpha` plane. */
+function splatStreaks(alpha: Float32Array, width: number, height: number, layer: StreakLayer): void {
+  const bank: SparseTaps[] = LENGTH_FACTORS.map((f) =>
+    sparseTaps(lineKernel(Math.max(1, layer.length * f), layer.angle, { width: layer.width, normalize: 'peak' })),
+  );
+  const margin = bank[bank.length - 1].radius;
+  // Seeds cover the frame plus a margin, so streaks enter from outside it as real rain does.
+  const ew = width + 2 * margin;
+  const eh = height + 2 * margin;
+  const count = Math.round(layer.density * ew * eh);
+  const rng = createRng(layer.seed);
+  for (let n = 0; n < count; n++) {
+    const cx = Math.floor(rng.uniform() * ew) - margin;
+    const cy = Math.floor(rng.uniform() * eh) - margin;
+    // Noise amplitude: bright streaks are few, as the thresholded noise of the recipe gives.
+    const u = rng.uniform();
+    const b = layer.opacity * (0.3 + 0.7 * u * u);
+    const taps = bank[Math.floor(rng.uniform() * bank.length)];
+    const { dx, dy, w } = taps;
+    const inside = cx - taps.radius >= 0 && cy - taps.radius >= 0 && cx + taps.radius < width && cy + taps.radius < height;
+    if (inside) {
+      const c = cy * width + cx;
+      for (let t = 0; t < w.length; t++) alpha[c + dy[t] * width + dx[t]] += b * w[t];
+    } else {
+      for (let t = 0; t < w.length; t++) {
+        const x = cx + dx[t];
+        const y = cy + dy[t];
+        if (x >= 0 && y >= 0 && x < width && y < height) alpha[y * width + x] += b * w[t];
+      }
+    }
+  }
+}
+
+/**
+ * Rain streaks over an image: out = screen(image, colour * a) with a the summed streak layers
+ * (clipped at 1), after a mist veil. Screen blending, as the Photoshop rain recipe, makes streaks
+ * vivid over dark areas and faint over sky. Clamped to [0, 1].
+ */
+export function applyRainStreaks(image: Image, settings: RainStreakSettings): Image {
+  validateStreaks(settings);
+  const { width, height, data } = image;
+  const alpha = new Float32Array(width * height);
+  for (const layer of settings.layers) splatStreaks(alpha, width, height, layer);
+  const out = createImage(width, height);
+  const o = out.data;
+  const c = settings.colour;
+  const keep = 1 - settings.mist;
+  const veil = settings.mist * c;
+  for (let i = 0, p = 0; i < alpha.length; i++, p += 3) {
+    const a = (alpha[i] > 1 ? 1 : alpha[i]) * c;
+    for (let k = 0; k < 3; k++) {
+      let v = data[p + k] * keep + veil;
+      v = v < 0 ? 0 : v > 1 ? 1 : v;
+      o[p + k] = v + a * (1 - v);
+    }
+  }
+  return out;
+}
+
+export const rainStreaks = defineDegradation<RainStreakParams>({
+  id: 'RS',
+  name: 'rain streaks',
+  description: 'Motion-blurred sparse noise layers (far, main, near) screen-blended onto the image, with mist in heavy rain',
+  method:
+    'Rain100L/Rain100H (Yang et al., CVPR 2017) and Rain13k (Fu et al., CVPR 2017) style: noise -> line-kernel motion blur ' +
+    '(length, angle within 20 deg of vertical) -> per-layer tilt and per-streak length variation -> screen blend, several layers for heavy rain',
+  levels: STREAK_LEVELS,
+  sample: (level: number, rng: Rng, info: ImageInfo) => sampleRainStreaks(level, rng, info),
+  apply: async (image: Image, params: RainStreakParams) => applyRainStreaks(image, params),
+});
+
+// ---------------------------------------------------------------------------------------------
+// RD: raindrops on the lens
+
+export type RaindropSettings = {
+  /** Seed of the drop field (positions, sizes, shapes, refraction). */
+  seed: string;
+  /** Number of drops. */
+  count: number;
+  /** Drop radii in pixels, drawn log-uniformly in [radiusMin, radiusMax]. */
+  radiusMin: number;
+  radiusMax: number;
+  /** Gaussian sigma (px) of the defocus blur of what a drop shows and of its halo. */
+  blur: number;
+  /** Edge softness as a fraction of the radius (the drop is out of focus). */
+  softness: number;
+  /** How much wider than the drop the patch of scene it refracts is (inverted, fish-eye). */
+  zoom: number;
+};
+
+export type RaindropParams = RaindropSettings & { level: string };
+
+/** Drops per 256x256 area; the level ids. */
+export const DROP_COUNTS = [6, 10, 14, 19, 25, 32, 40, 48] as const;
+const DROP_RADIUS_MIN = [3, 3, 3.5, 4, 4.5, 5, 5.5, 6] as const;
+const DROP_RADIUS_MAX = [8, 10, 12, 14, 16, 18, 20, 22] as const;
+const DROP_BLUR = [1.5, 1.7, 1.9, 2.1, 2.3, 2.5, 2.8, 3] as const;
+
+const DROP_LEVELS: LevelDef[] = levelsOf('drops', DROP_COUNTS, (count, i) => ({
+  dropsPer256x256: count,
+  radius: [DROP_RADIUS_MIN[i], DROP_RADIUS_MAX[i]],
+  blur: DROP_BLUR[i],
+}));
+
+export function sampleRaindrops(level: number, rng: Rng, info: ImageInfo): RaindropParams {
+  const def = levelAt(DROP_LEVELS, level, 'RD');
+  const s = sizeScale(info.width, info.height);
+  const seed = rng.childSeed();
+  const softness = rng.range(0.15, 0.3);
+  const zoom = rng.range(1.6, 2.6);
+  const area = (info.width * info.height) / (256 * 256);
+  return {
+    level: def.id,
+    seed,
+    count: Math.max(1, Math.round(DROP_COUNTS[level] * area)),
+    radiusMin: round3(DROP_RADIUS_MIN[level] * s),
+    radiusMax: round3(DROP_RADIUS_MAX[level] * s),
+    blur: round3(DROP_BLUR[level] * s),
+    softness: round3(softness),
+    zoom: round3(zoom),
+  };
+}
+
+function validateDrops(settings: RaindropSettings): void {
+  checkSeed('raindrop seed', settings.seed);
+  check('raindrop count', settings.count, 0, 100000);
+  if (!Number.isInteger(settings.count)) throw new RangeError(`raindrop count must be an integer, got ${settings.count}`);
+  check('raindrop radiusMin', settings.radiusMin, 0.5, 4096);
+  check('raindrop radiusMax', settings.radiusMax, settings.radiusMin, 4096);
+  check('raindrop blur', settings.blur, 0, 64);
+  check('raindrop softness', settings.softness, 0.02, 0.9);
+  check('raindrop zoom', settings.zoom, 0.25, 8);
+}
+
+/** Half-resolution copy, Gaussian-blurred there: the defocused scene that drops show, at a quarter of the cost. */
+function defocused(image: Image, sigma: number): Image {
+  const { width, height, data } = image;
+  const hw = Math.max(1, width >> 1);
+  const hh = Math.max(1, height >> 1);
+  const half = createImage(hw, hh);
+  const h = half.data;
+  for (let y = 0; y < hh; y++) {
+    const y0 = Math.min(2 * y, height - 1);
+    const y1 = Math.min(2 * y + 1, height - 1);
+    for (let x = 0; x < hw; x++) {
+      const x0 = Math.min(2 * x, width - 1);
+      const x1 = Math.min(2 * x + 1, width - 1);
+      const a = (y0 * width + x0) * 3;
+      const b = (y0 * width + x1) * 3;
+      const c = (y1 * width + x0) * 3;
+      const d = (y1 * width + x1) * 3;
+      const q = (y * hw + x) * 3;
+      for (let k = 0; k < 3; k++) h[q + k] = 0.25 * (data[a + k] + data[b + k] + data[c + k] + data[d + k]);
+    }
+  }
+  return gaussianBlur(half, sigma / 2);
+}
+
+/** Per-drop shape and optics, drawn from the drop field's seed. */
+interface Drop {
+  cx: number;
+  cy: number;
+  r: number;
+  /** Horizontal/vertical axis ratio. */
+  aspect: number;
+  /** Downward sag: the lower half is this much longer (drops run and pool downward). */
+  sag: number;
+  /** Harmonic jitter of the outline: amplitude and phase of cos(2 theta) and cos(3 theta). */
+  a2: number;
+  c2: number;
+  s2: number;
+  a3: number;
+  c3: number;
+  s3: number;
+  /** Where the refracted patch is centred, relative to the drop centre, in radii. */
+  ox: number;
+  oy: number;
+  zoom: number;
+}
+
+function drawDrops(settings: RaindropSettings, width: number, height: number): Drop[] {
+  const rng = createRng(settings.seed);
+  const drops: Drop[] = [];
+  const logMin = Math.log(settings.radiusMin);
+  const logMax = Math.log(settings.radiusMax);
+  for (let n = 0; n < settings.count; n++) {
+    const r = Math.exp(logMin + (logMax - logMin) * rng.uniform());
+    const p2 = rng.range(0, 2 * Math.PI);
+    const p3 = rng.range(0, 2 * Math.PI);
+    const a2 = rng.range(0, 0.08);
+    const a3 = rng.range(0, 0.06);
+    drops.push({
+      cx: rng.range(-0.5 * r, width + 0.5 * r),
+      cy: rng.range(-0.5 * r, height + 0.5 * r),
+      r,
+      aspect: rng.range(0.85, 1.15),
+      sag: rng.range(0, 0.45),
+      a2,
+      c2: a2 * Math.cos(p2),
+      s2: a2 * Math.sin(p2),
+      a3,
+      c3: a3 * Math.cos(p3),
+      s3: a3 * Math.sin(p3),
+      ox: rng.range(-0.3, 0.3),
+      oy: rng.range(-0.6, 0.1),
+      zoom: settings.zoom * rng.range(0.85, 1.15),
+    });
+  }
+  return drops;
+}
+
+const HALO = 1.35;
+
+/**
+ * Raindrops on the lens: each drop composited, in drawing order, over the result so far:
+ * inside, the defocused scene seen through a water lens (inverted about the drop centre,
+ * a `zoom`-times wider patch, fish-eye toward the rim, darker at the rim, a faint highlight);
+ * around it, out to 1.35 radii, the scene blurred. Edges are soft (the drop is out of focus).
+ */
+export function applyRaindrops(image: Image, settings: RaindropSettings): Image {
+  validateDrops(settings);
+  const { width, height } = image;
+  const out = cloneImage(image);
+  if (settings.count === 0) return out;
+  const o = out.data;
+  const blurred = defocused(image, settings.blur);
+  const bw = blurred.width;
+  const bh = blurred.height;
+  const sx = bw / width;
+  const sy = bh / height;
+  const texel = new Float32Array(3);
+  const halo = new Float32Array(3);
+  const soft = settings.softness;
+  for (const d of drawDrops(settings, width, height)) {
+    const rx = d.r * d.aspect;
+    const ry = d.r / d.aspect;
+    const x0 = Math.max(0, Math.floor(d.cx - HALO * rx - 1));
+    const x1 = Math.min(width - 1, Math.ceil(d.cx + HALO * rx + 1));
+    const y0 = Math.max(0, Math.floor(d.cy - HALO * ry - 1));
+    const y1 = Math.min(height - 1, Math.ceil(d.cy + HALO * ry * (1 + d.sag) + 1));
+    for (let y = y0; y <= y1; y++) {
+      const vy0 = (y - d.cy) / ry;
+      const vy = vy0 > 0 ? vy0 / (1 + d.sag) : vy0;
+      for (let x = x0; x <= x1; x++) {
+        const vx = (x - d.cx) / rx;
+        const rr = vx * vx + vy * vy;
+        if (rr >= HALO * HALO * 1.3) continue;
+        const rho0 = Math.sqrt(rr);
+        // Outline radius 1 + a2 cos(2 theta + p2) + a3 cos(3 theta + p3), from cos/sin of theta without atan2.
+        let outline = 1;
+        if (rho0 > 1e-6) {
+          const ct = vx / rho0;
+          const st = vy / rho0;
+          const cos2 = ct * ct - st * st;
+          const sin2 = 2 * ct * st;
+          const cos3 = ct * (4 * ct * ct - 3);
+          const sin3 = st * (3 - 4 * st * st);
+          outline += d.c2 * cos2 - d.s2 * sin2 + d.c3 * cos3 - d.s3 * sin3;
+        }
+        const rho = rho0 / outline;
+        if (rho >= HALO) continue;
+        const p = (y * width + x) * CHANNELS;
+        // Defocus halo: the scene behind the rim of the drop is blurred too.
+        const hw = rho <= 1 ? 1 : 1 - smooth01((rho - 1) / (HALO - 1));
+        bilinearInto(blurred, (x + 0.5) * sx - 0.5, (y + 0.5) * sy - 0.5, halo, 0);
+        const hk = 0.8 * hw;
+        let r0 = o[p] + (halo[0] - o[p]) * hk;
+        let g0 = o[p + 1] + (halo[1] - o[p + 1]) * hk;
+        let b0 = o[p + 2] + (halo[2] - o[p + 2]) * hk;
+        // Drop coverage: 1 inside, a smooth fall-off across the soft edge.
+        const a = rho <= 1 - soft ? 1 : rho >= 1 ? 0 : smooth01((1 - rho) / soft);
+        if (a > 0) {
+          // Inverted fish-eye: the far rim of the drop shows the scene far behind the opposite side.
+          const k = -d.zoom * (1 + 0.5 * rho * rho);
+          const srcX = d.cx + d.ox * rx + k * vx * rx;
+          const srcY = d.cy + d.oy * ry + k * vy0 * ry;
+          bilinearInto(blurred, (srcX + 0.5) * sx - 0.5, (srcY + 0.5) * sy - 0.5, texel, 0);
+          const rim = 1 - 0.35 * rho * rho * rho * rho;
+          const hx = vx + 0.35;
+          const hy = vy + 0.4;
+          const spec = 0.22 * Math.exp(-(hx * hx + hy * hy) / 0.03);
+          const tr = texel[0] * rim + spec;
+          const tg = texel[1] * rim + spec;
+          const tb = texel[2] * rim + spec;
+          r0 += (tr - r0) * a;
+          g0 += (tg - g0) * a;
+          b0 += (tb - b0) * a;
+        }
+        o[p] = r0;
+        o[p + 1] = g0;
+        o[p + 2] = b0;
+      }
+    }
+  }
+  return clampInPlace(out);
+}
+
+/** Smoothstep on [0, 1]. */
+function smooth01(t: number): number {
+  const u = t < 0 ? 0 : t > 1 ? 1 : t;
+  return u * u * (3 - 2 * u);
+}
+
+export const raindrops = defineDegradation<RaindropParams>({
+  id: 'RD',
+  name: 'raindrops',
+  description: 'Out-of-focus water drops on the lens, each showing an inverted, blurred view of the scene, with a blurred halo',
+  method:
+    'Raindrop images as in Qian et al., CVPR 2018 (Attentive GAN data) and Porav et al., ICRA 2019 (rendered lens drops): ' +
+    'jittered, sagging elliptical drops; inside, a remap of the defocused scene inverted about the drop centre with fish-eye zoom; soft edges and a blurred halo',
+  levels: DROP_LEVELS,
+  sample: (level: number, rng: Rng, info: ImageInfo) => sampleRaindrops(level, rng, info),
+  apply: async (image: Image, params: RaindropParams) => applyRaindrops(image, params),
+});
+
+// ---------------------------------------------------------------------------------------------
+// RSD: streaks then drops
+
+export type RainStreaksAndDropsParams = {
+  level: string;
+  streaks: RainStreakParams;
+  drops: RaindropParams;
+};
+
+/** RSD level k pairs these RS and RD levels (both rising). */
+const RSD_STREAK_LEVELS = [0, 1, 3, 4, 5, 6, 8, 9] as const;
+const RSD_DROP_LEVELS = [0, 1, 2, 3, 4, 5, 6, 7] as const;
+
+const RSD_LEVELS: LevelDef[] = levelsOf(
+  'mix',
+  RSD_STREAK_LEVELS.map((_, i) => i + 1),
+  (_, i) => ({ streaks: STREAK_LEVELS[RSD_STREAK_LEVELS[i]].id, drops: DROP_LEVELS[RSD_DROP_LEVELS[i]].id }),
+);
+
+export function sampleRainStreaksAndDrops(level: number, rng: Rng, info: ImageInfo): RainStreaksAndDropsParams {
+  const def = levelAt(RSD_LEVELS, level, 'RSD');
+  return {
+    level: def.id,
+    streaks: sampleRainStreaks(RSD_STREAK_LEVELS[level], rng.fork('streaks'), info),
+    drops: sampleRaindrops(RSD_DROP_LEVELS[level], rng.fork('drops'), info),
+  };
+}
+
+export function applyRainStreaksAndDrops(image: Image, params: RainStreaksAndDropsParams): Image {
+  if (!params.streaks || !params.drops) throw new RangeError('RSD params need both streaks and drops');
+  return applyRaindrops(applyRainStreaks(image, params.streaks), params.drops);
+}
+
+export const rainStreaksAndDrops = defineDegradation<RainStreaksAndDropsParams>({
+  id: 'RSD',
+  name: 'rain streaks and raindrops',
+  description: 'Rain streaks (RS) then raindrops on the lens (RD), severities rising together',
+  method: 'RS (Rain100L/Rain13k streak recipe) followed by RD (Qian et al. 2018 / Porav et al. 2019 lens drops), as in the UIR-2.5M table',
+  levels: RSD_LEVELS,
+  sample: (level: number, rng: Rng, info: ImageInfo) => sampleRainStreaksAndDrops(level, rng, info),
+  apply: async (image: Image, params: RainStreaksAndDropsParams) => applyRainStreaksAndDrops(image, params),
+});
