@@ -1,0 +1,98 @@
+/**
+ * LL: low light. Illumination scaling and gamma as in Lv et al.'s synthetic low-light data
+ * (MBLLEN, BMVC 2018; "Attention Guided Low-Light Image Enhancement", IJCV 2021), used for LOL-style
+ * synthetic pairs: I_low = beta * (alpha * I)^gamma with alpha ~ U(0.9, 1), beta ~ U(0.5, 1),
+ * gamma in [1.5, 5], on the display-referred [0, 1] values as in their code. Then the sensor noise a
+ * dark capture carries, from the unprocessing camera model of camera.ts (Brooks et al. 2019: shot +
+ * read noise in the raw domain), with the shot level rising with the darkness as a camera raises
+ * its ISO gain in dim light; and 8-bit quantization, since real low-light photos are 8-bit.
+ *
+ * Levels are ordered by darkness: the gamma is fixed per level (1.5 .. 5) and the shot-noise band
+ * climbs with it; alpha and beta are drawn from the paper's ranges.
+ */
+import { CHANNELS, quantizeInPlace, type Image } from '../core/image.js';
+import { createRng } from '../core/random.js';
+import { captureWithNoise, readNoiseFor, sampleCamera, type CameraParams } from './camera.js';
+import { defineDegradation, levelAt, levelsOf, type LevelDef } from './types.js';
+
+export type DarkenParams = { alpha: number; beta: number; gamma: number };
+
+const LUT_N = 4096;
+
+/** I_low = beta * (alpha * I)^gamma per value (I clipped to [0, 1]); new image. */
+export function darken(image: Image, p: DarkenParams): Image {
+  if (!image || !(image.data instanceof Float32Array) || image.data.length !== image.width * image.height * CHANNELS) {
+    throw new RangeError('image must be an RGB Float32 image of width*height*3 values');
+  }
+  const { alpha, beta, gamma } = p;
+  if (!(alpha > 0 && alpha <= 1)) throw new RangeError(`alpha must be in (0, 1], got ${alpha}`);
+  if (!(beta > 0 && beta <= 1)) throw new RangeError(`beta must be in (0, 1], got ${beta}`);
+  if (!(gamma >= 1 && gamma <= 10)) throw new RangeError(`gamma must be in [1, 10], got ${gamma}`);
+  // One Math.pow per table entry instead of per value; gamma >= 1 keeps the curve smooth at 0.
+  const lut = new Float64Array(LUT_N + 2);
+  for (let i = 0; i <= LUT_N; i++) lut[i] = beta * (alpha * (i / LUT_N)) ** gamma;
+  lut[LUT_N + 1] = lut[LUT_N];
+  const src = image.data;
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i];
+    const x = (v < 0 ? 0 : v > 1 ? 1 : v) * LUT_N;
+    const j = Math.floor(x);
+    out[i] = lut[j] + (x - j) * (lut[j + 1] - lut[j]);
+  }
+  return { width: image.width, height: image.height, data: out };
+}
+
+const GAMMAS = [1.5, 1.8, 2.1, 2.5, 2.9, 3.3, 3.7, 4.1, 4.5, 5] as const;
+/** Shot-noise band of level i: log-uniform within a factor 1.25 of a centre that rises log-linearly. */
+const SHOT_FIRST = 0.0002;
+const SHOT_LAST = 0.003;
+const SHOT_SPREAD = 1.25;
+
+function shotCentre(severity: number): number {
+  const t = severity / (GAMMAS.length - 1);
+  return Math.exp(Math.log(SHOT_FIRST) + t * (Math.log(SHOT_LAST) - Math.log(SHOT_FIRST)));
+}
+
+const LL_LEVELS: readonly LevelDef[] = levelsOf('gamma', GAMMAS, (gamma, severity) => {
+  const c = shotCentre(severity);
+  return { gamma, alpha: [0.9, 1], beta: [0.5, 1], shot: [c / SHOT_SPREAD, c * SHOT_SPREAD], quantize: 8 };
+});
+
+export type LowLightParams = {
+  level: string;
+  alpha: number;
+  beta: number;
+  gamma: number;
+  camera: CameraParams;
+  shot: number;
+  read: number;
+  seed: string;
+};
+
+export const lowLight = defineDegradation<LowLightParams>({
+  id: 'LL',
+  name: 'low light',
+  description:
+    'Underexposure: brightness scaled down and contrast crushed by a gamma curve, with the shot and read noise of a dim capture (stronger as it darkens) and 8-bit quantization.',
+  method:
+    'Lv et al. (MBLLEN, BMVC 2018; IJCV 2021) synthetic low light I = beta * (alpha * I)^gamma, alpha ~ U(0.9, 1), beta ~ U(0.5, 1), gamma 1.5..5; ' +
+    'sensor noise by Brooks et al. 2019 unprocessing (camera.ts), shot level rising with darkness; 8-bit output',
+  levels: LL_LEVELS,
+  sample(level, rng) {
+    const def = levelAt(LL_LEVELS, level, 'LL');
+    const gamma = def.settings.gamma as number;
+    const alpha = rng.range(0.9, 1);
+    const beta = rng.range(0.5, 1);
+    const c = shotCentre(def.severity);
+    const shot = Math.exp(rng.range(Math.log(c / SHOT_SPREAD), Math.log(c * SHOT_SPREAD)));
+    const read = readNoiseFor(shot, rng);
+    const camera = sampleCamera(rng);
+    return { level: def.id, alpha, beta, gamma, camera, shot, read, seed: rng.childSeed() };
+  },
+  async apply(image, params) {
+    const dark = darken(image, params);
+    const noisy = captureWithNoise(dark, params.camera, { shot: params.shot, read: params.read }, createRng(params.seed));
+    return quantizeInPlace(noisy);
+  },
+});
