@@ -53,7 +53,15 @@ function gaussianWindow(size: number, sigma: number): Float64Array {
   return taps;
 }
 
-/** Measured planes: one per channel (3 for RGB, 1 for Y), each width x height, values 0..255. */
+/** What is measured: the images' window after crop_border, and whether as RGB or Y. */
+interface Region {
+  border: number;
+  width: number;
+  height: number;
+  yOnly: boolean;
+}
+
+/** Channel planes (3 for RGB, 1 for Y) of one image's region, values 0..255 in float64. */
 interface Planes {
   width: number;
   height: number;
@@ -63,21 +71,21 @@ interface Planes {
 
 /** PSNR in dB (BasicSR `calculate_psnr`); Infinity for identical 8-bit images. */
 export function psnr(a: Image, b: Image, options: MetricOptions = {}): number {
-  return psnrOf(prepare('psnr', a, b, options, 1));
+  return psnrOf(a, b, region('psnr', a, b, options, 1));
 }
 
 /** Mean SSIM (BasicSR `calculate_ssim`); needs at least 11x11 pixels after `crop_border`. */
 export function ssim(a: Image, b: Image, options: MetricOptions = {}): number {
-  return ssimOf(prepare('ssim', a, b, options, WIN));
+  return ssimOf(planesOfBoth(a, b, region('ssim', a, b, options, WIN)));
 }
 
-/** PSNR and SSIM from one quantization pass. */
+/** PSNR and SSIM of one pair under one set of options. */
 export function measure(a: Image, b: Image, options: MetricOptions = {}): Metrics {
-  const planes = prepare('measure', a, b, options, WIN);
-  return { psnr: psnrOf(planes), ssim: ssimOf(planes) };
+  const r = region('measure', a, b, options, WIN);
+  return { psnr: psnrOf(a, b, r), ssim: ssimOf(planesOfBoth(a, b, r)) };
 }
 
-function prepare(fn: string, a: Image, b: Image, options: MetricOptions, minSide: number): Planes {
+function region(fn: string, a: Image, b: Image, options: MetricOptions, minSide: number): Region {
   if (a.width !== b.width || a.height !== b.height) {
     throw new RangeError(`${fn}: images differ in size: ${a.width}x${a.height} vs ${b.width}x${b.height}`);
   }
@@ -104,13 +112,15 @@ function prepare(fn: string, a: Image, b: Image, options: MetricOptions, minSide
   if (typeof y !== 'boolean') {
     throw new TypeError(`${fn}: test_y_channel must be a boolean, got ${String(y)}`);
   }
-  const width = a.width - 2 * border;
-  const height = a.height - 2 * border;
+  return { border, width: a.width - 2 * border, height: a.height - 2 * border, yOnly: y };
+}
+
+function planesOfBoth(a: Image, b: Image, r: Region): Planes {
   return {
-    width,
-    height,
-    a: planesOf(a, border, width, height, y),
-    b: planesOf(b, border, width, height, y),
+    width: r.width,
+    height: r.height,
+    a: planesOf(a, r.border, r.width, r.height, r.yOnly),
+    b: planesOf(b, r.border, r.width, r.height, r.yOnly),
   };
 }
 
@@ -129,7 +139,7 @@ function planesOf(
     for (let r = 0, o = 0; r < height; r++) {
       let s = ((r + border) * stride + border) * CHANNELS;
       for (let c = 0; c < width; c++, s += CHANNELS) {
-        out[o++] = 16 + (65.481 * q8(d[s]) + 128.553 * q8(d[s + 1]) + 24.966 * q8(d[s + 2])) / 255;
+        out[o++] = luma(q8(d[s]), q8(d[s + 1]), q8(d[s + 2]));
       }
     }
     return [out];
@@ -156,20 +166,31 @@ function q8(value: number): number {
   return v <= 0 ? 0 : v >= 255 ? 255 : v | 0;
 }
 
-function psnrOf(p: Planes): number {
+/** Straight from the float data (no planes): PSNR is what the pipeline computes for every pair. */
+function psnrOf(a: Image, b: Image, r: Region): number {
+  const da = a.data;
+  const db = b.data;
   let se = 0;
-  let count = 0;
-  for (let ch = 0; ch < p.a.length; ch++) {
-    const x = p.a[ch];
-    const y = p.b[ch];
-    for (let i = 0; i < x.length; i++) {
-      const d = x[i] - y[i];
-      se += d * d;
+  for (let row = 0; row < r.height; row++) {
+    let s = ((row + r.border) * a.width + r.border) * CHANNELS;
+    for (let c = 0; c < r.width; c++, s += CHANNELS) {
+      const ra = q8(da[s]), ga = q8(da[s + 1]), ba = q8(da[s + 2]);
+      const rb = q8(db[s]), gb = q8(db[s + 1]), bb = q8(db[s + 2]);
+      if (r.yOnly) {
+        const d = luma(ra, ga, ba) - luma(rb, gb, bb);
+        se += d * d;
+      } else {
+        se += (ra - rb) * (ra - rb) + (ga - gb) * (ga - gb) + (ba - bb) * (ba - bb);
+      }
     }
-    count += x.length;
   }
-  const mse = se / count;
+  const mse = se / (r.width * r.height * (r.yOnly ? 1 : CHANNELS));
   return mse === 0 ? Infinity : 10 * Math.log10((PEAK * PEAK) / mse);
+}
+
+/** BasicSR's Y (bgr2ycbcr y_only) on 8-bit values, scaled to 0..255, unrounded. */
+function luma(r: number, g: number, b: number): number {
+  return 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255;
 }
 
 function ssimOf(p: Planes): number {
