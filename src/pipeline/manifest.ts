@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { TOOLKIT_VERSION } from '../version.js';
 import { StorageError, storageError } from './shards.js';
 
 /**
@@ -151,15 +152,6 @@ function manifestError(err: unknown, path: string): Error {
   return storageError(err, path);
 }
 
-function toolkitVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
 export class Manifest {
   private readonly insertSample: Database.Statement;
   private readonly insertShard: Database.Statement;
@@ -231,7 +223,7 @@ export class Manifest {
     checkObject('recipe', recipe);
     checkObject('versions', versions);
     const named = (versions as Record<string, unknown>).uirgen;
-    const toolkit = typeof named === 'string' ? named : toolkitVersion();
+    const toolkit = typeof named === 'string' ? named : TOOLKIT_VERSION;
     return this.write(() => {
       const info = this.db
         .prepare('INSERT INTO runs (started, recipe, toolkit_version, versions) VALUES (?, ?, ?, ?)')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { END_OF_ARCHIVE, TAR_BLOCK, TarWriter, checkMemberName, paddedSize } from '../../src/pipeline/tar.js';
+import { END_OF_ARCHIVE, TAR_BLOCK, TarWriter, checkMemberName, paddedSize, type MemberLocation } from '../../src/pipeline/tar.js';
 
 function collect(): { chunks: Buffer[]; sink: (c: Buffer) => Promise<void> } {
   const chunks: Buffer[] = [];
@@ -39,7 +39,7 @@ describe('TarWriter', () => {
     const { chunks, sink } = collect();
     const w = new TarWriter(sink);
     const datas = [Buffer.alloc(0), Buffer.alloc(1, 7), Buffer.alloc(512, 8), Buffer.alloc(1000, 9)];
-    const locs = [];
+    const locs: MemberLocation[] = [];
     for (const [i, d] of datas.entries()) locs.push(await w.add(`m${i}.bin`, d));
     const summary = await w.finish();
     const archive = Buffer.concat(chunks);
