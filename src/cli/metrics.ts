@@ -24,7 +24,7 @@ export function register(program: Command): void {
     .option('--y', 'measure the Y channel of YCbCr instead of RGB')
     .addHelpText(
       'after',
-      '\nBoth images are read as 8-bit RGB; PSNR uses data range 255 and SSIM an 11x11 Gaussian\n' +
+      '\nBoth images are quantized to 8-bit RGB; PSNR uses data range 255 and SSIM an 11x11 Gaussian\n' +
         'window (sigma 1.5) over the valid region, averaged over channels, as BasicSR\n' +
         'calculate_psnr / calculate_ssim. Identical images give PSNR inf.',
     )
