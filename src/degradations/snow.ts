@@ -82,8 +82,9 @@ export function sampleSnow(level: number, rng: Rng, info: ImageInfo): SnowParams
   const layer = (k: number, density: number, r0: number, r1: number, streak: number, blur: number, o0: number, o1: number): FlakeLayer => ({
     seed: seeds[k],
     density: round3(density * 1e5) / 1e5,
-    radiusMin: round3(r0 * s),
-    radiusMax: round3(r1 * s),
+    // Below half a pixel a flake is no longer a disc; small images keep that floor.
+    radiusMin: round3(Math.max(0.5, r0 * s)),
+    radiusMax: round3(Math.max(0.5, r1 * s)),
     streak: round3(Math.max(1, streak * speed * s)),
     angle: round3(wind + tilts[k]),
     blur: round3(blur * s),

@@ -1,0 +1,239 @@
+import { describe, expect, it } from 'vitest';
+import { createImage, cropImage, type Image } from '../../src/core/image.js';
+import { createRng } from '../../src/core/random.js';
+import { psnr } from '../../src/train/metrics.js';
+import type { Degradation } from '../../src/degradations/types.js';
+import {
+  DROP_COUNTS,
+  STREAK_DENSITIES,
+  applyRaindrops,
+  applyRainStreaks,
+  applyRainStreaksAndDrops,
+  raindrops,
+  rainStreaks,
+  rainStreaksAndDrops,
+  sampleRaindrops,
+  sampleRainStreaks,
+  sampleRainStreaksAndDrops,
+  type RaindropSettings,
+  type RainStreakSettings,
+} from '../../src/degradations/rain.js';
+import { sampleCrops } from '../support/samples.js';
+
+const bytes = (im: Image) => Buffer.from(im.data.buffer, im.data.byteOffset, im.data.byteLength);
+
+function flat(width: number, height: number, v: number): Image {
+  return createImage(width, height, new Float32Array(width * height * 3).fill(v));
+}
+
+/** The contract every degradation keeps (types.ts and the degradation rules). */
+function contract(deg: Degradation, count: number): void {
+  it(`has ${count} levels, severity ascending within each variant`, () => {
+    expect(deg.levels.length).toBe(count);
+    const seen = new Map<string, number>();
+    for (const l of deg.levels) {
+      expect(l.id).toBe(`${l.variant}:${l.id.slice(l.variant.length + 1)}`);
+      expect(l.severity).toBe(seen.get(l.variant) ?? 0);
+      seen.set(l.variant, l.severity + 1);
+    }
+    expect(new Set(deg.levels.map((l) => l.id)).size).toBe(count);
+    expect(() => deg.sample(count, createRng(1), { width: 8, height: 8 })).toThrow(new RegExp(`levels 0\\.\\.${count - 1}`));
+  });
+
+  it('every level keeps the size (non-square too), gives finite values in [0, 1], and changes the image', async () => {
+    const [, , im0] = await sampleCrops(96);
+    const im = cropImage(im0, 0, 0, 96, 64);
+    for (let level = 0; level < deg.levels.length; level++) {
+      const params = deg.sample(level, createRng(`every${level}`), im);
+      expect(params.level).toBe(deg.levels[level].id);
+      const out = await deg.apply(im, params);
+      expect([out.width, out.height]).toEqual([96, 64]);
+      expect(out.data.every((v) => Number.isFinite(v) && v >= 0 && v <= 1)).toBe(true);
+      expect(bytes(out).equals(bytes(im))).toBe(false);
+    }
+  });
+
+  it('handles tiny images (3x2) at every level', async () => {
+    const im = createImage(3, 2, Float32Array.from({ length: 18 }, (_, i) => i / 18));
+    for (let level = 0; level < deg.levels.length; level++) {
+      const out = await deg.apply(im, deg.sample(level, createRng(level), im));
+      expect([out.width, out.height]).toEqual([3, 2]);
+      expect(out.data.every((v) => Number.isFinite(v))).toBe(true);
+    }
+  });
+
+  it('is deterministic and replays from JSON; other seeds give other params and pixels', async () => {
+    const [im] = await sampleCrops(64);
+    const level = deg.levels.length - 2;
+    const a = deg.sample(level, createRng('a'), im);
+    expect(deg.sample(level, createRng('a'), im)).toEqual(a);
+    const out1 = await deg.apply(im, a);
+    const out2 = await deg.apply(im, a);
+    const replay = await deg.apply(im, JSON.parse(JSON.stringify(a)));
+    expect(bytes(out1).equals(bytes(out2))).toBe(true);
+    expect(bytes(out1).equals(bytes(replay))).toBe(true);
+    const b = deg.sample(level, createRng('b'), im);
+    expect(b).not.toEqual(a);
+    expect(bytes(await deg.apply(im, b)).equals(bytes(out1))).toBe(false);
+  });
+
+  it('PSNR falls strictly as severity rises within each variant (5 photos, 2 seeds)', async () => {
+    const crops = await sampleCrops(128);
+    const byVariant = new Map<string, number[]>();
+    for (let level = 0; level < deg.levels.length; level++) {
+      let s = 0;
+      for (const seed of [1, 2]) for (const im of crops) s += psnr(await deg.apply(im, deg.sample(level, createRng(seed), im)), im);
+      const v = deg.levels[level].variant;
+      byVariant.set(v, [...(byVariant.get(v) ?? []), s / (2 * crops.length)]);
+    }
+    for (const means of byVariant.values()) for (let i = 1; i < means.length; i++) expect(means[i]).toBeLessThan(means[i - 1]);
+  });
+}
+
+describe('RS (rain streaks)', () => {
+  contract(rainStreaks, 10);
+
+  it('levels are density:N with layers, length and mist rising', () => {
+    expect(rainStreaks.levels.map((l) => l.id)).toEqual(STREAK_DENSITIES.map((d) => `density:${d}`));
+    const p0 = sampleRainStreaks(0, createRng(3), { width: 256, height: 256 });
+    const p9 = sampleRainStreaks(9, createRng(3), { width: 256, height: 256 });
+    expect(p0.layers.length).toBe(1);
+    expect(p9.layers.length).toBe(3);
+    expect(p9.layers[0].length).toBeGreaterThan(p0.layers[0].length);
+    expect(p9.mist).toBeGreaterThan(p0.mist);
+    // One rng seed: the same rain direction at every level.
+    expect(Math.abs(p9.layers[0].angle - p0.layers[0].angle)).toBeLessThan(1e-9);
+    for (const l of p9.layers) expect(Math.abs(l.angle - 90)).toBeLessThanOrEqual(25);
+  });
+
+  it('streaks only brighten (screen blend) and run along the rain direction', () => {
+    const im = flat(128, 128, 0.2);
+    const settings: RainStreakSettings = {
+      layers: [{ seed: 'x', density: 0.004, length: 20, angle: 90, width: 1, opacity: 0.8 }],
+      colour: 1,
+      mist: 0,
+    };
+    const out = applyRainStreaks(im, settings);
+    let changed = 0;
+    let darker = 0;
+    for (let i = 0; i < out.data.length; i++) {
+      if (out.data[i] < im.data[i] - 1e-6) darker++;
+      if (out.data[i] > 0.21) changed++;
+    }
+    expect(darker).toBe(0);
+    expect(changed).toBeGreaterThan(0);
+    // Vertical streaks: neighbours above/below are far more alike than neighbours left/right.
+    const g = (x: number, y: number) => out.data[(y * 128 + x) * 3] - 0.2;
+    let vert = 0;
+    let horiz = 0;
+    for (let y = 1; y < 127; y++) {
+      for (let x = 1; x < 127; x++) {
+        vert += g(x, y) * g(x, y + 1);
+        horiz += g(x, y) * g(x + 1, y);
+      }
+    }
+    expect(vert).toBeGreaterThan(3 * horiz);
+    const rot = applyRainStreaks(im, { ...settings, layers: [{ ...settings.layers[0], angle: 0 }] });
+    const h = (x: number, y: number) => rot.data[(y * 128 + x) * 3] - 0.2;
+    let v2 = 0;
+    let h2 = 0;
+    for (let y = 1; y < 127; y++) {
+      for (let x = 1; x < 127; x++) {
+        v2 += h(x, y) * h(x, y + 1);
+        h2 += h(x, y) * h(x + 1, y);
+      }
+    }
+    expect(h2).toBeGreaterThan(3 * v2);
+  });
+
+  it('validates its settings with messages naming the field', () => {
+    const im = flat(16, 16, 0.5);
+    const layer = { seed: 's', density: 0.01, length: 10, angle: 90, width: 1, opacity: 0.5 };
+    expect(() => applyRainStreaks(im, { layers: [], colour: 1, mist: 0 })).toThrow(/layers/);
+    expect(() => applyRainStreaks(im, { layers: [{ ...layer, density: -1 }], colour: 1, mist: 0 })).toThrow(/density/);
+    expect(() => applyRainStreaks(im, { layers: [{ ...layer, length: 0 }], colour: 1, mist: 0 })).toThrow(/length/);
+    expect(() => applyRainStreaks(im, { layers: [{ ...layer, seed: '' }], colour: 1, mist: 0 })).toThrow(/seed/);
+    expect(() => applyRainStreaks(im, { layers: [layer], colour: 1, mist: 0.9 })).toThrow(/mist/);
+  });
+});
+
+describe('RD (raindrops)', () => {
+  contract(raindrops, 8);
+
+  it('levels are drops:N, and the drop count scales with the image area', () => {
+    expect(raindrops.levels.map((l) => l.id)).toEqual(DROP_COUNTS.map((n) => `drops:${n}`));
+    expect(sampleRaindrops(3, createRng(1), { width: 256, height: 256 }).count).toBe(DROP_COUNTS[3]);
+    expect(sampleRaindrops(3, createRng(1), { width: 512, height: 512 }).count).toBe(4 * DROP_COUNTS[3]);
+  });
+
+  const base: RaindropSettings = { seed: 'd', count: 1, radiusMin: 10, radiusMax: 10, blur: 2, softness: 0.2, zoom: 2 };
+
+  it('no drops leave the image as it is; drops change only a part of it', async () => {
+    const [im] = await sampleCrops(64);
+    expect(bytes(applyRaindrops(im, { ...base, count: 0 })).equals(bytes(im))).toBe(true);
+    const out = applyRaindrops(im, { ...base, count: 3 });
+    let changed = 0;
+    for (let i = 0; i < out.data.length; i += 3) if (Math.abs(out.data[i] - im.data[i]) > 1e-6) changed++;
+    expect(changed).toBeGreaterThan(50);
+    expect(changed).toBeLessThan(0.8 * 64 * 64);
+  });
+
+  it('a drop shows the scene inverted: over a top-bright/bottom-dark image, its top is darker than its bottom', () => {
+    const im = createImage(96, 96);
+    for (let y = 0; y < 96; y++) im.data.fill(y < 48 ? 0.9 : 0.1, y * 96 * 3, (y + 1) * 96 * 3);
+    // Find a seed whose single drop sits on the bright/dark boundary, away from the sides: the drop
+    // is located as the region a flat grey image changes in (its rim darkens), then probed.
+    const settings = { ...base, radiusMin: 12, radiusMax: 12, zoom: 1.5 };
+    const grey = flat(96, 96, 0.5);
+    let found = false;
+    for (let k = 0; k < 400 && !found; k++) {
+      const s = { ...settings, seed: `inv${k}` };
+      const out = applyRaindrops(grey, s);
+      let sx = 0;
+      let sy = 0;
+      let n = 0;
+      for (let i = 0; i < 96 * 96; i++) {
+        if (Math.abs(out.data[i * 3] - 0.5) > 0.02) {
+          sx += i % 96;
+          sy += Math.floor(i / 96);
+          n++;
+        }
+      }
+      if (n < 50) continue;
+      const cx = sx / n;
+      const cy = sy / n;
+      if (Math.abs(cy - 48) > 2 || cx < 20 || cx > 76) continue;
+      found = true;
+      const res = applyRaindrops(im, s);
+      const at = (x: number, y: number) => res.data[(Math.round(y) * 96 + Math.round(x)) * 3];
+      expect(at(cx, cy - 6)).toBeLessThan(at(cx, cy + 6));
+    }
+    expect(found).toBe(true);
+  });
+
+  it('validates its settings', () => {
+    const im = flat(16, 16, 0.5);
+    expect(() => applyRaindrops(im, { ...base, count: 1.5 })).toThrow(/count must be an integer/);
+    expect(() => applyRaindrops(im, { ...base, radiusMin: 5, radiusMax: 4 })).toThrow(/radiusMax/);
+    expect(() => applyRaindrops(im, { ...base, zoom: 100 })).toThrow(/zoom/);
+    expect(() => applyRaindrops(im, { ...base, seed: '' })).toThrow(/seed/);
+  });
+});
+
+describe('RSD (rain streaks and drops)', () => {
+  contract(rainStreaksAndDrops, 8);
+
+  it('is RS then RD with the recorded params, both rising with the level', async () => {
+    const [im] = await sampleCrops(64);
+    const p = sampleRainStreaksAndDrops(4, createRng(9), im);
+    expect(p.level).toBe('mix:5');
+    const direct = applyRaindrops(applyRainStreaks(im, p.streaks), p.drops);
+    expect(bytes(applyRainStreaksAndDrops(im, p)).equals(bytes(direct))).toBe(true);
+    const lo = sampleRainStreaksAndDrops(0, createRng(9), im);
+    const hi = sampleRainStreaksAndDrops(7, createRng(9), im);
+    expect(STREAK_DENSITIES.indexOf(Number(hi.streaks.level.split(':')[1]) as never)).toBeGreaterThan(
+      STREAK_DENSITIES.indexOf(Number(lo.streaks.level.split(':')[1]) as never),
+    );
+    expect(hi.drops.count).toBeGreaterThan(lo.drops.count);
+  });
+});
