@@ -1,0 +1,106 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TYPE_IDS } from '../../src/degradations/types.js';
+import { applyOverrides, normalizeRecipe, planIdentity, readRecipe, RecipeError } from '../../src/pipeline/recipe.js';
+
+describe('normalizeRecipe', () => {
+  it('fills defaults: all 19 types at weight 1, crop 256, even levels, 90/5/5 splits', () => {
+    const r = normalizeRecipe({});
+    expect(Object.keys(r.types)).toEqual([...TYPE_IDS]);
+    expect(Object.values(r.types).every((s) => s.weight === 1)).toBe(true);
+    expect(r).toMatchObject({ crop: 256, seed: '0', samples: null, per_source: null, level_spread: 'even', shard_samples: 1000, prefix: 'uir' });
+    expect(r.splits).toEqual({ train: 0.9, val: 0.05, test: 0.05 });
+  });
+
+  it('accepts a list of types, a weight map and count maps, and keeps TYPE_IDS order', () => {
+    expect(Object.keys(normalizeRecipe({ types: ['mb', 'GN'] }).types)).toEqual(['GN', 'MB']);
+    const w = normalizeRecipe({ types: { J: 2, GN: { weight: 0.5, levels: ['gaussian:15', 1] } } });
+    expect(w.types).toEqual({ GN: { weight: 0.5, levels: ['gaussian:15', 1] }, J: { weight: 2 } });
+    const c = normalizeRecipe({ types: { GN: { count: 10 }, J: { count: 5 } } });
+    expect(c.types).toEqual({ GN: { count: 10 }, J: { count: 5 } });
+  });
+
+  it('is canonical: equal recipes in any field order serialize equally', () => {
+    const a = normalizeRecipe({ seed: 3, crop: 64, types: { J: 1, GN: 1 }, splits: { test: 0.1, val: 0.1, train: 0.8 } });
+    const b = normalizeRecipe({ splits: { train: 0.8, val: 0.1, test: 0.1 }, types: ['GN', 'J'], crop: 64, seed: '3' });
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+  });
+
+  it.each([
+    [{ crop: 0 }, /crop must be an integer in 1..8192/],
+    [{ crop: 1.5 }, /crop/],
+    [{ samples: 5, per_source: 2 }, /samples or per_source/],
+    [{ types: ['XX'] }, /unknown type "XX"/],
+    [{ types: { GN: { count: 3 }, J: 1 } }, /every type a count, or none/],
+    [{ types: { GN: { weight: 1, count: 2 } } }, /weight or a count, not both/],
+    [{ types: { GN: { weight: -1 } } }, /types.GN.weight must be a finite number > 0/],
+    [{ types: { GN: { levels: [] } } }, /types.GN.levels must be a non-empty list/],
+    [{ types: [] }, /at least one type/],
+    [{ splits: { train: 0.5, val: 0.1 } }, /splits must sum to 1/],
+    [{ splits: { train: 1, dev: 0 } }, /unknown split "dev"/],
+    [{ prefix: 'a.b' }, /prefix must be 1..40 characters/],
+    [{ level_spread: 'random' }, /level_spread must be "even"/],
+    [{ crops: 5 }, /unknown recipe field "crops"/],
+    [{ version: 2 }, /version must be 1/],
+    [[1], /must be a JSON object/],
+  ])('rejects %j with a message naming the field', (input, message) => {
+    expect(() => normalizeRecipe(input)).toThrow(RecipeError);
+    expect(() => normalizeRecipe(input)).toThrow(message);
+  });
+});
+
+describe('readRecipe', () => {
+  it('resolves relative source folders against the recipe file and names the file in errors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uirgen-recipe-'));
+    const path = join(dir, 'r.json');
+    writeFileSync(path, JSON.stringify({ sources: ['photos', '/abs/x'], crop: 64 }));
+    const r = await readRecipe(path);
+    expect(r.sources).toEqual([join(dir, 'photos'), '/abs/x']);
+    writeFileSync(path, JSON.stringify({ crop: -1 }));
+    await expect(readRecipe(path)).rejects.toThrow(`${path}: crop must be`);
+    writeFileSync(path, '{ not json');
+    await expect(readRecipe(path)).rejects.toThrow(path);
+    await expect(readRecipe(join(dir, 'missing.json'))).rejects.toThrow(/file not found/);
+  });
+
+  it('reads the bundled recipes', async () => {
+    const demo = await readRecipe('manifests/demo.json');
+    expect(Object.keys(demo.types)).toHaveLength(19);
+    expect(demo.crop).toBe(256);
+    const uir = await readRecipe('manifests/uir-2.5m.json');
+    const total = Object.values(uir.types).reduce((n, s) => n + (s.count ?? 0), 0);
+    expect(total).toBe(2_500_000);
+    expect(Object.keys(uir.types)).toHaveLength(19);
+    expect(uir.notes).toMatch(/approximat/i);
+    expect(JSON.parse(readFileSync('manifests/uir-2.5m.json', 'utf8')).notes).toBe(uir.notes);
+  });
+});
+
+describe('applyOverrides', () => {
+  const base = normalizeRecipe({ types: { GN: { weight: 2, levels: [0] }, J: 1 }, samples: 50, seed: 'a' });
+
+  it('command-line values win; --samples and --per-source replace each other', () => {
+    const r = applyOverrides(base, { per_source: 3, seed: 'b', crop: 64, shard_samples: 7, sources: ['x'] });
+    expect(r).toMatchObject({ per_source: 3, samples: null, seed: 'b', crop: 64, shard_samples: 7, sources: ['x'] });
+    expect(applyOverrides(r, { samples: 9 })).toMatchObject({ samples: 9, per_source: null });
+    expect(() => applyOverrides(base, { samples: 1, per_source: 1 })).toThrow(/not both/);
+  });
+
+  it('--types keeps the recipe spec of listed types and adds unlisted ones at weight 1', () => {
+    const r = applyOverrides(base, { types: ['gn', 'MB'] });
+    expect(r.types).toEqual({ GN: { weight: 2, levels: [0] }, MB: { weight: 1 } });
+    expect(() => applyOverrides(base, { types: ['ZZ'] })).toThrow(/--types: unknown type "ZZ"/);
+    const counted = normalizeRecipe({ types: { GN: { count: 4 } } });
+    expect(() => applyOverrides(counted, { types: ['J'] })).toThrow(/has no count/);
+  });
+
+  it('planIdentity ignores where sources live and the prose, not what decides samples', () => {
+    const a = normalizeRecipe({ sources: ['/a'], name: 'x', notes: 'n' });
+    const b = normalizeRecipe({ sources: ['/b'], name: 'y' });
+    expect(planIdentity(a)).toBe(planIdentity(b));
+    expect(planIdentity(a)).not.toBe(planIdentity(normalizeRecipe({ seed: '1' })));
+    expect(planIdentity(a)).not.toBe(planIdentity(normalizeRecipe({ shard_samples: 9 })));
+  });
+});
