@@ -149,7 +149,7 @@ export function toLinear(v: number): number {
   // Inverse smoothstep has a square-root corner at 1: interpolation would be off there by ~0.6/255.
   if (v > 0.995 && v < 1) return (0.5 - Math.sin(Math.asin(1 - 2 * v) / 3)) ** 2.2;
   const x = (v < 0 ? 0 : v > 1 ? 1 : v) * LIN_N;
-  const i = Math.floor(x);
+  const i = x | 0;
   const f = x - i;
   return toLinearLut[i] + f * (toLinearLut[i + 1] - toLinearLut[i]);
 }
@@ -157,7 +157,7 @@ export function toLinear(v: number): number {
 /** Gamma and tone curve: linear value (clipped to [0, 1]) -> display. */
 export function toDisplay(y: number): number {
   const x = Math.sqrt(y < 0 ? 0 : y > 1 ? 1 : y) * DISP_N;
-  const i = Math.floor(x);
+  const i = x | 0;
   const f = x - i;
   return toDisplayLut[i] + f * (toDisplayLut[i + 1] - toDisplayLut[i]);
 }
@@ -295,12 +295,26 @@ export function captureWithNoise(image: Image, cam: CameraParams, noise: NoiseLe
     return processRaw(raw, cam);
   }
   const { cam2rgb } = cameraMatrices(cam);
+  const { shot, read } = noise;
+  if (!(shot >= 0) || !Number.isFinite(shot)) throw new RangeError(`shot must be a finite number >= 0, got ${shot}`);
+  if (!(read >= 0) || !Number.isFinite(read)) throw new RangeError(`read must be a finite number >= 0, got ${read}`);
   const gains = [cam.redGain * cam.rgbGain, cam.rgbGain, cam.blueGain * cam.rgbGain];
-  const clean = mosaic(raw, cam.pattern);
-  const noisy = addShotReadNoise(clean.slice(), noise, rng);
-  gainPlane(clean, width, height, cam);
-  gainPlane(noisy, width, height, cam);
-  for (let i = 0; i < noisy.length; i++) noisy[i] -= clean[i];
+  const cell = Array.from(cam.pattern, (ch) => gains['RGB'.indexOf(ch)]);
+  // One pass over the CFA plane: noise (as addShotReadNoise), white balance, clip, and the
+  // difference from the clipped clean value.
+  const noisy = mosaic(raw, cam.pattern);
+  for (let y = 0; y < height; y++) {
+    const ga = cell[(y & 1) * 2];
+    const gb = cell[(y & 1) * 2 + 1];
+    for (let x = 0, i = y * width; x < width; x++, i++) {
+      const g = x & 1 ? gb : ga;
+      const v = noisy[i];
+      const variance = shot * v + read;
+      const n = g * (v + (variance > 0 ? Math.sqrt(variance) : 0) * standardNormal(rng));
+      const c = g * v;
+      noisy[i] = (n < 0 ? 0 : n > 1 ? 1 : n) - (c > 1 ? 1 : c);
+    }
+  }
   const out = demosaic(noisy, width, height, cam.pattern, 'bilinear');
   const o = out.data;
   const r = raw.data;

@@ -111,6 +111,9 @@ describe('camera model (Brooks et al. 2019)', () => {
     expect(v / x.length).toBeCloseTo(0.01 * 0.25 + 0.0005, 4);
     expect(() => addShotReadNoise(x, { shot: -1, read: 0 }, createRng(1))).toThrow(/shot must be/);
     expect(() => addShotReadNoise(x, { shot: 0, read: Number.NaN }, createRng(1))).toThrow(/read must be/);
+    const im = flat(4, 4, [0.5, 0.5, 0.5]);
+    expect(() => captureWithNoise(im, CAMERA, { shot: -1, read: 0 }, createRng(1))).toThrow(/shot must be/);
+    expect(() => captureWithNoise(im, CAMERA, { shot: 0, read: Infinity }, createRng(1))).toThrow(/read must be/);
   });
 
   it('gives the noise the spatial correlation of a demosaicked sensor', () => {
