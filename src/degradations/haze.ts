@@ -171,7 +171,7 @@ export function applyHaze(image: Image, settings: HazeSettings, depth: DepthGrid
 const LEVELS = levelsOf('beta', HAZE_BETAS, (beta) => ({ beta, airlight: [...AIRLIGHT_RANGE], depth: PSEUDO_DEPTH_MODEL }));
 
 /** Draw the airlight for a level (the only random choice; beta is fixed by the level). */
-export function sampleHaze(level: number, rng: Rng): HazeParams {
+export function sampleHaze(level: number, rng: Rng, _info?: ImageInfo): HazeParams {
   const def = levelAt(LEVELS, level, 'H');
   const airlight = rng.range(AIRLIGHT_RANGE[0], AIRLIGHT_RANGE[1]);
   return { level: def.id, beta: HAZE_BETAS[level], airlight, depthModel: PSEUDO_DEPTH_MODEL };
@@ -191,7 +191,7 @@ export const haze = defineDegradation<HazeParams>({
     'RESIDE (Li et al., TIP 2019) ITS/OTS synthesis: scattering model, beta in [0.6, 1.8] for normalized depth, A in [0.7, 1.0]; ' +
     'depth replaced by a pseudo-depth (vertical position + smoothed dark channel, He et al. CVPR 2009) on a 32-cell grid',
   levels: LEVELS,
-  sample: (level: number, rng: Rng, _info: ImageInfo) => sampleHaze(level, rng),
+  sample: (level: number, rng: Rng, info: ImageInfo) => sampleHaze(level, rng, info),
   apply: async (image: Image, params: HazeParams) => {
     checkDepthModel(params);
     return applyHaze(image, params);

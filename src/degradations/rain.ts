@@ -239,10 +239,10 @@ export type RaindropSettings = {
 export type RaindropParams = RaindropSettings & { level: string };
 
 /** Drops per 256x256 area; the level ids. */
-export const DROP_COUNTS = [6, 10, 14, 19, 25, 32, 40, 48] as const;
-const DROP_RADIUS_MIN = [3, 3, 3.5, 4, 4.5, 5, 5.5, 6] as const;
-const DROP_RADIUS_MAX = [8, 10, 12, 14, 16, 18, 20, 22] as const;
-const DROP_BLUR = [1.5, 1.7, 1.9, 2.1, 2.3, 2.5, 2.8, 3] as const;
+export const DROP_COUNTS = [10, 14, 18, 23, 29, 36, 44, 52] as const;
+const DROP_RADIUS_MIN = [3.5, 4, 4.5, 5, 5.5, 6, 6.5, 7] as const;
+const DROP_RADIUS_MAX = [10, 12, 14, 16, 18, 20, 22, 24] as const;
+const DROP_BLUR = [1.6, 1.8, 2, 2.2, 2.4, 2.6, 2.8, 3] as const;
 
 const DROP_LEVELS: LevelDef[] = levelsOf('drops', DROP_COUNTS, (count, i) => ({
   dropsPer256x256: count,
