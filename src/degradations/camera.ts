@@ -9,10 +9,12 @@
  * variance shot * x + read (the paper's shot/read model, log_read = 2.18 log_shot + 1.2 + N(0, 0.26));
  * then process: white balance -> clip -> bilinear demosaic -> camera->RGB CCM -> clip -> gamma.
  *
- * One deliberate difference from process.py: it re-applies the brightening gain and the smoothstep
- * tone curve as well, so that without noise process(unprocess(x)) returns x (up to clipping of
- * saturated colours) and the pair differs by camera noise alone. process.py omits both because its
- * targets are processed by the same function.
+ * Two deliberate differences from process.py, both so that the pair differs by camera noise alone:
+ * process re-applies the brightening gain and the smoothstep tone curve, so that without noise
+ * process(unprocess(x)) returns x (up to clipping of saturated colours); and in `captureWithNoise`
+ * only the noise goes through the bilinear demosaic, the signal keeping full resolution, so the
+ * noise is spatially correlated as a camera's is without demosaicking artifacts (MS's type).
+ * process.py needs neither: its targets are processed by the same function.
  *
  * The pieces are exported as plain functions: LL and BLN chain them.
  */
@@ -205,14 +207,19 @@ export function unprocess(image: Image, cam: CameraParams): Image {
   return out;
 }
 
+function checkNoise(noise: NoiseLevels): NoiseLevels {
+  const { shot, read } = noise;
+  if (!(shot >= 0) || !Number.isFinite(shot)) throw new RangeError(`shot must be a finite number >= 0, got ${shot}`);
+  if (!(read >= 0) || !Number.isFinite(read)) throw new RangeError(`read must be a finite number >= 0, got ${read}`);
+  return noise;
+}
+
 /**
  * Shot + read noise in place (unprocess.py add_noise): x += N(0, shot * x + read). A Gaussian
  * with the Poisson-Gaussian variance, as Brooks et al. use; works on a CFA plane or RGB data.
  */
 export function addShotReadNoise(values: Float32Array, noise: NoiseLevels, rng: Rng): Float32Array {
-  const { shot, read } = noise;
-  if (!(shot >= 0) || !Number.isFinite(shot)) throw new RangeError(`shot must be a finite number >= 0, got ${shot}`);
-  if (!(read >= 0) || !Number.isFinite(read)) throw new RangeError(`read must be a finite number >= 0, got ${read}`);
+  const { shot, read } = checkNoise(noise);
   for (let i = 0; i < values.length; i++) {
     const x = values[i];
     const variance = shot * x + read;
@@ -295,9 +302,7 @@ export function captureWithNoise(image: Image, cam: CameraParams, noise: NoiseLe
     return processRaw(raw, cam);
   }
   const { cam2rgb } = cameraMatrices(cam);
-  const { shot, read } = noise;
-  if (!(shot >= 0) || !Number.isFinite(shot)) throw new RangeError(`shot must be a finite number >= 0, got ${shot}`);
-  if (!(read >= 0) || !Number.isFinite(read)) throw new RangeError(`read must be a finite number >= 0, got ${read}`);
+  const { shot, read } = checkNoise(noise);
   const gains = [cam.redGain * cam.rgbGain, cam.rgbGain, cam.blueGain * cam.rgbGain];
   const cell = Array.from(cam.pattern, (ch) => gains['RGB'.indexOf(ch)]);
   // One pass over the CFA plane: noise (as addShotReadNoise), white balance, clip, and the
