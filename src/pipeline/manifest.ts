@@ -241,31 +241,37 @@ export class Manifest {
   }
 
   upsertSource(source: SourceRow): void {
-    checkString('source.id', source?.id);
-    checkString('source.path', source.path);
-    checkString('source.sha256', source.sha256);
+    const bound = bindSource(source);
     this.write(() => {
-      this.upsertSourceStmt.run({
-        id: source.id,
-        path: source.path,
-        sha256: source.sha256,
-        width: source.width ?? null,
-        height: source.height ?? null,
-      });
+      this.upsertSourceStmt.run(bound);
     });
   }
 
   recordError(error: ErrorRow): void {
-    checkString('error.path', error?.path);
-    checkString('error.stage', error.stage);
-    if (typeof error.message !== 'string') throw new TypeError('error.message must be a string');
+    this.recordErrors([error]);
+  }
+
+  /** Several error rows in one transaction (one disk sync, not one per row). */
+  recordErrors(errors: readonly ErrorRow[]): void {
+    if (!Array.isArray(errors)) throw new TypeError('errors must be an array of { path, stage, message }');
+    for (const error of errors) {
+      checkString('error.path', error?.path);
+      checkString('error.stage', error.stage);
+      if (typeof error.message !== 'string') throw new TypeError('error.message must be a string');
+    }
+    if (errors.length === 0) return;
     this.write(() => {
-      this.insertError.run({ path: error.path, stage: error.stage, message: error.message });
+      this.db.transaction(() => {
+        for (const e of errors) this.insertError.run({ path: e.path, stage: e.stage, message: e.message });
+      })();
     });
   }
 
-  /** The shard's row and all its samples, in one transaction: all of them or none. */
-  commitShard(shard: ShardRow, rows: readonly SampleRow[]): void {
+  /**
+   * The shard's row and all its samples, in one transaction: all of them or none. `sources`
+   * (optional) are upserted in the same transaction, so a shard never refers to a missing source.
+   */
+  commitShard(shard: ShardRow, rows: readonly SampleRow[], sources: readonly SourceRow[] = []): void {
     checkString('shard.name', shard?.name);
     checkString('shard.sha256', shard.sha256);
     checkCount('shard.bytes', shard.bytes);
@@ -275,8 +281,11 @@ export class Manifest {
       throw new RangeError(`shard ${shard.name} says ${shard.samples} samples but ${rows.length} rows were given`);
     }
     const bound = rows.map((row) => bindSample(row, shard.name));
+    if (!Array.isArray(sources)) throw new TypeError('sources must be an array of SourceRow');
+    const boundSources = sources.map(bindSource);
     this.write(() => {
       this.db.transaction(() => {
+        for (const source of boundSources) this.upsertSourceStmt.run(source);
         this.insertShard.run({ name: shard.name, samples: shard.samples, bytes: shard.bytes, sha256: shard.sha256 });
         for (const row of bound) this.insertSample.run(row);
       })();
@@ -353,6 +362,19 @@ function readSchemaVersion(db: Database.Database): number | undefined {
   if (!hasMeta) return undefined;
   const value = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
   return value === undefined ? undefined : Number(value);
+}
+
+function bindSource(source: SourceRow): Record<string, unknown> {
+  checkString('source.id', source?.id);
+  checkString('source.path', source.path);
+  checkString('source.sha256', source.sha256);
+  for (const f of ['width', 'height'] as const) {
+    const v = source[f];
+    if (v !== null && v !== undefined && (!Number.isInteger(v) || v <= 0)) {
+      throw new RangeError(`source ${source.id}: ${f} must be a positive integer or null, got ${String(v)}`);
+    }
+  }
+  return { id: source.id, path: source.path, sha256: source.sha256, width: source.width ?? null, height: source.height ?? null };
 }
 
 function checkObject(name: string, value: unknown): void {

@@ -1,0 +1,293 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Command } from 'commander';
+import sharp from 'sharp';
+import * as tar from 'tar';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { register } from '../../src/cli/import.js';
+import { ImportError, classify, importPairs, matchPairs } from '../../src/pipeline/import.js';
+
+const root = mkdtempSync(join(tmpdir(), 'uirgen-import-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let counter = 0;
+const fresh = (name: string): string => join(root, `${name}${counter++}`);
+
+/** Match a list of relative names (no files needed): returns relative paths. */
+function match(lq: string[], gt: string[], same = false) {
+  const lqRoot = '/data/lq';
+  const gtRoot = same ? lqRoot : '/data/gt';
+  const abs = (r: string, xs: string[]) => xs.map((x) => `${r}/${x}`);
+  const strip = (p: string) => p.replace(/^\/data\/(lq|gt)\//, '');
+  const m = matchPairs(lqRoot, abs(lqRoot, lq), gtRoot, abs(gtRoot, gt));
+  return {
+    pairs: m.pairs.map((p) => [strip(p.lq), strip(p.gt)]),
+    unmatchedLq: m.unmatchedLq.map(strip),
+    unmatchedGt: m.unmatchedGt.map(strip),
+    ambiguous: m.ambiguous.map((a) => strip(a.lq)),
+    ignored: m.ignored.map(strip),
+  };
+}
+
+describe('matchPairs', () => {
+  it('pairs same stems in parallel folders, ignoring extension and case (GoPro, LOL, SIDD-like)', () => {
+    const m = match(['a/000001.png', 'a/000002.PNG', 'b/x.jpg', 'only-lq.png'], ['a/000001.png', 'a/000002.png', 'b/X.png', 'only-gt.png']);
+    expect(m.pairs).toEqual([
+      ['a/000001.png', 'a/000001.png'],
+      ['a/000002.PNG', 'a/000002.png'],
+      ['b/x.jpg', 'b/X.png'],
+    ]);
+    expect(m.unmatchedLq).toEqual(['only-lq.png']);
+    expect(m.unmatchedGt).toEqual(['only-gt.png']);
+  });
+
+  it('maps RESIDE/SOTS hazy names to their clear image, several hazes to one clear', () => {
+    const m = match(
+      ['0001_0.8_0.2.jpg', '0001_0.9_0.16.jpg', '0002_1_0.04.jpg', '1400_10_0.90179.png', '0099_0.8_0.2.jpg'],
+      ['0001.png', '0002.png', '1400.png', '0003.png'],
+    );
+    expect(m.pairs).toEqual([
+      ['0001_0.8_0.2.jpg', '0001.png'],
+      ['0001_0.9_0.16.jpg', '0001.png'],
+      ['0002_1_0.04.jpg', '0002.png'],
+      ['1400_10_0.90179.png', '1400.png'],
+    ]);
+    expect(m.unmatchedLq).toEqual(['0099_0.8_0.2.jpg']);
+    expect(m.unmatchedGt).toEqual(['0003.png']);
+  });
+
+  it('reads Rain100L rain-/norain- names from one folder, with x2 variants and auxiliary maps', () => {
+    const files = ['norain-001.png', 'norain-002.png', 'norain-004x2.png', 'rain-001.png', 'rain-002.png', 'rain-003.png', 'rain-004x2.png', 'rain-x2-002.png', 'rainregion-001.png', 'rainstreak-001.png'];
+    const m = match(files, files, true);
+    expect(m.pairs).toEqual([
+      ['rain-001.png', 'norain-001.png'],
+      ['rain-002.png', 'norain-002.png'],
+      ['rain-004x2.png', 'norain-004x2.png'],
+      ['rain-x2-002.png', 'norain-002.png'],
+    ]);
+    expect(m.unmatchedLq).toEqual(['rain-003.png']);
+    expect(m.unmatchedGt).toEqual([]);
+    expect(m.ignored).toEqual(['rainregion-001.png', 'rainstreak-001.png']);
+  });
+
+  it('pairs SIDD NOISY/GT files inside scene folders, and GoPro blur/sharp and LOL-v2 names in one tree', () => {
+    const sidd = ['0001_001_S6/0001_NOISY_SRGB_010.PNG', '0001_001_S6/0001_GT_SRGB_010.PNG', '0002_001_S6/0002_GT_SRGB_011.PNG', '0002_001_S6/0002_NOISY_SRGB_011.PNG', '0002_001_S6/0002_NOISY_SRGB_012.PNG'];
+    const m = match(sidd, sidd, true);
+    expect(m.pairs).toEqual([
+      ['0001_001_S6/0001_NOISY_SRGB_010.PNG', '0001_001_S6/0001_GT_SRGB_010.PNG'],
+      ['0002_001_S6/0002_NOISY_SRGB_011.PNG', '0002_001_S6/0002_GT_SRGB_011.PNG'],
+    ]);
+    expect(m.unmatchedLq).toEqual(['0002_001_S6/0002_NOISY_SRGB_012.PNG']);
+    expect(m.unmatchedGt).toEqual([]);
+
+    const gopro = ['GOPR0384_11_00/blur/000001.png', 'GOPR0384_11_00/sharp/000001.png', 'GOPR0385_11_01/blur/000001.png', 'GOPR0385_11_01/sharp/000001.png'];
+    expect(match(gopro, gopro, true).pairs).toEqual([
+      ['GOPR0384_11_00/blur/000001.png', 'GOPR0384_11_00/sharp/000001.png'],
+      ['GOPR0385_11_01/blur/000001.png', 'GOPR0385_11_01/sharp/000001.png'],
+    ]);
+    expect(match(['low00001.png', 'low00002.png'], ['normal00001.png', 'normal00003.png']).pairs).toEqual([['low00001.png', 'normal00001.png']]);
+  });
+
+  it('falls back to looser keys (zero padding, different folder shapes) only when no exact key matches', () => {
+    expect(match(['rain-01.png', 'rain-1.png'], ['norain-1.png']).pairs).toEqual([
+      ['rain-01.png', 'norain-1.png'],
+      ['rain-1.png', 'norain-1.png'],
+    ]);
+    expect(match(['set/img7.png'], ['img7.png']).pairs).toEqual([['set/img7.png', 'img7.png']]);
+    const amb = match(['x/a.png'], ['y/a.png', 'z/a.png']);
+    expect(amb.pairs).toEqual([]);
+    expect(amb.ambiguous).toEqual(['x/a.png']);
+    // A file in a folder shared by both halves never pairs with itself.
+    expect(match(['plain.png'], ['plain.png'], true)).toMatchObject({ pairs: [], unmatchedLq: ['plain.png'], unmatchedGt: ['plain.png'] });
+  });
+
+  it('classifies roles from folder names and stems', () => {
+    expect(classify('/r', '/r/GOPR1/blur/1.png')).toMatchObject({ role: 'lq', keys: ['gopr1/1'] });
+    expect(classify('/r', '/r/norain-5.png')).toMatchObject({ role: 'gt', keys: ['norain-5', '5'] });
+    expect(classify('/r', '/r/0001_0.8_0.2.jpg')).toMatchObject({ role: null, keys: ['0001_0.8_0.2', '0001'] });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+/** A small distinct RGB image; `seed` varies the pattern. */
+function pixels(width: number, height: number, seed: number): Buffer {
+  const raw = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      raw[i] = (x * 7 + seed * 31) & 255;
+      raw[i + 1] = (y * 11 + seed * 17) & 255;
+      raw[i + 2] = (x * y + seed * 5) & 255;
+    }
+  }
+  return raw;
+}
+
+async function writeImage(path: string, width: number, height: number, seed: number): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true });
+  const img = sharp(pixels(width, height, seed), { raw: { width, height, channels: 3 } });
+  writeFileSync(path, await (path.endsWith('.jpg') ? img.jpeg({ quality: 90 }) : img.png()).toBuffer());
+}
+
+/** A SOTS-like layout: two hazes of 0001, one of 0002, an unmatched haze, an unmatched clear, a size mismatch. */
+async function sotsLayout(): Promise<{ lq: string; gt: string }> {
+  const base = fresh('sots');
+  const lq = join(base, 'hazy');
+  const gt = join(base, 'clear');
+  await writeImage(join(gt, '0001.png'), 24, 16, 1);
+  await writeImage(join(gt, '0002.png'), 20, 12, 2);
+  await writeImage(join(gt, '0003.png'), 24, 16, 3);
+  await writeImage(join(gt, '0004.png'), 24, 16, 4);
+  await writeImage(join(lq, '0001_0.8_0.2.png'), 24, 16, 11);
+  await writeImage(join(lq, '0001_0.9_0.1.jpg'), 24, 16, 12);
+  await writeImage(join(lq, '0002_1_0.04.png'), 20, 12, 13);
+  await writeImage(join(lq, '0004_0.8_0.2.png'), 16, 16, 14);
+  await writeImage(join(lq, '0099_0.8_0.2.png'), 24, 16, 15);
+  return { lq, gt };
+}
+
+async function rawOf(png: Buffer): Promise<Buffer> {
+  return sharp(png).raw().toBuffer();
+}
+
+function psnrOf(a: Buffer, b: Buffer): number {
+  let se = 0;
+  for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
+  const mse = se / a.length;
+  return mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse);
+}
+
+describe('importPairs', () => {
+  it('imports matched pairs into shards and the manifest, marked real, and reports the unmatched', async () => {
+    const { lq, gt } = await sotsLayout();
+    const out = fresh('ds');
+    const summary = await importPairs({ type: 'H', lqDir: lq, gtDir: gt, out, real: true, shardSamples: 2, split: 'test' });
+    expect(summary).toMatchObject({ type: 'H', pairs: 4, imported: 3, failed: 1, shards: 2, resumedShards: 0 });
+    expect(summary.unmatchedLq).toEqual([join(lq, '0099_0.8_0.2.png')]);
+    expect(summary.unmatchedGt).toEqual([join(gt, '0003.png')]);
+
+    const db = new Database(join(out, 'manifest.sqlite'), { readonly: true });
+    const rows = db.prepare('SELECT * FROM samples ORDER BY key').all() as Record<string, unknown>[];
+    expect(rows).toHaveLength(3);
+    const members = new Map<string, Buffer>();
+    for (const name of new Set(rows.map((r) => r.shard as string))) {
+      await tar.t({
+        file: join(out, 'shards', name),
+        onReadEntry: (e) => {
+          const chunks: Buffer[] = [];
+          e.on('data', (c: Buffer) => chunks.push(c));
+          e.on('end', () => members.set(e.path, Buffer.concat(chunks)));
+        },
+      });
+    }
+    expect(members.size).toBe(9);
+    for (const r of rows) {
+      expect(r).toMatchObject({ type: 'H', level: 0, level_id: 'real', params: '{}', real: 1, split: 'test', seed: null });
+      const shard = readFileSync(join(out, 'shards', r.shard as string));
+      const gtPng = members.get(`${r.key}.gt.png`)!;
+      const lqPng = members.get(`${r.key}.lq.png`)!;
+      // The bytes at the recorded offsets are the members, whose hashes are the recorded ones.
+      expect(shard.subarray(r.offset_gt as number, (r.offset_gt as number) + gtPng.length).equals(gtPng)).toBe(true);
+      expect(shard.subarray(r.offset_lq as number, (r.offset_lq as number) + lqPng.length).equals(lqPng)).toBe(true);
+      expect(createHash('sha256').update(gtPng).digest('hex')).toBe(r.gt_sha256);
+      expect(createHash('sha256').update(lqPng).digest('hex')).toBe(r.lq_sha256);
+      const meta = await sharp(gtPng).metadata();
+      expect([meta.format, meta.width, meta.height, meta.channels, meta.depth]).toEqual(['png', r.width, r.height, 3, 'uchar']);
+      expect(r.psnr as number).toBeCloseTo(psnrOf(await rawOf(lqPng), await rawOf(gtPng)), 9);
+    }
+    // Stored gt pixels are the source's pixels (lossless for a PNG source).
+    const first = rows.find((r) => JSON.parse(members.get(`${r.key}.json`)!.toString()).lq_source.path === '0001_0.8_0.2.png')!;
+    expect((await rawOf(members.get(`${first.key}.gt.png`)!)).equals(pixels(24, 16, 1))).toBe(true);
+    expect((await rawOf(members.get(`${first.key}.lq.png`)!)).equals(pixels(24, 16, 11))).toBe(true);
+    const json = JSON.parse(members.get(`${first.key}.json`)!.toString());
+    expect(json).toMatchObject({ key: first.key, type: 'H', level_id: 'real', real: true, split: 'test', source: { path: '0001.png' }, crop: { x: 0, y: 0, w: 24, h: 16 } });
+    // Sources are the ground truths, by content.
+    expect(db.prepare('SELECT count(*) FROM sources').pluck().get()).toBe(2);
+    expect(db.prepare('SELECT DISTINCT source_id FROM samples').pluck().all()).toHaveLength(2);
+
+    const errors = db.prepare('SELECT path, stage, message FROM errors ORDER BY path').all() as Record<string, string>[];
+    expect(errors).toEqual([
+      { path: join(gt, '0003.png'), stage: 'import-match', message: `no degraded image in ${lq} matches this ground truth` },
+      { path: join(lq, '0004_0.8_0.2.png'), stage: 'import', message: `is 16x16 but its ground truth ${join(gt, '0004.png')} is 24x16; a pair must have one size` },
+      { path: join(lq, '0099_0.8_0.2.png'), stage: 'import-match', message: `no ground truth in ${gt} matches this degraded image` },
+    ]);
+    db.close();
+  });
+
+  it('resumes: a rerun keeps committed shards, redoes a lost one, and ends with identical bytes and rows', async () => {
+    const { lq, gt } = await sotsLayout();
+    const out = fresh('ds');
+    const options = { type: 'H', lqDir: lq, gtDir: gt, out, shardSamples: 2 };
+    const first = await importPairs(options);
+    const shardDir = join(out, 'shards');
+    const names = readdirSync(shardDir).sort();
+    expect(names).toEqual([`${first.prefix}-000000.tar`, `${first.prefix}-000001.tar`]);
+    const bytes = names.map((n) => readFileSync(join(shardDir, n)));
+    const dump = () => {
+      const db = new Database(join(out, 'manifest.sqlite'), { readonly: true });
+      const out2 = { samples: db.prepare('SELECT * FROM samples ORDER BY key').all(), errors: db.prepare('SELECT count(*) FROM errors').pluck().get() };
+      db.close();
+      return out2;
+    };
+    const before = dump();
+
+    const again = await importPairs(options);
+    expect(again).toMatchObject({ imported: 3, failed: 1, resumedShards: 2 });
+    expect(dump()).toEqual(before);
+
+    // Simulate a kill after shard 1 was renamed but before its commit, plus a stray partial.
+    const db = new Database(join(out, 'manifest.sqlite'));
+    db.prepare('DELETE FROM samples WHERE shard = ?').run(names[1]);
+    db.prepare('DELETE FROM shards WHERE name = ?').run(names[1]);
+    db.close();
+    writeFileSync(join(shardDir, `${first.prefix}-000001.tar.partial`), 'half');
+    const resumed = await importPairs(options);
+    expect(resumed).toMatchObject({ imported: 3, resumedShards: 1 });
+    expect(readdirSync(shardDir).sort()).toEqual(names);
+    names.forEach((n, i) => expect(readFileSync(join(shardDir, n)).equals(bytes[i])).toBe(true));
+    expect(dump().samples).toEqual(before.samples);
+  });
+
+  it('refuses a prefix already used by other pairs, no pairs at all, and bad arguments', async () => {
+    const { lq, gt } = await sotsLayout();
+    const out = fresh('ds');
+    await importPairs({ type: 'H', lqDir: lq, gtDir: gt, out, prefix: 'mine' });
+    const other = await sotsLayout();
+    await writeImage(join(other.gt, '0005.png'), 8, 8, 5);
+    await writeImage(join(other.lq, '0005_1_1.png'), 8, 8, 6);
+    await expect(importPairs({ type: 'H', lqDir: other.lq, gtDir: other.gt, out, prefix: 'mine' })).rejects.toThrow(/prefix mine was already used/);
+    const empty = fresh('empty');
+    mkdirSync(empty);
+    await expect(importPairs({ type: 'H', lqDir: empty, gtDir: gt, out })).rejects.toThrow(ImportError);
+    await expect(importPairs({ type: 'H', lqDir: join(empty, 'nope'), gtDir: gt, out })).rejects.toThrow(/nope: not found/);
+    await expect(importPairs({ type: 'XX', lqDir: lq, gtDir: gt, out })).rejects.toThrow(/type must be one of GN, RN/);
+  });
+
+  it('is reachable as `uirgen import` with --json, and exits 2 for an unknown type', async () => {
+    const { lq, gt } = await sotsLayout();
+    const out = fresh('ds');
+    const program = new Command().exitOverride();
+    register(program);
+    const writes: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      writes.push(String(chunk));
+      return true;
+    });
+    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      await program.parseAsync(['node', 'uirgen', 'import', '--type', 'h', '--lq', lq, '--gt', gt, '--out', out, '--real', '--json']);
+      const summary = JSON.parse(writes.join(''));
+      expect(summary).toMatchObject({ type: 'H', imported: 3, pairs: 4 });
+      expect(process.exitCode ?? 0).toBe(0);
+      await program.parseAsync(['node', 'uirgen', 'import', '--type', 'FOG', '--lq', lq, '--gt', gt, '--out', out]);
+      expect(process.exitCode).toBe(2);
+    } finally {
+      process.exitCode = 0;
+      spy.mockRestore();
+      errSpy.mockRestore();
+    }
+  });
+});
