@@ -1,0 +1,363 @@
+import { CHANNELS, clampInPlace, createImage, type Image } from '../core/image.js';
+import { createRng } from '../core/random.js';
+import { BAYER_PATTERNS, cfaChannels, demosaic, type BayerPattern } from './kernels/bayer.js';
+import { defineDegradation, levelAt, levelsOf, type LevelDef } from './types.js';
+
+/**
+ * MR: moire, the screen-recapture pipeline of Liu, Shu & Wu 2018 ("Demoireing of camera-captured
+ * screen images using deep convolutional neural network", arXiv:1804.03809, section 3):
+ *  1. the image is shown on an LCD: every pixel is three vertical R, G, B stripes (each a third of
+ *     the pixel wide) with a dark gap between pixel rows (the black matrix);
+ *  2. a random projective transform places the screen in front of the camera (rotation, scale =
+ *     sensor pixels per screen pixel, keystone, sub-pixel shift), all recorded;
+ *  3. the lens plus the sensor pixel's aperture blur the screen (a Gaussian PSF whose width is
+ *     given in sensor pixels, convolved with a one-pixel box);
+ *  4. a Bayer sensor samples it: each sensor pixel sees only its own colour's stripes, so the
+ *     stripe grid (period = `ratio` sensor pixels) aliases against the CFA's 2-pixel period;
+ *  5. Gaussian sensor noise is added to the raw plane, which is then demosaiced (Malvar 2004);
+ *  6. the photo is resampled back onto the input's pixel grid through the same transform
+ *     (each output pixel = the mean over its screen footprint, 3x3 points), so lq and gt align.
+ * The stripes average out in step 6; what survives is the aliased part: moire bands.
+ * Liu et al.'s radial lens distortion, denoise and JPEG steps are left out (J and the composites
+ * cover compression); everything else follows their order.
+ *
+ * The screen emission is computed exactly per sensor pixel from the separable stripe profile
+ * (box (x) Gaussian = difference of erfs, tabulated), never by rendering the 3x-wide screen.
+ */
+
+/**
+ * Levels: the width (std, sensor px) of the lens/anti-aliasing PSF, falling. The PSF is what
+ * stands between the stripe grid and the CFA: the narrower it is, the more of the stripes'
+ * energy aliases into moire bands (their contrast rises; frequency and shape come from the
+ * random ratio, rotation and keystone). Liu et al.'s "flat-top Gaussian" anti-aliasing filter.
+ */
+export const MOIRE_PSF = [0.8, 0.7, 0.62, 0.55, 0.48, 0.42, 0.36, 0.3] as const;
+
+/**
+ * Sensor pixels per screen pixel: around 2, where the stripe period meets the 2-pixel period of
+ * the CFA's red and blue sites and the aliased colour bands are widest (as in close-up phone
+ * shots of a monitor); above ~2.5 the stripes would be resolved, below ~1.5 the sensor
+ * undersamples the content itself.
+ */
+export const MOIRE_RATIO: readonly [number, number] = [1.6, 2.1];
+
+const LEVELS: LevelDef[] = levelsOf('psf', MOIRE_PSF, (blur) => ({ blur, ratio: [...MOIRE_RATIO] }));
+
+export interface MoireParams {
+  [key: string]: string | number | number[];
+  level: string;
+  /** Sensor pixels per screen pixel. */
+  ratio: number;
+  /** Rotation of the screen on the sensor, degrees. */
+  angle: number;
+  /** Keystone: projective terms per half-width and half-height of the image. */
+  keystone: number[];
+  /** Sub-pixel shift of the screen on the sensor, sensor px. */
+  shift: number[];
+  /** Lens PSF std, sensor px (the pixel aperture is added on top). */
+  blur: number;
+  /** Fraction of a pixel's height that its stripes light (the rest is black matrix). */
+  fill: number;
+  /** Raw-plane noise std, 8-bit units. */
+  noise: number;
+  pattern: BayerPattern;
+  seed: string;
+}
+
+export const moire = defineDegradation<MoireParams>({
+  id: 'MR',
+  name: 'moire',
+  description: 'A photographed LCD: RGB subpixel stripes, projective warp, lens blur, Bayer capture, noise, demosaic, resampled back to the input grid.',
+  method:
+    'Liu, Shu & Wu 2018 (arXiv:1804.03809) screen-recapture synthesis: RGB-stripe subpixel screen with black matrix, random projective ' +
+    'transform, Gaussian lens PSF + pixel aperture, Bayer CFA sampling, Gaussian raw noise, Malvar 2004 demosaic, inverse-warp area resampling.',
+  levels: LEVELS,
+  sample(level, rng) {
+    const def = levelAt(LEVELS, level, 'MR');
+    return {
+      level: def.id,
+      ratio: rng.range(MOIRE_RATIO[0], MOIRE_RATIO[1]),
+      angle: rng.range(-8, 8),
+      keystone: [rng.range(-0.08, 0.08), rng.range(-0.08, 0.08)],
+      shift: [rng.range(0, 2), rng.range(0, 2)],
+      blur: def.settings.blur as number,
+      fill: rng.range(0.75, 0.95),
+      noise: rng.range(0.5, 2),
+      pattern: rng.pick(BAYER_PATTERNS),
+      seed: rng.childSeed(),
+    };
+  },
+  async apply(image, params) {
+    return photographScreen(image, params);
+  },
+});
+
+/** Standard normal CDF (Abramowitz & Stegun 7.1.26 erf, |error| < 1.5e-7). */
+function phi(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * z);
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
+  return x >= 0 ? 0.5 * (1 + y) : 0.5 * (1 - y);
+}
+
+const LUT_STEP = 256;
+
+/**
+ * A box of width `width` (unit area) blurred by a Gaussian of std `sigma`, tabulated at 1/256 px
+ * over [-radius, radius]; zero outside.
+ */
+interface Profile {
+  radius: number;
+  table: Float32Array;
+}
+
+function boxGaussProfile(width: number, sigma: number): Profile {
+  // 3 sigma: the tail beyond holds < 0.2% of the weight.
+  const radius = width / 2 + 3 * sigma;
+  const n = Math.ceil(radius * LUT_STEP) * 2 + 1;
+  const table = new Float32Array(n);
+  const half = (n - 1) / 2;
+  for (let i = 0; i < n; i++) {
+    const d = (i - half) / LUT_STEP;
+    table[i] = (phi((d + width / 2) / sigma) - phi((d - width / 2) / sigma)) / width;
+  }
+  return { radius: half / LUT_STEP, table };
+}
+
+/** Row-major 3x3 matrix product and inverse, for the homography. */
+function mul3(a: number[], b: number[]): number[] {
+  const out = new Array<number>(9);
+  for (let r = 0; r < 3; r++) {
+    for (let c = 0; c < 3; c++) out[r * 3 + c] = a[r * 3] * b[c] + a[r * 3 + 1] * b[3 + c] + a[r * 3 + 2] * b[6 + c];
+  }
+  return out;
+}
+
+function inv3(m: number[]): number[] {
+  const [a, b, c, d, e, f, g, h, i] = m;
+  const A = e * i - f * h;
+  const B = -(d * i - f * g);
+  const C = d * h - e * g;
+  const det = a * A + b * B + c * C;
+  if (!(Math.abs(det) > 1e-12)) throw new RangeError('the screen warp is singular');
+  return [A, -(b * i - c * h), b * f - c * e, B, a * i - c * g, -(a * f - c * d), C, -(a * h - b * g), a * e - b * d].map(
+    (v) => v / det,
+  );
+}
+
+function apply3(m: number[], x: number, y: number): [number, number] {
+  const w = m[6] * x + m[7] * y + m[8];
+  return [(m[0] * x + m[1] * y + m[2]) / w, (m[3] * x + m[4] * y + m[5]) / w];
+}
+
+function checkParams(p: MoireParams): void {
+  const num = (v: unknown, lo: number, hi: number, name: string) => {
+    if (typeof v !== 'number' || !(v >= lo && v <= hi)) throw new RangeError(`${name} must be a number in [${lo}, ${hi}], got ${String(v)}`);
+  };
+  num(p.ratio, 0.5, 4, 'ratio');
+  num(p.angle, -45, 45, 'angle');
+  num(p.blur, 0.05, 4, 'blur');
+  num(p.fill, 0.3, 1, 'fill');
+  num(p.noise, 0, 64, 'noise');
+  if (!Array.isArray(p.keystone) || p.keystone.length !== 2) throw new RangeError('keystone must be [kx, ky]');
+  p.keystone.forEach((v, i) => num(v, -0.3, 0.3, `keystone[${i}]`));
+  if (!Array.isArray(p.shift) || p.shift.length !== 2) throw new RangeError('shift must be [dx, dy]');
+  p.shift.forEach((v, i) => num(v, -4, 4, `shift[${i}]`));
+}
+
+/** Where the screen lands on the sensor: forward (screen -> sensor) and inverse homographies. */
+export interface ScreenWarp {
+  /** Row-major 3x3, screen px (centres on integers) -> sensor px. */
+  forward: number[];
+  inverse: number[];
+  sensorWidth: number;
+  sensorHeight: number;
+}
+
+/**
+ * Screen (image px, centres on integers) -> sensor (sensor px, centres on integers): centre,
+ * keystone, rotate and scale, then move into a sensor that holds the whole screen plus a margin.
+ */
+export function screenWarp(width: number, height: number, params: MoireParams): ScreenWarp {
+  const cx = (width - 1) / 2;
+  const cy = (height - 1) / 2;
+  const t = (params.angle * Math.PI) / 180;
+  const cs = Math.cos(t) * params.ratio;
+  const sn = Math.sin(t) * params.ratio;
+  const centre = [1, 0, -cx, 0, 1, -cy, 0, 0, 1];
+  const keystone = [1, 0, 0, 0, 1, 0, params.keystone[0] / (width / 2), params.keystone[1] / (height / 2), 1];
+  const rotScale = [cs, -sn, 0, sn, cs, 0, 0, 0, 1];
+  const m = mul3(rotScale, mul3(keystone, centre));
+  let minX = Infinity;
+  let minY = Infinity;
+  let maxX = -Infinity;
+  let maxY = -Infinity;
+  for (const [x, y] of [[-0.5, -0.5], [width - 0.5, -0.5], [-0.5, height - 0.5], [width - 0.5, height - 0.5]]) {
+    const [u, v] = apply3(m, x, y);
+    minX = Math.min(minX, u);
+    maxX = Math.max(maxX, u);
+    minY = Math.min(minY, v);
+    maxY = Math.max(maxY, v);
+  }
+  const margin = 4;
+  const forward = mul3([1, 0, margin - minX + params.shift[0] - 1, 0, 1, margin - minY + params.shift[1] - 1, 0, 0, 1], m);
+  return {
+    forward,
+    inverse: inv3(forward),
+    sensorWidth: Math.ceil(maxX - minX) + 2 * margin,
+    sensorHeight: Math.ceil(maxY - minY) + 2 * margin,
+  };
+}
+
+/**
+ * Steps 1-4: the raw Bayer plane of a camera looking at `image` on an RGB-stripe LCD. Each
+ * sensor pixel of colour c sums, over nearby screen pixels (j, i), I_c(j, i) times the stripe's
+ * horizontal profile at its distance from stripe c's centre times the vertical profile of the
+ * lit part of the pixel row (both box (x) PSF, unit area, so a flat screen keeps its level).
+ */
+export function captureScreen(image: Image, warp: ScreenWarp, params: MoireParams): Float32Array {
+  const { width: W, height: H, data } = image;
+  const { sensorWidth: sw, sensorHeight: sh, inverse: inv } = warp;
+  // PSF in screen px: lens Gaussian and the sensor pixel's box (variance 1/12) in sensor px,
+  // divided by the scale (the keystone changes it by a few percent locally: ignored).
+  const sigma = Math.sqrt(params.blur * params.blur + 1 / 12) / params.ratio;
+  const hp = boxGaussProfile(1 / 3, sigma);
+  const vp = boxGaussProfile(params.fill, sigma);
+  const hTab = hp.table;
+  const vTab = vp.table;
+  const hHalf = (hTab.length - 1) / 2 + 0.5;
+  const vHalf = (vTab.length - 1) / 2 + 0.5;
+  const hR = hp.radius;
+  const vR = vp.radius;
+  const cells = cfaChannels(params.pattern);
+  const raw = new Float32Array(sw * sh);
+  const hw = new Float64Array(Math.ceil(2 * hR) + 2);
+  const hIdx = new Int32Array(hw.length);
+  const rowLen = W * CHANNELS;
+  const [a0, a1, a2, b0, b1, b2, c0, c1, c2] = inv;
+  for (let q = 0; q < sh; q++) {
+    const qc0 = cells[(q & 1) * 2];
+    const qc1 = cells[(q & 1) * 2 + 1];
+    let nx = a1 * q + a2;
+    let ny = b1 * q + b2;
+    let dn = c1 * q + c2;
+    let k = q * sw;
+    for (let p = 0; p < sw; p++, nx += a0, ny += b0, dn += c0, k++) {
+      const c = p & 1 ? qc1 : qc0;
+      const x = nx / dn;
+      const y = ny / dn;
+      // Stripe c of pixel j is centred at j + (c - 1) / 3.
+      const xs = x - (c - 1) / 3;
+      const j0 = Math.ceil(xs - hR);
+      const nj = Math.floor(xs + hR) - j0 + 1;
+      for (let t = 0; t < nj; t++) {
+        const j = j0 + t;
+        hw[t] = hTab[((xs - j) * LUT_STEP + hHalf) | 0];
+        // Beyond the image the screen repeats its edge pixels (no dark bezel creeping in).
+        hIdx[t] = (j < 0 ? 0 : j >= W ? W - 1 : j) * CHANNELS + c;
+      }
+      let acc = 0;
+      const i1 = Math.floor(y + vR);
+      for (let i = Math.ceil(y - vR); i <= i1; i++) {
+        const row = (i < 0 ? 0 : i >= H ? H - 1 : i) * rowLen;
+        let s = 0;
+        for (let t = 0; t < nj; t++) s += hw[t] * data[row + hIdx[t]];
+        acc += vTab[((y - i) * LUT_STEP + vHalf) | 0] * s;
+      }
+      raw[k] = acc;
+    }
+  }
+  return raw;
+}
+
+/**
+ * Step 6: back onto the input grid through the same warp, each output pixel the mean of the
+ * photo at 2x2 points of its screen footprint, +-1/4 px along the screen's axes: half a period
+ * apart, they cancel the fundamental of the stripe and black-matrix grids (period 1 screen px)
+ * as a downscaled view of the photo would, and keep the aliased bands, which are much coarser.
+ */
+export function resampleToScreen(photo: Image, warp: ScreenWarp, width: number, height: number): Image {
+  const { sensorWidth: sw, sensorHeight: sh, forward: f } = warp;
+  const out = createImage(width, height);
+  const o = out.data;
+  const pd = photo.data;
+  const stride = sw * CHANNELS;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let dy = -0.25; dy < 0.5; dy += 0.5) {
+        const yy = y + dy;
+        for (let dx = -0.25; dx < 0.5; dx += 0.5) {
+          const xx = x + dx;
+          const w = f[6] * xx + f[7] * yy + f[8];
+          let u = (f[0] * xx + f[1] * yy + f[2]) / w;
+          let v = (f[3] * xx + f[4] * yy + f[5]) / w;
+          u = u < 0 ? 0 : u > sw - 1.001 ? sw - 1.001 : u;
+          v = v < 0 ? 0 : v > sh - 1.001 ? sh - 1.001 : v;
+          const u0 = u | 0;
+          const v0 = v | 0;
+          const fu = u - u0;
+          const fv = v - v0;
+          const i00 = v0 * stride + u0 * CHANNELS;
+          const i10 = i00 + stride;
+          const w00 = (1 - fu) * (1 - fv);
+          const w01 = fu * (1 - fv);
+          const w10 = (1 - fu) * fv;
+          const w11 = fu * fv;
+          r += w00 * pd[i00] + w01 * pd[i00 + 3] + w10 * pd[i10] + w11 * pd[i10 + 3];
+          g += w00 * pd[i00 + 1] + w01 * pd[i00 + 4] + w10 * pd[i10 + 1] + w11 * pd[i10 + 4];
+          b += w00 * pd[i00 + 2] + w01 * pd[i00 + 5] + w10 * pd[i10 + 2] + w11 * pd[i10 + 5];
+        }
+      }
+      const k = (y * width + x) * CHANNELS;
+      o[k] = r / 4;
+      o[k + 1] = g / 4;
+      o[k + 2] = b / 4;
+    }
+  }
+  return out;
+}
+
+/** Inverse standard-normal CDF (Acklam's rational approximation, relative error < 1.2e-9). */
+function probit(p: number): number {
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const lo = 0.02425;
+  if (p < lo || p > 1 - lo) {
+    const q = Math.sqrt(-2 * Math.log(p < lo ? p : 1 - p));
+    const v = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    return p < lo ? v : -v;
+  }
+  const q = p - 0.5;
+  const r = q * q;
+  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+/** 4096 equiprobable normal quantiles: one uniform draw and a lookup per sample. */
+const NORMAL_TABLE = Float32Array.from({ length: 4096 }, (_, k) => probit((k + 0.5) / 4096));
+
+/**
+ * Step 5a: Gaussian read noise on the raw plane, from the recorded seed. Drawn by inverse CDF
+ * from a 4096-quantile table (tails cut at 3.5 sigma): the sensor has ~3 draws per output pixel,
+ * and Box-Muller would cost more than the rest of the capture.
+ */
+export function addRawNoise(raw: Float32Array, sigma8bit: number, seed: string): void {
+  if (sigma8bit <= 0) return;
+  const rng = createRng(seed);
+  const sd = sigma8bit / 255;
+  for (let i = 0; i < raw.length; i++) raw[i] += NORMAL_TABLE[(rng.uniform() * 4096) | 0] * sd;
+}
+
+/** The MR pipeline on its own (see the module comment), for composites and tools. */
+export function photographScreen(image: Image, params: MoireParams): Image {
+  checkParams(params);
+  const warp = screenWarp(image.width, image.height, params);
+  const raw = captureScreen(image, warp, params);
+  addRawNoise(raw, params.noise, params.seed);
+  const photo = demosaic(raw, warp.sensorWidth, warp.sensorHeight, params.pattern, 'malvar');
+  return clampInPlace(resampleToScreen(photo, warp, image.width, image.height));
+}

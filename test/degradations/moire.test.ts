@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { createImage, cropImage, type Image } from '../../src/core/image.js';
+import { createRng } from '../../src/core/random.js';
+import { psnr } from '../../src/train/metrics.js';
+import { moire, MOIRE_PSF, photographScreen, screenWarp, type MoireParams } from '../../src/degradations/moire.js';
+import { sampleCrops } from '../support/samples.js';
+
+const bytes = (im: Image) => Buffer.from(im.data.buffer, im.data.byteOffset, im.data.byteLength);
+
+function flat(size: number, value: number): Image {
+  const im = createImage(size, size);
+  im.data.fill(value);
+  return im;
+}
+
+function channelStats(im: Image, border: number): { mean: number; std: number } {
+  let s = 0;
+  let s2 = 0;
+  let n = 0;
+  for (let y = border; y < im.height - border; y++) {
+    for (let x = border; x < im.width - border; x++) {
+      for (let c = 0; c < 3; c++) {
+        const v = im.data[(y * im.width + x) * 3 + c];
+        s += v;
+        s2 += v * v;
+        n++;
+      }
+    }
+  }
+  const mean = s / n;
+  return { mean, std: Math.sqrt(s2 / n - mean * mean) };
+}
+
+describe('MR (moire)', () => {
+  it('has 8 psf levels, PSF narrowing as severity rises', () => {
+    expect(moire.id).toBe('MR');
+    expect(moire.levels.map((l) => l.id)).toEqual(MOIRE_PSF.map((v) => `psf:${v}`));
+    expect(moire.levels.map((l) => l.severity)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(() => moire.sample(8, createRng(1), { width: 8, height: 8 })).toThrow(/MR has levels 0\.\.7/);
+  });
+
+  it('every level keeps the size (odd, non-square too) with finite values in [0, 1]', async () => {
+    const [im] = await sampleCrops(64);
+    const odd = cropImage(im, 3, 5, 45, 31);
+    for (const src of [im, odd]) {
+      for (let level = 0; level < moire.levels.length; level++) {
+        const out = await moire.apply(src, moire.sample(level, createRng(level), src));
+        expect([out.width, out.height]).toEqual([src.width, src.height]);
+        expect(out.data.every((v) => v >= 0 && v <= 1)).toBe(true);
+      }
+    }
+  });
+
+  it('is deterministic, replays from JSON, and different seeds give different warps and pixels', async () => {
+    const [im] = await sampleCrops(64);
+    const p = moire.sample(4, createRng('k'), im);
+    expect(moire.sample(4, createRng('k'), im)).toEqual(p);
+    const a = await moire.apply(im, p);
+    const b = await moire.apply(im, p);
+    const c = await moire.apply(im, JSON.parse(JSON.stringify(p)));
+    expect(bytes(a).equals(bytes(b))).toBe(true);
+    expect(bytes(a).equals(bytes(c))).toBe(true);
+    const q = moire.sample(4, createRng('other'), im);
+    expect(q.angle).not.toBe(p.angle);
+    expect(q.seed).not.toBe(p.seed);
+    expect(bytes(await moire.apply(im, q)).equals(bytes(a))).toBe(false);
+    // The noise seed alone changes the pixels.
+    expect(bytes(await moire.apply(im, { ...p, seed: 'x' })).equals(bytes(a))).toBe(false);
+  });
+
+  it('PSNR falls strictly as the PSF narrows (5 photos, 2 seeds)', async () => {
+    const crops = await sampleCrops(128);
+    const means: number[] = [];
+    for (let level = 0; level < moire.levels.length; level++) {
+      let s = 0;
+      for (const seed of [1, 2]) for (const im of crops) s += psnr(await moire.apply(im, moire.sample(level, createRng(seed), im)), im);
+      means.push(s / (2 * crops.length));
+    }
+    for (let i = 1; i < means.length; i++) expect(means[i]).toBeLessThan(means[i - 1]);
+  });
+
+  const base: MoireParams = {
+    level: 'test', ratio: 1.9, angle: 4, keystone: [0.05, -0.04], shift: [0.3, 1.1], blur: 0.3, fill: 0.85, noise: 0, pattern: 'RGGB', seed: 's',
+  };
+
+  it('a flat grey screen keeps its level; a sharp camera paints moire on it, a blurred one does not', () => {
+    const grey = flat(64, 0.5);
+    const sharp = channelStats(photographScreen(grey, base), 4);
+    const soft = channelStats(photographScreen(grey, { ...base, blur: 2 }), 4);
+    expect(Math.abs(sharp.mean - 0.5)).toBeLessThan(0.02);
+    expect(Math.abs(soft.mean - 0.5)).toBeLessThan(0.01);
+    expect(sharp.std).toBeGreaterThan(0.03);
+    expect(soft.std).toBeLessThan(0.005);
+  });
+
+  it('the moire is low-frequency bands, not pixel noise: neighbouring pixels agree more than distant ones', () => {
+    const out = photographScreen(flat(96, 0.5), base);
+    const w = out.width;
+    let near = 0;
+    let far = 0;
+    const { mean } = channelStats(out, 0);
+    for (let y = 8; y < 88; y++) {
+      for (let x = 8; x < 80; x++) {
+        const i = (y * w + x) * 3;
+        near += (out.data[i] - mean) * (out.data[i + 3] - mean);
+        far += (out.data[i] - mean) * (out.data[i + 3 * 9] - mean);
+      }
+    }
+    expect(near).toBeGreaterThan(0);
+    expect(near).toBeGreaterThan(Math.abs(far));
+  });
+
+  it('stays aligned with the input: the warp is undone', async () => {
+    const [im] = await sampleCrops(96);
+    const out = photographScreen(im, { ...base, blur: 1.2, angle: -7 });
+    const inner = (a: Image, dx: number) => cropImage(a, 8 + dx, 8, 80, 80);
+    const aligned = psnr(inner(out, 0), inner(im, 0));
+    expect(aligned).toBeGreaterThan(26);
+    expect(aligned).toBeGreaterThan(psnr(inner(out, 0), inner(im, 1)) + 2);
+  });
+
+  it('the sensor holds the whole warped screen', () => {
+    for (const angle of [-8, 0, 8]) {
+      const w = screenWarp(100, 60, { ...base, angle, ratio: 2.1, keystone: [0.08, -0.08] });
+      for (const [x, y] of [[-0.5, -0.5], [99.5, -0.5], [-0.5, 59.5], [99.5, 59.5]]) {
+        const f = w.forward;
+        const d = f[6] * x + f[7] * y + f[8];
+        const u = (f[0] * x + f[1] * y + f[2]) / d;
+        const v = (f[3] * x + f[4] * y + f[5]) / d;
+        expect(u).toBeGreaterThan(1);
+        expect(v).toBeGreaterThan(1);
+        expect(u).toBeLessThan(w.sensorWidth - 2);
+        expect(v).toBeLessThan(w.sensorHeight - 2);
+      }
+    }
+  });
+
+  it('validates params', () => {
+    const im = flat(16, 0.5);
+    expect(() => photographScreen(im, { ...base, ratio: 9 })).toThrow(/ratio must be a number in \[0.5, 4\]/);
+    expect(() => photographScreen(im, { ...base, keystone: [0.1] })).toThrow(/keystone must be/);
+    expect(() => photographScreen(im, { ...base, fill: Number.NaN })).toThrow(/fill must be/);
+  });
+});
