@@ -1,0 +1,206 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { registerWasmTrainingKernels } from './kernels/index.js';
+
+export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** The backend that is running and a line saying what it runs on. */
+export interface BackendChoice {
+  name: 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+  detail: string;
+}
+
+export type BackendLog = (line: string) => void;
+
+/** A backend that cannot start here, with the reason and what to do about it. */
+export class BackendUnavailableError extends Error {
+  override name = 'BackendUnavailableError';
+}
+
+const TFJS_VERSION = '4.22.0';
+
+export function isBackendName(value: string): value is BackendName {
+  return (BACKEND_NAMES as readonly string[]).includes(value);
+}
+
+const isModuleMissing = (err: unknown, specifier: string): boolean =>
+  err instanceof Error &&
+  (err as NodeJS.ErrnoException).code !== undefined &&
+  ['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND'].includes((err as NodeJS.ErrnoException).code ?? '') &&
+  err.message.includes(specifier);
+
+// A variable specifier keeps TypeScript from resolving optional packages that are not installed.
+async function importOptional(specifier: string): Promise<unknown> {
+  return import(specifier);
+}
+
+async function activate(name: BackendChoice['name']): Promise<void> {
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(name);
+  } catch (err) {
+    throw new BackendUnavailableError(`backend ${name} failed to start: ${(err as Error).message}`);
+  }
+  if (!ok) throw new BackendUnavailableError(`backend ${name} failed to start (tfjs reported failure; see the warning above)`);
+  await tf.ready();
+}
+
+async function initTensorflow(): Promise<BackendChoice> {
+  const failures: string[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await importOptional(pkg);
+    } catch (err) {
+      failures.push(isModuleMissing(err, pkg) ? `${pkg}: not installed` : `${pkg}: ${(err as Error).message.split('\n')[0]}`);
+      continue;
+    }
+    await activate('tensorflow');
+    return { name: 'tensorflow', detail: `${pkg} (libtensorflow${pkg.endsWith('-gpu') ? ', CUDA' : ', CPU'})` };
+  }
+  throw new BackendUnavailableError(
+    `the tensorflow backend needs @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node, optional packages that are ` +
+      `not usable here (${failures.join('; ')}). Install one where the internet is reachable (its install script ` +
+      `downloads libtensorflow): \`npm install @tensorflow/tfjs-node-gpu@${TFJS_VERSION}\` for an NVIDIA GPU ` +
+      `(needs CUDA 11.2 and cuDNN 8.1 on the library path) or \`npm install @tensorflow/tfjs-node@${TFJS_VERSION}\` ` +
+      `for the CPU. Or use --backend webgpu (any GPU through Vulkan/Metal/D3D12, no CUDA) or --backend wasm.`,
+  );
+}
+
+interface GpuAdapterLike {
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
+  isFallbackAdapter?: boolean;
+}
+interface GpuLike {
+  requestAdapter(options?: { powerPreference?: string }): Promise<GpuAdapterLike | null>;
+}
+interface WebGpuModule {
+  create(options: string[]): GpuLike;
+  globals: object;
+}
+
+let webgpuAdapter: GpuAdapterLike | null | undefined;
+
+/**
+ * Dawn (the `webgpu` package) supplies navigator.gpu; it must be in place before
+ * @tensorflow/tfjs-backend-webgpu is first imported, because that module registers itself only when it
+ * sees navigator.gpu.
+ */
+async function probeWebGpu(): Promise<GpuAdapterLike | null> {
+  if (webgpuAdapter !== undefined) return webgpuAdapter;
+  let dawn: WebGpuModule;
+  try {
+    dawn = (await importOptional('webgpu')) as WebGpuModule;
+  } catch (err) {
+    throw new BackendUnavailableError(
+      `the webgpu backend needs the optional package \`webgpu\` (Dawn for Node): ${(err as Error).message.split('\n')[0]}. ` +
+        `Install it with \`npm install webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@${TFJS_VERSION}\`.`,
+    );
+  }
+  Object.assign(globalThis, dawn.globals);
+  const gpu = dawn.create([]);
+  const g = globalThis as { navigator?: { gpu?: GpuLike } };
+  if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true, writable: true });
+  else g.navigator = { gpu };
+  webgpuAdapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  return webgpuAdapter;
+}
+
+const describeAdapter = (a: GpuAdapterLike): string =>
+  [a.info?.vendor, a.info?.architecture, a.info?.device, a.info?.description].filter((s) => s).join(' ') || 'unnamed adapter';
+
+const isFallback = (a: GpuAdapterLike): boolean => Boolean(a.isFallbackAdapter ?? a.info?.isFallbackAdapter);
+
+async function initWebGpu(requireRealGpu: boolean): Promise<BackendChoice> {
+  const adapter = await probeWebGpu();
+  if (!adapter) {
+    throw new BackendUnavailableError(
+      'the webgpu backend found no GPU adapter: Dawn needs a Vulkan (Linux), Metal (macOS) or D3D12 (Windows) ' +
+        'driver; on Linux install the Vulkan loader (libvulkan1) and your GPU vendor\'s Vulkan driver (for NVIDIA, ' +
+        'the proprietary driver ships its ICD). Use --backend wasm on the CPU.',
+    );
+  }
+  if (requireRealGpu && isFallback(adapter)) {
+    throw new BackendUnavailableError(`the only WebGPU adapter is a software fallback (${describeAdapter(adapter)})`);
+  }
+  try {
+    await importOptional('@tensorflow/tfjs-backend-webgpu');
+  } catch (err) {
+    throw new BackendUnavailableError(
+      `the webgpu backend needs the optional package @tensorflow/tfjs-backend-webgpu@${TFJS_VERSION}: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
+  await activate('webgpu');
+  return { name: 'webgpu', detail: `WebGPU over Dawn: ${describeAdapter(adapter)}${isFallback(adapter) ? ' (software fallback)' : ''}` };
+}
+
+/** The folder of the wasm binaries inside the installed @tensorflow/tfjs-backend-wasm. */
+export function wasmBinaryFolder(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
+}
+
+async function initWasm(): Promise<BackendChoice> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  // Node has no URL for the bundled worker script, so tfjs turns threads off there (tfjs issue 3830): forcing
+  // WASM_HAS_MULTITHREAD_SUPPORT makes Emscripten hand worker_threads a blob: URL, which Node rejects.
+  // SIMD is detected and used (XNNPACK's SIMD microkernels).
+  wasm.setWasmPaths(wasmBinaryFolder());
+  registerWasmTrainingKernels();
+  await activate('wasm');
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  return {
+    name: 'wasm',
+    detail: `WebAssembly (XNNPACK${simd ? ', SIMD' : ', no SIMD'}, ${wasm.getThreadsCount()} thread: tfjs-backend-wasm has no threads under Node)`,
+  };
+}
+
+async function initCpu(): Promise<BackendChoice> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  await activate('cpu');
+  return { name: 'cpu', detail: 'pure JavaScript (slow; for checking results)' };
+}
+
+/**
+ * Start a TensorFlow.js backend. `auto` tries tensorflow (libtensorflow through tfjs-node), then webgpu
+ * on a real (non-fallback) GPU adapter, then wasm, and logs what it chose and why the others were passed over.
+ */
+export async function initBackend(name: BackendName, log: BackendLog = () => {}): Promise<BackendChoice> {
+  if (!isBackendName(name)) throw new BackendUnavailableError(`unknown backend "${String(name)}" (expected one of ${BACKEND_NAMES.join(', ')})`);
+  switch (name) {
+    case 'tensorflow':
+      return initTensorflow();
+    case 'webgpu':
+      return initWebGpu(false);
+    case 'wasm':
+      return initWasm();
+    case 'cpu':
+      return initCpu();
+    case 'auto':
+      break;
+  }
+  const skipped: string[] = [];
+  for (const [label, start] of [
+    ['tensorflow', initTensorflow],
+    ['webgpu', () => initWebGpu(true)],
+  ] as const) {
+    try {
+      const choice = await start();
+      log(`backend: ${choice.name} (${choice.detail})`);
+      return choice;
+    } catch (err) {
+      if (!(err instanceof BackendUnavailableError)) throw err;
+      skipped.push(`${label}: ${shortReason(err.message)}`);
+    }
+  }
+  const choice = await initWasm();
+  log(`backend: ${choice.name} (${choice.detail}); passed over ${skipped.join('; ')}`);
+  return choice;
+}
+
+function shortReason(message: string): string {
+  const m = /not usable here \(([^)]*)\)/.exec(message);
+  if (m) return m[1];
+  return message.replace(/^the \w+ backend /, '').split(':')[0];
+}

@@ -1,0 +1,108 @@
+import {
+  backend_util,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  DepthwiseConv2dNativeBackpropFilter,
+  DepthwiseConv2dNativeBackpropInput,
+  getKernel,
+  registerKernel,
+  unregisterKernel,
+  UnsortedSegmentSum,
+  type KernelFunc,
+  type NamedAttrMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { convBackpropFilter, depthwiseBackpropFilter } from './filter-grad.js';
+import { unsortedSegmentSum } from './segment-sum.js';
+import { convBackpropInput } from './transposed-conv.js';
+import { withWasmOps } from './wasm-ops.js';
+
+type Shape4 = [number, number, number, number];
+type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
+type Rounding = 'floor' | 'round' | 'ceil' | undefined;
+
+function shape4(value: unknown, what: string): Shape4 {
+  if (!Array.isArray(value) || value.length !== 4) throw new Error(`${what} must be a 4-D shape, got ${JSON.stringify(value)}`);
+  return value as Shape4;
+}
+
+function assertNHWC(attrs: NamedAttrMap, kernel: string): void {
+  const format = attrs.dataFormat;
+  if (format !== undefined && format !== 'NHWC' && format !== 'channelsLast') {
+    throw new Error(`${kernel} on wasm supports only NHWC data, got dataFormat ${String(format)}`);
+  }
+}
+
+function convInfo(inShape: Shape4, filterShape: Shape4, attrs: NamedAttrMap, depthwise: boolean): backend_util.Conv2DInfo {
+  const strides = attrs.strides as number | [number, number];
+  const dilations = (attrs.dilations ?? 1) as number | [number, number];
+  return backend_util.computeConv2DInfo(inShape, filterShape, strides, dilations, attrs.pad as Pad, attrs.dimRoundingMode as Rounding, depthwise);
+}
+
+type Args = Parameters<KernelFunc>[0];
+const wasmBackend = (args: Args): BackendWasm => args.backend as BackendWasm;
+
+function input(args: Args, name: string, kernel: string): TensorInfo {
+  const t = args.inputs[name];
+  if (!t) throw new Error(`${kernel}: missing input ${name}`);
+  return t;
+}
+
+const conv2DBackpropInput: KernelFunc = (args) => {
+  const attrs = args.attrs ?? {};
+  assertNHWC(attrs, Conv2DBackpropInput);
+  const dy = input(args, 'dy', Conv2DBackpropInput);
+  const filter = input(args, 'filter', Conv2DBackpropInput);
+  const info = convInfo(shape4(attrs.inputShape, 'inputShape'), filter.shape as Shape4, attrs, false);
+  return withWasmOps(wasmBackend(args), (ops) => convBackpropInput(ops, dy, filter, info, false));
+};
+
+const conv2DBackpropFilter: KernelFunc = (args) => {
+  const attrs = args.attrs ?? {};
+  assertNHWC(attrs, Conv2DBackpropFilter);
+  const x = input(args, 'x', Conv2DBackpropFilter);
+  const dy = input(args, 'dy', Conv2DBackpropFilter);
+  const info = convInfo(x.shape as Shape4, shape4(attrs.filterShape, 'filterShape'), attrs, false);
+  return withWasmOps(wasmBackend(args), (ops) => convBackpropFilter(ops, x, dy, info));
+};
+
+const depthwiseBackpropInput: KernelFunc = (args) => {
+  const attrs = args.attrs ?? {};
+  const dy = input(args, 'dy', DepthwiseConv2dNativeBackpropInput);
+  const filter = input(args, 'filter', DepthwiseConv2dNativeBackpropInput);
+  const info = convInfo(shape4(attrs.inputShape, 'inputShape'), filter.shape as Shape4, attrs, true);
+  return withWasmOps(wasmBackend(args), (ops) => convBackpropInput(ops, dy, filter, info, true));
+};
+
+const depthwiseBackpropFilter_: KernelFunc = (args) => {
+  const attrs = args.attrs ?? {};
+  const x = input(args, 'x', DepthwiseConv2dNativeBackpropFilter);
+  const dy = input(args, 'dy', DepthwiseConv2dNativeBackpropFilter);
+  const info = convInfo(x.shape as Shape4, shape4(attrs.filterShape, 'filterShape'), attrs, true);
+  return withWasmOps(wasmBackend(args), (ops) => depthwiseBackpropFilter(ops, x, dy, info));
+};
+
+const segmentSum: KernelFunc = (args) => {
+  const x = input(args, 'x', UnsortedSegmentSum);
+  const segmentIds = input(args, 'segmentIds', UnsortedSegmentSum);
+  const numSegments = Number((args.attrs ?? {}).numSegments);
+  return withWasmOps(wasmBackend(args), (ops) => unsortedSegmentSum(ops, x, segmentIds, numSegments));
+};
+
+/** The training kernels this module supplies to the wasm backend (the stock Conv2DBackpropInput is replaced). */
+export const WASM_TRAINING_KERNELS: ReadonlyArray<{ name: string; kernelFunc: KernelFunc }> = [
+  { name: Conv2DBackpropInput, kernelFunc: conv2DBackpropInput },
+  { name: Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter },
+  { name: DepthwiseConv2dNativeBackpropInput, kernelFunc: depthwiseBackpropInput },
+  { name: DepthwiseConv2dNativeBackpropFilter, kernelFunc: depthwiseBackpropFilter_ },
+  { name: UnsortedSegmentSum, kernelFunc: segmentSum },
+];
+
+/** Register (or re-register) the training kernels for the 'wasm' backend; safe to call more than once. */
+export function registerWasmTrainingKernels(): void {
+  for (const { name, kernelFunc } of WASM_TRAINING_KERNELS) {
+    if (getKernel(name, 'wasm')) unregisterKernel(name, 'wasm');
+    registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc });
+  }
+}
