@@ -1,0 +1,24 @@
+import { Command, CommanderError } from 'commander';
+import { TOOLKIT_VERSION } from '../version.js';
+import { EXIT_OK, EXIT_USAGE } from './errors.js';
+import { register as registerDegradations } from './degradations.js';
+import { register as registerDegrade } from './degrade.js';
+import { register as registerMetrics } from './metrics.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('uirgen')
+    .description('Reproducible image-restoration training data: 19 degradation types, WebDataset shards, SQLite manifest')
+    .version(TOOLKIT_VERSION)
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride((err: CommanderError) => {
+      const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+      process.exit(ok ? EXIT_OK : EXIT_USAGE);
+    });
+  registerDegradations(program);
+  registerDegrade(program);
+  registerMetrics(program);
+  return program;
+}
+

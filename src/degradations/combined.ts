@@ -1,0 +1,65 @@
+import { defineComposite, ramp, type CompositeLevelSpec, type StageSpec } from './composite.js';
+import { motionBlur, gaussianSincBlur } from './blur.js';
+import { jpeg } from './jpeg.js';
+import { rainStreaks } from './rain.js';
+import { lowLight } from './lowlight.js';
+import { realNoise } from './camera.js';
+import { haze } from './haze.js';
+import { snow } from './snow.js';
+import type { Degradation } from './types.js';
+
+/** Levels 1..n of one variant whose stages all rise together from `from` to `to` of their ranges. */
+function jointLevels(variant: string, n: number, components: readonly (Degradation | [Degradation, string])[], from = 0, to = 1): CompositeLevelSpec[] {
+  return ramp(n, from, to).map((strength, i) => ({
+    variant,
+    value: String(i + 1),
+    stages: components.map((c): StageSpec => (Array.isArray(c) ? { component: c[0], variant: c[1], strength } : { component: c, strength })),
+  }));
+}
+
+export const blurJpeg = defineComposite({
+  id: 'BJ',
+  name: 'blur + JPEG',
+  description: 'Motion or Gaussian blur, then JPEG compression of the blurred image.',
+  method: 'MB (Boracchi & Foi trajectories) or GB (Real-ESRGAN Gaussian kernels), then a real JPEG round trip, both stages rising together with the level.',
+  levels: [...jointLevels('motion', 6, [motionBlur, jpeg]), ...jointLevels('gaussian', 6, [[gaussianSincBlur, 'gaussian'], jpeg])],
+});
+
+export const blurRain = defineComposite({
+  id: 'BR',
+  name: 'blur + rain',
+  description: 'Camera-shake motion blur, then rain streaks over the blurred scene.',
+  method: 'MB then RS (Rain100L/Rain13k-style streak layers), stages rising together.',
+  levels: jointLevels('motion-rain', 10, [motionBlur, rainStreaks]),
+});
+
+export const blurLowLightNoise = defineComposite({
+  id: 'BLN',
+  name: 'blur + low light + noise',
+  description: 'Motion blur, darkening, then real-camera noise: a hand-held night shot.',
+  method: 'LOL-Blur style (Zhou et al. 2022): MB, then LL (illumination scaling + gamma), then RN (Brooks et al. shot/read noise through the unprocessed raw space).',
+  levels: jointLevels('night', 10, [motionBlur, lowLight, realNoise]),
+});
+
+/**
+ * CDD-11 combinations (Guo et al. 2024, OneRestore) of the four weather/illumination types, two
+ * severities each. Order follows image formation: scattering (haze) in the scene, then particles
+ * (rain, snow) in front of the camera, then the low illumination the sensor records it all under.
+ */
+const combos: Record<string, Degradation[]> = {
+  'low-haze': [haze, lowLight],
+  'low-rain': [rainStreaks, lowLight],
+  'low-snow': [snow, lowLight],
+  'haze-rain': [haze, rainStreaks],
+  'haze-snow': [haze, snow],
+  'low-haze-rain': [haze, rainStreaks, lowLight],
+  'low-haze-snow': [haze, snow, lowLight],
+};
+
+export const lowHazeRainSnow = defineComposite({
+  id: 'LHRS',
+  name: 'low light + haze + rain + snow',
+  description: 'The CDD-11 mixed weather/illumination combinations (L+H, L+R, L+S, H+R, H+S, L+H+R, L+H+S).',
+  method: 'CDD-11 (OneRestore) combinations built from the H, RS, S and LL types: haze, then rain or snow, then low light; two severities per combination.',
+  levels: Object.entries(combos).flatMap(([variant, parts]) => jointLevels(variant, 2, parts, 0.35, 0.85)),
+});

@@ -1,0 +1,93 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { samplePaths } from '../support/samples.js';
+import { pngBomb, tempDir } from '../support/files.js';
+
+const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const dir = tempDir();
+const photo = samplePaths().find((p) => p.endsWith('chelsea.png')) as string;
+
+function uirgen(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('uirgen degradations', () => {
+  it('--json lists 19 types and at least 200 levels with ids and settings', () => {
+    const r = uirgen('degradations', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { types: { id: string; levels: { id: string; settings: object }[] }[]; total_levels: number };
+    expect(out.types).toHaveLength(19);
+    expect(out.total_levels).toBeGreaterThanOrEqual(200);
+    expect(out.types[0].levels[0].id).toMatch(/^[a-z0-9-]+:/);
+  });
+  it('prints a readable table', () => {
+    const r = uirgen('degradations');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^GN /m);
+    expect(r.stdout).toMatch(/19 types, \d+ levels/);
+  });
+});
+
+describe('uirgen degrade', () => {
+  it('writes a PNG and params that replay to identical bytes', () => {
+    const a = join(dir, 'a.png');
+    const b = join(dir, 'b.png');
+    const p = join(dir, 'p.json');
+    let r = uirgen('degrade', photo, '-t', 'GN', '-l', 'gaussian:25', '--seed', '7', '-o', a, '--params-out', p);
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(readFileSync(p, 'utf8')) as { type: string; level_id: string; params: object };
+    expect(record.type).toBe('GN');
+    expect(record.level_id).toBe('gaussian:25');
+    r = uirgen('degrade', photo, '-t', 'GN', '--params', p, '-o', b);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+  });
+
+  it('is deterministic for a seed and differs across seeds', () => {
+    const outs = ['1', '1', '2'].map((seed, i) => {
+      const o = join(dir, `s${i}.png`);
+      expect(uirgen('degrade', photo, '-t', 'RS', '--seed', seed, '-o', o).code).toBe(0);
+      return readFileSync(o);
+    });
+    expect(outs[0].equals(outs[1])).toBe(true);
+    expect(outs[0].equals(outs[2])).toBe(false);
+  });
+
+  it('--json reports what was made', () => {
+    const r = uirgen('degrade', photo, '-t', 'J', '-l', '0', '-o', join(dir, 'j.png'), '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { type: string; width: number; height: number };
+    expect([out.type, out.width, out.height]).toEqual(['J', 451, 300]);
+  });
+
+  it.each([
+    ['missing input', ['nope.png'], 1, /nope\.png: file not found/],
+    ['not an image', ['__text__'], 1, /not a readable image/],
+    ['pixel bomb', ['__bomb__'], 1, /pixel limit/],
+  ])('%s: exit %d with a message naming the file', (_name, [input], code, message) => {
+    const text = join(dir, 'text.png');
+    const bomb = join(dir, 'bomb.png');
+    writeFileSync(text, 'not a picture');
+    writeFileSync(bomb, pngBomb());
+    const path = input === '__text__' ? text : input === '__bomb__' ? bomb : join(dir, input);
+    const r = uirgen('degrade', path, '-t', 'GN', '-o', join(dir, 'x.png'));
+    expect(r.code).toBe(code);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toContain(path);
+  });
+
+  it.each([
+    ['unknown type', ['-t', 'XX'], /unknown degradation type "XX"/],
+    ['bad level', ['-t', 'GN', '-l', '999'], /GN has levels 0\.\./],
+    ['non-png output', ['-t', 'GN', '-o', 'out.jpg'], /must be a \.png/],
+    ['missing type', [], /required option '-t, --type/],
+  ])('%s: usage error, exit 2', (_name, args, message) => {
+    const all = args.includes('-o') ? args : [...args, '-o', join(dir, 'u.png')];
+    const r = uirgen('degrade', photo, ...all);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+});
