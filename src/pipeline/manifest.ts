@@ -198,8 +198,10 @@ export class Manifest {
       db.pragma('busy_timeout = 5000');
       if (!readonly) {
         db.pragma('journal_mode = WAL');
-        // A committed shard must survive a power cut as well as a kill: the rename is fsynced too.
-        db.pragma('synchronous = FULL');
+        // NORMAL in WAL mode: a commit survives a killed process (SIGKILL included) without an fsync
+        // per transaction; a power cut can only roll back the latest commits, never corrupt, and a
+        // shard whose row was rolled back is simply redone on resume.
+        db.pragma('synchronous = NORMAL');
         db.exec(SCHEMA);
         db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
       }
@@ -241,9 +243,18 @@ export class Manifest {
   }
 
   upsertSource(source: SourceRow): void {
-    const bound = bindSource(source);
+    this.upsertSources([source]);
+  }
+
+  /** Several sources in one transaction (insert, or update the row with the same id). */
+  upsertSources(sources: readonly SourceRow[]): void {
+    if (!Array.isArray(sources)) throw new TypeError('sources must be an array of SourceRow');
+    const bound = sources.map(bindSource);
+    if (bound.length === 0) return;
     this.write(() => {
-      this.upsertSourceStmt.run(bound);
+      this.db.transaction(() => {
+        for (const b of bound) this.upsertSourceStmt.run(b);
+      })();
     });
   }
 

@@ -89,7 +89,7 @@ export class ShardWriter {
     /** Where the shard appears on close: `<dir>/<name>.tar`. */
     readonly finalPath: string,
     private readonly dir: string,
-    private readonly file: FileHandle,
+    private readonly file: CoalescingFile,
     private readonly tar: TarWriter,
   ) {}
 
@@ -111,14 +111,9 @@ export class ShardWriter {
     } catch (err) {
       throw storageError(err, partialPath);
     }
-    const tar = new TarWriter(async (chunk) => {
-      try {
-        await file.write(chunk);
-      } catch (err) {
-        throw storageError(err, partialPath);
-      }
-    });
-    return new ShardWriter(name, partialPath, join(dir, `${name}.tar`), dir, file, tar);
+    const out = new CoalescingFile(file, partialPath);
+    const tar = new TarWriter((chunk) => out.write(chunk));
+    return new ShardWriter(name, partialPath, join(dir, `${name}.tar`), dir, out, tar);
   }
 
   get samples(): number {
@@ -155,12 +150,7 @@ export class ShardWriter {
     this.assertOpen();
     try {
       const { bytes, sha256 } = await this.tar.finish();
-      try {
-        await this.file.sync();
-        await this.file.close();
-      } catch (err) {
-        throw storageError(err, this.partialPath);
-      }
+      await this.file.flushSyncClose();
       try {
         await rename(this.partialPath, this.finalPath);
       } catch (err) {
@@ -197,6 +187,60 @@ export class ShardWriter {
       this.state = 'failed';
       this.error = storageError(err, this.partialPath);
     }
+  }
+}
+
+/** Write size that keeps syscalls few: tar-stream hands over each header, body and padding separately. */
+const WRITE_BATCH = 1 << 20;
+
+/** Gathers the archive's small chunks into ~1 MiB writes; errors name the file. */
+class CoalescingFile {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly path: string,
+  ) {}
+
+  async write(chunk: Buffer): Promise<void> {
+    // The chunks are tar-stream's own header/padding buffers or the caller's member buffers, which
+    // are not reused, so holding references until the batch is written is safe.
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= WRITE_BATCH) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pendingBytes === 0) return;
+    const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    try {
+      // A write may be partial (near a full disk); the next one then reports the error.
+      for (let done = 0; done < data.length; ) {
+        const { bytesWritten } = await this.handle.write(data, done, data.length - done);
+        done += bytesWritten;
+      }
+    } catch (err) {
+      throw storageError(err, this.path);
+    }
+  }
+
+  async flushSyncClose(): Promise<void> {
+    await this.flush();
+    try {
+      await this.handle.sync();
+      await this.handle.close();
+    } catch (err) {
+      throw storageError(err, this.path);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.handle.close();
   }
 }
 

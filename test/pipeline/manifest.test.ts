@@ -111,6 +111,24 @@ describe('Manifest', () => {
     m.close();
   });
 
+  it('commits sources given with a shard in the same transaction, and batches sources and errors', () => {
+    const m = Manifest.open(freshPath());
+    const src = (id: string) => ({ id, path: `/${id}.png`, sha256: id.padEnd(64, '0'), width: 8, height: 8 });
+    m.commitShard(shardInfo('a.tar', 1), [row('a0', 'a.tar')], [src('s1')]);
+    expect(() => m.commitShard(shardInfo('b.tar', 2), [row('b0', 'b.tar'), row('a0', 'b.tar')], [src('s2')])).toThrow(/UNIQUE/);
+    expect(m.db.prepare('SELECT id FROM sources ORDER BY id').pluck().all()).toEqual(['s1']);
+    m.upsertSources([src('s3'), src('s4'), { ...src('s1'), path: '/moved.png' }]);
+    expect(m.db.prepare('SELECT path FROM sources ORDER BY id').pluck().all()).toEqual(['/moved.png', '/s3.png', '/s4.png']);
+    expect(() => m.upsertSources([src('s5'), { ...src('s6'), width: 0 }])).toThrow(/width must be a positive integer/);
+    m.recordErrors([
+      { path: '/x', stage: 'walk', message: 'permission denied' },
+      { path: '/y', stage: 'probe', message: 'not a readable image' },
+    ]);
+    expect(() => m.recordErrors([{ path: '/z', stage: 'walk', message: 'ok' }, { path: '', stage: 'walk', message: 'bad' }])).toThrow(/error.path/);
+    expect(m.counts()).toEqual({ samples: 1, shards: 1, errors: 2, sources: 3 });
+    m.close();
+  });
+
   it('validates rows before writing anything', () => {
     const m = Manifest.open(freshPath());
     expect(() => m.commitShard(shardInfo('s.tar', 2), [row('a', 's.tar')])).toThrow(/says 2 samples but 1 rows/);
