@@ -58,7 +58,7 @@ export function register(program: Command): void {
       'after',
       '\nPairs are matched by file stem (extension and case ignored), with the usual naming quirks:\n' +
         '  RESIDE/SOTS  hazy 0001_0.8_0.2.jpg -> clear 0001.png (several hazes may share one clear image)\n' +
-        '  Rain100L/H   rain-001.png, rain-001x2.png -> norain-001.png (rainregion-/rainstreak- maps ignored)\n' +
+        '  Rain100L/H   rain-001.png -> norain-001.png, rain-001x2 -> norain-001x2 (rainregion-/rainstreak- ignored)\n' +
         '  SIDD         0001_NOISY_SRGB_010.PNG -> 0001_GT_SRGB_010.PNG (same scene folder)\n' +
         '  LOL          low/2.png -> high/2.png; LOL-v2 low00001.png -> normal00001.png\n' +
         '  GoPro        <seq>/blur/000001.png -> <seq>/sharp/000001.png (or input/ and target/)\n' +

@@ -251,6 +251,24 @@ describe('importPairs', () => {
     expect(dump().samples).toEqual(before.samples);
   });
 
+  it('records an unreadable half of a pair as an error and imports the rest', async () => {
+    const base = fresh('lol');
+    await writeImage(join(base, 'low', '1.png'), 12, 12, 1);
+    await writeImage(join(base, 'high', '1.png'), 12, 12, 2);
+    await writeImage(join(base, 'low', '2.png'), 12, 12, 3);
+    writeFileSync(join(base, 'high', '2.png'), readFileSync(join(base, 'high', '1.png')).subarray(0, 40));
+    const out = fresh('ds');
+    const summary = await importPairs({ type: 'LL', lqDir: join(base, 'low'), gtDir: join(base, 'high'), out });
+    expect(summary).toMatchObject({ pairs: 2, imported: 1, failed: 1, unmatchedLq: [], unmatchedGt: [] });
+    const db = new Database(join(out, 'manifest.sqlite'), { readonly: true });
+    expect(db.prepare('SELECT level_id, real FROM samples').all()).toEqual([{ level_id: 'imported', real: 0 }]);
+    const errors = db.prepare('SELECT path, stage, message FROM errors').all() as Record<string, string>[];
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ path: join(base, 'high', '2.png'), stage: 'import' });
+    expect(errors[0].message).toMatch(/not a readable image/);
+    db.close();
+  });
+
   it('refuses a prefix already used by other pairs, no pairs at all, and bad arguments', async () => {
     const { lq, gt } = await sotsLayout();
     const out = fresh('ds');
