@@ -8,12 +8,17 @@ import { haze } from './haze.js';
 import { snow } from './snow.js';
 import type { Degradation } from './types.js';
 
-/** Levels 1..n of one variant whose stages all rise together from `from` to `to` of their ranges. */
-function jointLevels(variant: string, n: number, components: readonly (Degradation | [Degradation, string])[], from = 0, to = 1): CompositeLevelSpec[] {
+/** A stage of a joint level: a component, optionally one variant and the top of its strength range. */
+type Part = Degradation | { component: Degradation; variant?: string; max?: number };
+
+/** Levels 1..n of one variant whose stages all rise together from `from` to `to` (times each part's max). */
+function jointLevels(variant: string, n: number, parts: readonly Part[], from = 0, to = 1): CompositeLevelSpec[] {
   return ramp(n, from, to).map((strength, i) => ({
     variant,
     value: String(i + 1),
-    stages: components.map((c): StageSpec => (Array.isArray(c) ? { component: c[0], variant: c[1], strength } : { component: c, strength })),
+    stages: parts.map((p): StageSpec =>
+      'component' in p ? { component: p.component, variant: p.variant, strength: strength * (p.max ?? 1) } : { component: p, strength },
+    ),
   }));
 }
 
@@ -22,7 +27,7 @@ export const blurJpeg = defineComposite({
   name: 'blur + JPEG',
   description: 'Motion or Gaussian blur, then JPEG compression of the blurred image.',
   method: 'MB (Boracchi & Foi trajectories) or GB (Real-ESRGAN Gaussian kernels), then a real JPEG round trip, both stages rising together with the level.',
-  levels: [...jointLevels('motion', 6, [motionBlur, jpeg]), ...jointLevels('gaussian', 6, [[gaussianSincBlur, 'gaussian'], jpeg])],
+  levels: [...jointLevels('motion', 6, [motionBlur, jpeg]), ...jointLevels('gaussian', 6, [{ component: gaussianSincBlur, variant: 'gaussian' }, jpeg])],
 });
 
 export const blurRain = defineComposite({
@@ -37,8 +42,9 @@ export const blurLowLightNoise = defineComposite({
   id: 'BLN',
   name: 'blur + low light + noise',
   description: 'Motion blur, darkening, then real-camera noise: a hand-held night shot.',
-  method: 'LOL-Blur style (Zhou et al. 2022): MB, then LL (illumination scaling + gamma), then RN (Brooks et al. shot/read noise through the unprocessed raw space).',
-  levels: jointLevels('night', 10, [motionBlur, lowLight, realNoise]),
+  method:
+    'LOL-Blur style (Zhou et al. 2022): MB, then LL (illumination scaling + gamma), then RN (Brooks et al. shot/read noise through the unprocessed raw space) up to the middle of its range, since noise on an already dark frame weighs more.',
+  levels: jointLevels('night', 10, [motionBlur, lowLight, { component: realNoise, max: 0.6 }]),
 });
 
 /**

@@ -16,7 +16,8 @@ import { defineDegradation, levelAt, type Degradation, type ImageInfo, type Leve
  * factor; the stage strengths rise with it.
  */
 
-const SCALES = [1.5, 2, 2.5, 3, 3.5, 4, 5, 6] as const;
+// Real-ESRGAN trains x4 (and x2); the levels stop at its x4.
+const SCALES = [1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4] as const;
 const MODES: readonly ResizeMode[] = ['area', 'bilinear', 'bicubic'];
 
 type Stage =
@@ -96,7 +97,7 @@ export const downsampleNoiseBlurJpeg = defineDegradation<DnbjParams>({
   name: 'downsample + noise + blur + JPEG',
   description: 'The Real-ESRGAN second-order degradation, resized back to the input size.',
   method:
-    'Real-ESRGAN (Wang et al. 2021) second-order pipeline: [GB blur, resize (area/bilinear/bicubic), GN noise, JPEG] twice (second blur with p=0.8), final sinc and JPEG in random order; then bicubic back to the input size. Levels: overall downscale factor 1.5..6.',
+    'Real-ESRGAN (Wang et al. 2021) second-order pipeline: [GB blur, resize (area/bilinear/bicubic), GN noise, JPEG] twice (second blur with p=0.8), final sinc and JPEG in random order; then bicubic back to the input size. Levels: overall downscale factor 1.25..4.',
   levels,
   sample: sampleDnbj,
   apply: applyDnbj,
