@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createImage, type Image } from '../../src/core/image.js';
 import { createRng } from '../../src/core/random.js';
 import { psnr } from '../../src/train/metrics.js';
-import { defocusBlur, gaussianSincBlur, motionBlur } from '../../src/degradations/blur.js';
+import { defocusBlur, gaussianSincBlur, motionBlur, type DepthBlurParams } from '../../src/degradations/blur.js';
+import { pseudoDepthGrid } from '../../src/degradations/haze.js';
 import { diskKernel } from '../../src/degradations/kernels/defocus.js';
 import type { Degradation, Params } from '../../src/degradations/types.js';
 import { sampleCrops } from '../support/samples.js';
@@ -130,8 +131,11 @@ describe('MB (motion blur)', () => {
 });
 
 describe('DB (defocus blur)', () => {
-  it('has 10 disk radii and draws nothing at random', () => {
-    expect(defocusBlur.levels.map((l) => l.id)).toEqual(['disk:1', 'disk:1.5', 'disk:2', 'disk:2.5', 'disk:3', 'disk:4', 'disk:5', 'disk:6.5', 'disk:8', 'disk:10']);
+  it('has 10 disk radii, drawn nothing at random, and 6 depth-varying levels', () => {
+    expect(defocusBlur.levels.filter((l) => l.variant === 'disk').map((l) => l.id)).toEqual([
+      'disk:1', 'disk:1.5', 'disk:2', 'disk:2.5', 'disk:3', 'disk:4', 'disk:5', 'disk:6.5', 'disk:8', 'disk:10',
+    ]);
+    expect(defocusBlur.levels.filter((l) => l.variant === 'depth').map((l) => l.id)).toEqual(['depth:2', 'depth:3', 'depth:4', 'depth:6', 'depth:8', 'depth:10']);
     expect(defocusBlur.sample(3, createRng('a'), info)).toEqual(defocusBlur.sample(3, createRng('b'), info));
     expect(defocusBlur.sample(9, createRng('a'), info)).toEqual({ level: 'disk:10', radius: 10 });
   });
@@ -145,6 +149,38 @@ describe('DB (defocus blur)', () => {
       }
     }
     expect(out.data[(20 * 41 + 27) * 3]).toBe(0);
+  });
+
+  it('depth variant: focus drawn per seed; the in-focus region stays sharper than the farthest one', async () => {
+    const [, im] = await sampleCrops(128);
+    const level = defocusBlur.levels.findIndex((l) => l.id === 'depth:8');
+    const a = defocusBlur.sample(level, createRng('f1'), info) as DepthBlurParams;
+    const b = defocusBlur.sample(level, createRng('f2'), info) as DepthBlurParams;
+    expect(a.focus).not.toBe(b.focus);
+    expect(a.focus).toBeGreaterThanOrEqual(0.2);
+    expect(a.focus).toBeLessThanOrEqual(1);
+    const grid = pseudoDepthGrid(im);
+    const depths = Array.from(grid.data);
+    const near = depths.indexOf(Math.min(...depths));
+    const far = depths.indexOf(Math.max(...depths));
+    // focus on the farthest cell: the nearest cell has the largest circle of confusion
+    const out = await defocusBlur.apply(im, { ...a, focus: depths[far] });
+    const change = (cell: number): number => {
+      const cx = cell % grid.width;
+      const cy = Math.floor(cell / grid.width);
+      let s = 0;
+      let n = 0;
+      for (let y = cy * grid.cell; y < Math.min(128, (cy + 1) * grid.cell); y++) {
+        for (let x = cx * grid.cell; x < Math.min(128, (cx + 1) * grid.cell); x++) {
+          for (let c = 0; c < 3; c++) s += Math.abs(out.data[(y * 128 + x) * 3 + c] - im.data[(y * 128 + x) * 3 + c]);
+          n += 3;
+        }
+      }
+      return s / n;
+    };
+    expect(change(far)).toBeLessThan(0.5 * change(near));
+    await expect(defocusBlur.apply(im, { ...a, depthModel: 'v0' })).rejects.toThrow(/depthModel/);
+    await expect(defocusBlur.apply(im, { ...a, focus: 2 })).rejects.toThrow(/focus/);
   });
 });
 
