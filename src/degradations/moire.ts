@@ -103,25 +103,28 @@ function phi(x: number): number {
 const LUT_STEP = 256;
 
 /**
- * A box of width `width` (unit area) blurred by a Gaussian of std `sigma`, tabulated at 1/256 px
- * over [-radius, radius]; zero outside.
+ * A box of width `width` (unit area) blurred by a Gaussian of std `sigma`, tabulated at 1/256 px.
+ * `taps` integer pixels, starting at the first inside the support (|d| < radius), cover it; the
+ * table runs two pixels further with zeros, so a lookup at any of those taps needs no check.
  */
 interface Profile {
   radius: number;
+  taps: number;
+  /** Table index of d = 0, plus 0.5 for rounding by truncation. */
+  centre: number;
   table: Float32Array;
 }
 
 function boxGaussProfile(width: number, sigma: number): Profile {
   // 3 sigma: the tail beyond holds < 0.2% of the weight.
   const radius = width / 2 + 3 * sigma;
-  const n = Math.ceil(radius * LUT_STEP) * 2 + 1;
-  const table = new Float32Array(n);
-  const half = (n - 1) / 2;
-  for (let i = 0; i < n; i++) {
+  const half = Math.ceil((radius + 2) * LUT_STEP);
+  const table = new Float32Array(2 * half + 1);
+  for (let i = 0; i <= 2 * half; i++) {
     const d = (i - half) / LUT_STEP;
-    table[i] = (phi((d + width / 2) / sigma) - phi((d - width / 2) / sigma)) / width;
+    if (Math.abs(d) < radius) table[i] = (phi((d + width / 2) / sigma) - phi((d - width / 2) / sigma)) / width;
   }
-  return { radius: half / LUT_STEP, table };
+  return { radius, taps: Math.ceil(2 * radius) + 1, centre: half + 0.5, table };
 }
 
 /** Row-major 3x3 matrix product and inverse, for the homography. */
@@ -223,46 +226,62 @@ export function captureScreen(image: Image, warp: ScreenWarp, params: MoireParam
   const sigma = Math.sqrt(params.blur * params.blur + 1 / 12) / params.ratio;
   const hp = boxGaussProfile(1 / 3, sigma);
   const vp = boxGaussProfile(params.fill, sigma);
-  const hTab = hp.table;
-  const vTab = vp.table;
-  const hHalf = (hTab.length - 1) / 2 + 0.5;
-  const vHalf = (vTab.length - 1) / 2 + 0.5;
-  const hR = hp.radius;
-  const vR = vp.radius;
+  const { table: hTab, centre: hC, radius: hR } = hp;
+  const { table: vTab, centre: vC, radius: vR } = vp;
+
+  // One plane per channel, padded by repeating the edge pixels: beyond the image the screen
+  // shows its edges (no dark bezel creeping into the borders), and the tap loops need no clamps.
+  // How far outside the image a sensor pixel can look: the sensor rectangle maps to a convex
+  // quadrilateral, so its corners bound it.
+  let over = 0;
+  for (const [p, q] of [[0, 0], [sw - 1, 0], [0, sh - 1], [sw - 1, sh - 1]]) {
+    const [x, y] = apply3(inv, p, q);
+    over = Math.max(over, -x, -y, x - (W - 1), y - (H - 1));
+  }
+  const pad = Math.ceil(over + Math.max(hR, vR)) + 2;
+  const pw = W + 2 * pad;
+  const ph = H + 2 * pad;
+  const planes = [0, 1, 2].map((c) => {
+    const plane = new Float32Array(pw * ph);
+    for (let y = 0; y < ph; y++) {
+      const sy = (y < pad ? 0 : y >= H + pad ? H - 1 : y - pad) * W;
+      for (let x = 0; x < pw; x++) plane[y * pw + x] = data[(sy + (x < pad ? 0 : x >= W + pad ? W - 1 : x - pad)) * CHANNELS + c];
+    }
+    return plane;
+  });
+
   const cells = cfaChannels(params.pattern);
   const raw = new Float32Array(sw * sh);
-  const hw = new Float64Array(Math.ceil(2 * hR) + 2);
-  const hIdx = new Int32Array(hw.length);
-  const rowLen = W * CHANNELS;
+  const hw = new Float64Array(hp.taps);
   const [a0, a1, a2, b0, b1, b2, c0, c1, c2] = inv;
   for (let q = 0; q < sh; q++) {
-    const qc0 = cells[(q & 1) * 2];
-    const qc1 = cells[(q & 1) * 2 + 1];
+    const even = cells[(q & 1) * 2];
+    const odd = cells[(q & 1) * 2 + 1];
     let nx = a1 * q + a2;
     let ny = b1 * q + b2;
     let dn = c1 * q + c2;
     let k = q * sw;
     for (let p = 0; p < sw; p++, nx += a0, ny += b0, dn += c0, k++) {
-      const c = p & 1 ? qc1 : qc0;
+      const c = p & 1 ? odd : even;
       const x = nx / dn;
       const y = ny / dn;
-      // Stripe c of pixel j is centred at j + (c - 1) / 3.
+      // Stripe c of pixel j is centred at j + (c - 1) / 3; visit the pixels whose stripe
+      // profile (horizontally) and row profile (vertically) reach this point.
       const xs = x - (c - 1) / 3;
-      const j0 = Math.ceil(xs - hR);
+      const j0 = Math.floor(xs - hR) + 1;
+      const i0 = Math.floor(y - vR) + 1;
       const nj = Math.floor(xs + hR) - j0 + 1;
-      for (let t = 0; t < nj; t++) {
-        const j = j0 + t;
-        hw[t] = hTab[((xs - j) * LUT_STEP + hHalf) | 0];
-        // Beyond the image the screen repeats its edge pixels (no dark bezel creeping in).
-        hIdx[t] = (j < 0 ? 0 : j >= W ? W - 1 : j) * CHANNELS + c;
-      }
+      const ni = Math.floor(y + vR) - i0 + 1;
+      const hBase = (xs - j0) * LUT_STEP + hC;
+      for (let t = 0; t < nj; t++) hw[t] = hTab[(hBase - t * LUT_STEP) | 0];
+      const plane = planes[c];
+      const vBase = (y - i0) * LUT_STEP + vC;
+      let row = (i0 + pad) * pw + j0 + pad;
       let acc = 0;
-      const i1 = Math.floor(y + vR);
-      for (let i = Math.ceil(y - vR); i <= i1; i++) {
-        const row = (i < 0 ? 0 : i >= H ? H - 1 : i) * rowLen;
-        let s = 0;
-        for (let t = 0; t < nj; t++) s += hw[t] * data[row + hIdx[t]];
-        acc += vTab[((y - i) * LUT_STEP + vHalf) | 0] * s;
+      for (let t = 0; t < ni; t++, row += pw) {
+        let sum = 0;
+        for (let u = 0; u < nj; u++) sum += hw[u] * plane[row + u];
+        acc += vTab[(vBase - t * LUT_STEP) | 0] * sum;
       }
       raw[k] = acc;
     }
