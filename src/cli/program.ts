@@ -4,6 +4,7 @@ import { EXIT_OK, EXIT_USAGE } from './errors.js';
 import { register as registerDegradations } from './degradations.js';
 import { register as registerDegrade } from './degrade.js';
 import { register as registerMetrics } from './metrics.js';
+import { register as registerImport } from './import.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerDegradations(program);
   registerDegrade(program);
   registerMetrics(program);
+  registerImport(program);
   return program;
 }
 
