@@ -134,7 +134,8 @@ function demosaicNearest(plane: Float32Array, width: number, height: number, cel
 
 /**
  * Bilinear, and Malvar-He-Cutler when `corrected`: their filters scaled by 16 so every weight is
- * an integer (MHC 2004, Fig. 2: alpha = 1/2, beta = 5/8, gamma = 3/4).
+ * an integer (MHC 2004, Fig. 2: alpha = 1/2, beta = 5/8, gamma = 3/4). Each row is walked twice,
+ * once per CFA column phase, so the site type is fixed inside the inner loops.
  */
 function demosaicLinear(plane: Float32Array, width: number, height: number, cells: Int8Array, corrected: boolean): Image {
   const { p, pw } = padPlane(plane, width, height);
@@ -143,57 +144,57 @@ function demosaicLinear(plane: Float32Array, width: number, height: number, cell
   const w2 = 2 * pw;
   for (let y = 0; y < height; y++) {
     const ry = y & 1;
-    for (let x = 0; x < width; x++) {
-      const q = ry * 2 + (x & 1);
-      const own = cells[q];
-      const i = (y + 2) * pw + x + 2;
-      const t = (y * width + x) * CHANNELS;
-      const c = p[i];
-      const n = p[i - pw];
-      const s = p[i + pw];
-      const w = p[i - 1];
-      const e = p[i + 1];
+    for (let phase = 0; phase < 2; phase++) {
+      const own = cells[ry * 2 + phase];
+      let i = (y + 2) * pw + phase + 2;
+      let t = (y * width + phase) * CHANNELS;
       if (own === 1) {
         // Green site: the horizontal neighbours' colour and the vertical neighbours' colour.
-        const hc = cells[ry * 2 + ((x & 1) ^ 1)];
+        const hc = cells[ry * 2 + (phase ^ 1)];
         const vc = 2 - hc;
-        let h: number;
-        let v: number;
-        if (corrected) {
-          const diag = p[i - pw - 1] + p[i - pw + 1] + p[i + pw - 1] + p[i + pw + 1];
-          const n2 = p[i - w2];
-          const s2 = p[i + w2];
-          const w2v = p[i - 2];
-          const e2 = p[i + 2];
-          // [0 0 1/2 0 0; 0 -1 0 -1 0; -1 4 5 4 -1; ...] / 8, and its transpose.
-          h = (10 * c + 8 * (w + e) - 2 * diag - 2 * (w2v + e2) + (n2 + s2)) / 16;
-          v = (10 * c + 8 * (n + s) - 2 * diag - 2 * (n2 + s2) + (w2v + e2)) / 16;
-        } else {
-          h = (w + e) / 2;
-          v = (n + s) / 2;
+        for (let x = phase; x < width; x += 2, i += 2, t += 6) {
+          const c = p[i];
+          const ew = p[i - 1] + p[i + 1];
+          const ns = p[i - pw] + p[i + pw];
+          let h: number;
+          let v: number;
+          if (corrected) {
+            const diag = p[i - pw - 1] + p[i - pw + 1] + p[i + pw - 1] + p[i + pw + 1];
+            const ns2 = p[i - w2] + p[i + w2];
+            const ew2 = p[i - 2] + p[i + 2];
+            // [0 0 1/2 0 0; 0 -1 0 -1 0; -1 4 5 4 -1; ...] / 8, and its transpose.
+            h = (10 * c + 8 * ew - 2 * diag - 2 * ew2 + ns2) / 16;
+            v = (10 * c + 8 * ns - 2 * diag - 2 * ns2 + ew2) / 16;
+          } else {
+            h = ew / 2;
+            v = ns / 2;
+          }
+          o[t + 1] = c;
+          o[t + hc] = h;
+          o[t + vc] = v;
         }
-        o[t + 1] = c;
-        o[t + hc] = h;
-        o[t + vc] = v;
       } else {
         // Red or blue site: green on the cross, the opposite colour on the diagonals.
         const other = 2 - own;
-        const cross = n + s + w + e;
-        const diag = p[i - pw - 1] + p[i - pw + 1] + p[i + pw - 1] + p[i + pw + 1];
-        let g: number;
-        let d: number;
-        if (corrected) {
-          const ring = p[i - w2] + p[i + w2] + p[i - 2] + p[i + 2];
-          // G: [0 0 -1 0 0; 0 0 2 0 0; -1 2 4 2 -1; ...] / 8; R/B: [.. -3/2 ..; 2 0 2; -3/2 0 6 ..] / 8.
-          g = (8 * c + 4 * cross - 2 * ring) / 16;
-          d = (12 * c + 4 * diag - 3 * ring) / 16;
-        } else {
-          g = cross / 4;
-          d = diag / 4;
+        for (let x = phase; x < width; x += 2, i += 2, t += 6) {
+          const c = p[i];
+          const cross = p[i - pw] + p[i + pw] + p[i - 1] + p[i + 1];
+          const diag = p[i - pw - 1] + p[i - pw + 1] + p[i + pw - 1] + p[i + pw + 1];
+          let g: number;
+          let d: number;
+          if (corrected) {
+            const ring = p[i - w2] + p[i + w2] + p[i - 2] + p[i + 2];
+            // G: [0 0 -1 0 0; 0 0 2 0 0; -1 2 4 2 -1; ...] / 8; R/B: [.. -3/2 ..; 2 0 2; -3/2 0 6 ..] / 8.
+            g = (8 * c + 4 * cross - 2 * ring) / 16;
+            d = (12 * c + 4 * diag - 3 * ring) / 16;
+          } else {
+            g = cross / 4;
+            d = diag / 4;
+          }
+          o[t + own] = c;
+          o[t + 1] = g;
+          o[t + other] = d;
         }
-        o[t + own] = c;
-        o[t + 1] = g;
-        o[t + other] = d;
       }
     }
   }
