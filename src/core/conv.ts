@@ -15,7 +15,9 @@ import { CHANNELS, createImage, type Image } from './image.js';
  * `convolve2d` then picks the cheapest exact-enough way to apply a kernel:
  * - direct: one FIR tap per non-zero weight (sparse kernels: motion trajectories);
  * - runs: a row stretch of equal weights (a disk's interior) costs two taps on a row prefix-sum
- *   image, whatever its length; the remaining weights (a disk's anti-aliased rim) are direct taps;
+ *   image, whatever its length; the remaining weights (a disk's anti-aliased rim) are direct taps.
+ *   Float32 prefix sums lose precision with the row length, so this path is skipped when its
+ *   rounding bound exceeds 1e-5 (wide images);
  * - lowrank: kernel = sum of rank-1 separable terms from a Jacobi SVD, kept until the dropped part
  *   weighs (L1) at most 1e-6 of the kernel's sum; each term is a row pass and a column pass.
  */
@@ -562,7 +564,20 @@ interface Analysis {
   terms?: SeparableTerm[];
 }
 
-function analyse(kernel: Kernel, height: number, only?: ConvolutionStrategy): Analysis {
+/**
+ * Worst-case error of the runs path for values in [-1, 1]: each run reads two float32 prefix sums
+ * of magnitude up to the padded width, each rounded by at most half an ulp (2^-24 relative).
+ */
+function runsErrorBound(runs: readonly Run[], paddedWidth: number): number {
+  let s = 0;
+  for (const r of runs) s += Math.abs(r.w);
+  return 2 * 2 ** -24 * (paddedWidth + 1) * s;
+}
+
+/** The runs path is used only while its rounding bound stays below this (wide images fall back). */
+const RUNS_MAX_ERROR = 1e-5;
+
+function analyse(kernel: Kernel, width: number, height: number, only?: ConvolutionStrategy): Analysis {
   const size = kernel.size;
   const taps = nonZeroTaps(kernel);
   const best: Analysis = { plan: { strategy: 'direct', cost: taps.length }, taps };
@@ -572,7 +587,7 @@ function analyse(kernel: Kernel, height: number, only?: ConvolutionStrategy): An
     if (!choice || a.plan.cost < choice.plan.cost) choice = a;
   };
   const split = splitRuns(kernel);
-  if (split.runs.length > 0 || only === 'runs') {
+  if (only === 'runs' || (split.runs.length > 0 && runsErrorBound(split.runs, width + size - 1) <= RUNS_MAX_ERROR)) {
     consider({ plan: { strategy: 'runs', cost: 2 * split.runs.length + split.rest.length + PREFIX_COST }, runs: split });
   }
   const perTerm = size * (1 + (height + size - 1) / height) + TERM_COST;
@@ -585,9 +600,9 @@ function analyse(kernel: Kernel, height: number, only?: ConvolutionStrategy): An
   return choice ?? best;
 }
 
-/** How `convolve2d` would apply `kernel` to an image `height` rows tall (for tests and benchmarks). */
-export function planConvolution(kernel: Kernel, height = 256): ConvolutionPlan {
-  return analyse(kernel, height).plan;
+/** How `convolve2d` would apply `kernel` to a `width` x `height` image (for tests and benchmarks). */
+export function planConvolution(kernel: Kernel, width = 256, height = 256): ConvolutionPlan {
+  return analyse(kernel, width, height).plan;
 }
 
 /**
@@ -604,7 +619,7 @@ export function convolve2d(image: Image, kernel: Kernel, strategy?: ConvolutionS
     throw new RangeError(`strategy must be 'direct', 'runs' or 'lowrank', got ${String(strategy)}`);
   }
   const r = (kernel.size - 1) >> 1;
-  const an = analyse(kernel, image.height, strategy);
+  const an = analyse(kernel, image.width, image.height, strategy);
   if (an.plan.strategy === 'lowrank' && an.terms) {
     if (an.terms.length === 0) return createImage(image.width, image.height);
     return separableSum(image, an.terms, r, r);

@@ -249,6 +249,12 @@ describe('kernel analysis', () => {
     expect(planConvolution(sparse(createRng('s'), 31, 40)).strategy).toBe('direct');
   });
 
+  it('skips prefix-sum runs on images so wide that float32 sums would lose 1e-5', () => {
+    const k = runsKernel(createRng('w'), 7);
+    expect(planConvolution(k, 256, 256).strategy).toBe('runs');
+    expect(planConvolution(k, 8192, 64).strategy).not.toBe('runs');
+  });
+
   it('keeps an all-zero kernel at zero', () => {
     const im = randomImage(createRng('z'), 9, 9);
     for (const s of STRATEGIES) expect(Math.max(...convolve2d(im, createKernel(5), s).data.map(Math.abs))).toBe(0);
