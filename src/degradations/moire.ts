@@ -263,8 +263,9 @@ export function captureScreen(image: Image, warp: ScreenWarp, params: MoireParam
     let k = q * sw;
     for (let p = 0; p < sw; p++, nx += a0, ny += b0, dn += c0, k++) {
       const c = p & 1 ? odd : even;
-      const x = nx / dn;
-      const y = ny / dn;
+      const rd = 1 / dn;
+      const x = nx * rd;
+      const y = ny * rd;
       // Stripe c of pixel j is centred at j + (c - 1) / 3; visit the pixels whose stripe
       // profile (horizontally) and row profile (vertically) reach this point.
       const xs = x - (c - 1) / 3;

@@ -78,6 +78,45 @@ describe('resize', () => {
     expect(channel(resize(grey(2, 1, [0, 1]), 4, 1, 'nearest'))).toEqual([0, 0, 1, 1]);
   });
 
+  it('non-square, non-integer factors match a direct 2-D evaluation of the ATen formulas', () => {
+    const im = createImage(7, 5);
+    for (let i = 0; i < im.data.length; i++) im.data[i] = Math.fround(((i * 7919) % 101) / 101);
+    const cubic = (x: number) => {
+      const a = -0.75;
+      const t = Math.abs(x);
+      return t <= 1 ? ((a + 2) * t - (a + 3)) * t * t + 1 : t < 2 ? ((a * t - 5 * a) * t + 8 * a) * t - 4 * a : 0;
+    };
+    const at = (x: number, y: number, c: number) =>
+      im.data[(Math.min(Math.max(y, 0), 4) * 7 + Math.min(Math.max(x, 0), 6)) * 3 + c];
+    const [ow, oh] = [4, 9];
+    const bil = resize(im, ow, oh, 'bilinear');
+    const bic = resize(im, ow, oh, 'bicubic');
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let c = 0; c < 3; c++) {
+          // bilinear: source clamped at 0, second tap clamped at the last pixel
+          const sx = Math.max((ox + 0.5) * (7 / ow) - 0.5, 0);
+          const sy = Math.max((oy + 0.5) * (5 / oh) - 0.5, 0);
+          const x0 = Math.floor(sx);
+          const y0 = Math.floor(sy);
+          const lx = sx - x0;
+          const ly = sy - y0;
+          const expectBil =
+            (1 - ly) * ((1 - lx) * at(x0, y0, c) + lx * at(x0 + 1, y0, c)) + ly * ((1 - lx) * at(x0, y0 + 1, c) + lx * at(x0 + 1, y0 + 1, c));
+          expect(bil.data[(oy * ow + ox) * 3 + c]).toBeCloseTo(expectBil, 6);
+          // bicubic: 4x4 taps around the unclamped source, indices clamped
+          const cx = (ox + 0.5) * (7 / ow) - 0.5;
+          const cy = (oy + 0.5) * (5 / oh) - 0.5;
+          let v = 0;
+          for (let j = Math.floor(cy) - 1; j <= Math.floor(cy) + 2; j++) {
+            for (let i = Math.floor(cx) - 1; i <= Math.floor(cx) + 2; i++) v += cubic(cx - i) * cubic(cy - j) * at(i, j, c);
+          }
+          expect(bic.data[(oy * ow + ox) * 3 + c]).toBeCloseTo(v, 5);
+        }
+      }
+    }
+  });
+
   it('keeps channels separate', () => {
     const im = createImage(2, 1, Float32Array.from([1, 0, 0, 0, 0, 1]));
     const out = resize(im, 1, 1, 'area');
