@@ -102,6 +102,8 @@ export interface DataStats {
   /** Decoded samples held now (in workers or waiting to be batched), and the most ever held. */
   samplesHeld: number;
   peakSamplesHeld: number;
+  /** Of those, decoded and waiting for next(): the lead the loader has over the consumer. */
+  samplesReady: number;
   /** Most sample references ever held by the shuffle buffer plus the current manifest page. */
   peakReferencesHeld: number;
   workers: number;
@@ -387,6 +389,7 @@ class Stream implements TrainingStream {
   private peakHeld = 0;
   private peakRefs = 0;
   private inFlight = 0;
+  private warm = false;
   private busySince = 0;
   private busyMs = 0;
   private loaded = 0;
@@ -457,17 +460,32 @@ class Stream implements TrainingStream {
       entry.settled = (this.pool.run(task) as Promise<Float32Array>).then(
         (result) => {
           entry.result = result;
-          this.loaded++;
+          this.settle(entry);
         },
         (err: unknown) => {
           entry.error = err;
+          this.settle(entry);
         },
-      ).finally(() => {
-        entry.done = true;
-        if (--this.inFlight === 0) this.busyMs += performance.now() - this.busySince;
-      });
+      );
       this.pending.push(entry);
     }
+  }
+
+  /**
+   * Loader activity accounting. The first result of a stream carries the threads' start-up (module
+   * loading), which says nothing about throughput, so timing starts when it arrives.
+   */
+  private settle(entry: Pending): void {
+    const now = performance.now();
+    entry.done = true;
+    this.inFlight--;
+    if (!this.warm) {
+      this.warm = true;
+      this.busySince = now;
+      return;
+    }
+    this.loaded++;
+    if (this.inFlight === 0) this.busyMs += now - this.busySince;
   }
 
   next(): Promise<Batch> {
@@ -490,16 +508,20 @@ class Stream implements TrainingStream {
       keys: [],
     };
     const started = performance.now();
+    let waited = false;
     for (let i = 0; i < batch; i++) {
       const entry = this.pending[i];
-      if (!entry.done) await entry.settled;
+      if (!entry.done) {
+        waited = true;
+        await entry.settled;
+      }
       if (this.closed) throw new Error('the data stream is closed');
       if (entry.error) {
         this.failure = entry.error;
         throw entry.error;
       }
     }
-    this.waitMs += performance.now() - started;
+    if (waited) this.waitMs += performance.now() - started;
     for (let i = 0; i < batch; i++) {
       const entry = this.pending.shift() as Pending;
       const data = entry.result as Float32Array;
@@ -539,6 +561,7 @@ class Stream implements TrainingStream {
       excludedTooSmall: this.samples.excludedTooSmall,
       samplesHeld: this.held,
       peakSamplesHeld: this.peakHeld,
+      samplesReady: this.pending.reduce((n, p) => n + (p.done && !p.error ? 1 : 0), 0),
       peakReferencesHeld: this.peakRefs,
       workers: this.o.workers,
     };

@@ -302,6 +302,22 @@ describe('openTrainingStream', () => {
     await expect(openTrainingStream(base({ types: ['XX'] }))).rejects.toThrow(/unknown type "XX"/);
   }, 60_000);
 
+  it('decodes ahead of the consumer: the prefetch window fills while nobody calls next()', async () => {
+    const stream = await openTrainingStream(base({ batch: 4, prefetch: 3, workers: 2 }));
+    try {
+      await stream.next();
+      // Poll (no timing assertion): the loader must reach a full window of decoded samples on its own.
+      for (let i = 0; i < 400 && stream.stats().samplesReady < 12; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(stream.stats().samplesReady).toBe(12);
+      const waitedBefore = stream.stats().waitSeconds;
+      for (let i = 0; i < 3; i++) await stream.next();
+      // The three batches were already decoded: next() found them ready and did not wait on a worker.
+      expect(stream.stats().waitSeconds).toBe(waitedBefore);
+    } finally {
+      await stream.close();
+    }
+  }, 30_000);
+
   it('holds at most prefetch * batch decoded samples and shuffleBuffer + one page of references', async () => {
     const stream = await openTrainingStream(base({ batch: 3, prefetch: 2, shuffleBuffer: 5, workers: 2 }));
     try {
