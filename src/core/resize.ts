@@ -120,20 +120,40 @@ export function resize(image: Image, width: number, height: number, mode: Resize
     }
   }
 
-  // Vertical pass: whole rows at a time (contiguous, cache-friendly).
+  // Vertical pass: whole rows at a time (contiguous, cache-friendly); the common 1, 2 and 4 tap
+  // cases unrolled.
   const ty = axisTaps(ih, height, mode);
   const out = createImage(width, height);
   const o = out.data;
-  const acc = new Float64Array(rowOut);
   for (let y = 0; y < height; y++) {
-    acc.fill(0);
-    const end = ty.start[y] + ty.count[y];
-    for (let k = ty.start[y]; k < end; k++) {
-      const w = ty.weight[k];
-      const sb = ty.index[k] * rowOut;
-      for (let i = 0; i < rowOut; i++) acc[i] += w * mid[sb + i];
+    const k0 = ty.start[y];
+    const n = ty.count[y];
+    const ob = y * rowOut;
+    const b0 = ty.index[k0] * rowOut;
+    const w0 = ty.weight[k0];
+    if (n === 1) {
+      for (let i = 0; i < rowOut; i++) o[ob + i] = w0 * mid[b0 + i];
+    } else if (n === 2) {
+      const b1 = ty.index[k0 + 1] * rowOut;
+      const w1 = ty.weight[k0 + 1];
+      for (let i = 0; i < rowOut; i++) o[ob + i] = w0 * mid[b0 + i] + w1 * mid[b1 + i];
+    } else if (n === 4) {
+      const b1 = ty.index[k0 + 1] * rowOut;
+      const b2 = ty.index[k0 + 2] * rowOut;
+      const b3 = ty.index[k0 + 3] * rowOut;
+      const w1 = ty.weight[k0 + 1];
+      const w2 = ty.weight[k0 + 2];
+      const w3 = ty.weight[k0 + 3];
+      for (let i = 0; i < rowOut; i++) {
+        o[ob + i] = w0 * mid[b0 + i] + w1 * mid[b1 + i] + w2 * mid[b2 + i] + w3 * mid[b3 + i];
+      }
+    } else {
+      for (let i = 0; i < rowOut; i++) {
+        let a = 0;
+        for (let k = k0; k < k0 + n; k++) a += ty.weight[k] * mid[ty.index[k] * rowOut + i];
+        o[ob + i] = a;
+      }
     }
-    o.set(acc, y * rowOut);
   }
   return out;
 }
