@@ -472,69 +472,134 @@ function nonZeroTaps(kernel: Kernel): Tap[] {
  */
 export function separableDecomposition(kernel: Kernel, tolerance = 1e-6, maxRank = kernel.size): SeparableTerm[] | null {
   if (!(tolerance >= 0)) throw new RangeError(`tolerance must be >= 0, got ${tolerance}`);
+  if (!Number.isInteger(maxRank) || maxRank < 0) throw new RangeError(`maxRank must be an integer >= 0, got ${maxRank}`);
   const n = kernel.size;
-  const a = Float64Array.from(kernel.data); // a[row * n + col]; columns are rotated
-  const v = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  for (let sweep = 0; sweep < 60; sweep++) {
+  let total = 0;
+  for (const w of kernel.data) total += w;
+  const bound = tolerance * Math.abs(total);
+  const residual = Float64Array.from(kernel.data);
+  if (l1(residual) <= bound) return [];
+  if (maxRank === 0) return null;
+  const terms = maxRank === 1 ? leadingTerm(kernel) : jacobiTerms(kernel);
+  const out: SeparableTerm[] = [];
+  for (const term of terms) {
+    if (out.length >= maxRank) return null;
+    const { vertical, horizontal } = term;
+    for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) residual[r * n + c] -= vertical[r] * horizontal[c];
+    out.push(term);
+    // The residual is recomputed from the kernel's own weights, so the bound holds whatever the
+    // rotations' convergence: a loose stopping rule only costs an extra term.
+    if (l1(residual) <= bound) return out;
+  }
+  return null;
+}
+
+/** Largest singular pair by power iteration on A^T A: exact in one step for a rank-1 kernel. */
+function leadingTerm(kernel: Kernel): SeparableTerm[] {
+  const n = kernel.size;
+  const a = kernel.data;
+  let x = new Float64Array(n);
+  // start from the heaviest row, which is never orthogonal to the leading right vector of a non-zero kernel
+  let best = -1;
+  for (let r = 0; r < n; r++) {
+    let s = 0;
+    for (let c = 0; c < n; c++) s += a[r * n + c] * a[r * n + c];
+    if (s > best) {
+      best = s;
+      for (let c = 0; c < n; c++) x[c] = a[r * n + c];
+    }
+  }
+  const u = new Float64Array(n);
+  for (let it = 0; it < 30; it++) {
+    normalize(x);
+    for (let r = 0; r < n; r++) {
+      let s = 0;
+      for (let c = 0; c < n; c++) s += a[r * n + c] * x[c];
+      u[r] = s;
+    }
+    const next = new Float64Array(n);
+    for (let c = 0; c < n; c++) {
+      let s = 0;
+      for (let r = 0; r < n; r++) s += a[r * n + c] * u[r];
+      next[c] = s;
+    }
+    normalize(next);
+    let change = 0;
+    for (let c = 0; c < n; c++) change = Math.max(change, Math.abs(next[c] - x[c]));
+    x = next;
+    if (change < 1e-13) break;
+  }
+  for (let r = 0; r < n; r++) {
+    let s = 0;
+    for (let c = 0; c < n; c++) s += a[r * n + c] * x[c];
+    u[r] = s;
+  }
+  return [{ vertical: u, horizontal: x }];
+}
+
+function normalize(x: Float64Array): void {
+  let s = 0;
+  for (const v of x) s += v * v;
+  const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+  for (let i = 0; i < x.length; i++) x[i] *= inv;
+}
+
+/**
+ * All terms, largest first, by one-sided Jacobi (Hestenes): rotate column pairs of A (and of V,
+ * from the identity) until the columns are mutually orthogonal; then A = sum_j A[:, j] V[:, j]^T
+ * exactly, with |A[:, j]| the singular values. Columns are stored contiguously, and their squared
+ * norms are updated by the rotation formulas instead of recomputed.
+ */
+function jacobiTerms(kernel: Kernel): SeparableTerm[] {
+  const n = kernel.size;
+  const a = new Float64Array(n * n); // a[j * n + i] = A[i][j]
+  const v = new Float64Array(n * n); // v[j * n + i] = V[i][j]
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[j * n + i] = kernel.data[i * n + j];
+  for (let j = 0; j < n; j++) v[j * n + j] = 1;
+  const norm = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += a[j * n + i] * a[j * n + i];
+    norm[j] = s;
+  }
+  let scale = 0;
+  for (const x of norm) scale += x;
+  const negligible = 1e-30 * scale;
+  for (let sweep = 0; sweep < 40; sweep++) {
     let rotated = false;
     for (let p = 0; p < n - 1; p++) {
+      const pb = p * n;
       for (let q = p + 1; q < n; q++) {
-        let alpha = 0;
-        let beta = 0;
+        const alpha = norm[p];
+        const beta = norm[q];
+        if (alpha <= negligible || beta <= negligible) continue;
+        const qb = q * n;
         let gamma = 0;
-        for (let i = 0; i < n; i++) {
-          const ap = a[i * n + p];
-          const aq = a[i * n + q];
-          alpha += ap * ap;
-          beta += aq * aq;
-          gamma += ap * aq;
-        }
-        if (gamma === 0 || Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) continue;
+        for (let i = 0; i < n; i++) gamma += a[pb + i] * a[qb + i];
+        if (Math.abs(gamma) <= 1e-12 * Math.sqrt(alpha * beta)) continue;
         rotated = true;
         const zeta = (beta - alpha) / (2 * gamma);
         const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
         const c = 1 / Math.sqrt(1 + t * t);
         const s = c * t;
         for (let i = 0; i < n; i++) {
-          const ap = a[i * n + p];
-          const aq = a[i * n + q];
-          a[i * n + p] = c * ap - s * aq;
-          a[i * n + q] = s * ap + c * aq;
-          const vp = v[i * n + p];
-          const vq = v[i * n + q];
-          v[i * n + p] = c * vp - s * vq;
-          v[i * n + q] = s * vp + c * vq;
+          const ap = a[pb + i];
+          const aq = a[qb + i];
+          a[pb + i] = c * ap - s * aq;
+          a[qb + i] = s * ap + c * aq;
+          const vp = v[pb + i];
+          const vq = v[qb + i];
+          v[pb + i] = c * vp - s * vq;
+          v[qb + i] = s * vp + c * vq;
         }
+        norm[p] = alpha - t * gamma;
+        norm[q] = beta + t * gamma;
       }
     }
     if (!rotated) break;
   }
-  // kernel = sum_j a[:, j] (outer) v[:, j]: vertical taps a[:, j], horizontal taps v[:, j].
-  const norms = Array.from({ length: n }, (_, j) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += a[i * n + j] * a[i * n + j];
-    return s;
-  });
-  const order = norms.map((_, j) => j).sort((x, y) => norms[y] - norms[x] || x - y);
-  let total = 0;
-  for (const w of kernel.data) total += w;
-  const bound = tolerance * Math.abs(total);
-  const residual = Float64Array.from(kernel.data);
-  const terms: SeparableTerm[] = [];
-  for (const j of order) {
-    if (l1(residual) <= bound) return terms;
-    if (terms.length >= maxRank) return null;
-    const vertical = new Float64Array(n);
-    const horizontal = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      vertical[i] = a[i * n + j];
-      horizontal[i] = v[i * n + j];
-    }
-    for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) residual[r * n + c] -= vertical[r] * horizontal[c];
-    terms.push({ horizontal, vertical });
-  }
-  return l1(residual) <= bound ? terms : null;
+  const order = Array.from({ length: n }, (_, j) => j).sort((x, y) => norm[y] - norm[x] || x - y);
+  return order.map((j) => ({ vertical: a.slice(j * n, (j + 1) * n), horizontal: v.slice(j * n, (j + 1) * n) }));
 }
 
 function l1(values: Float64Array): number {
