@@ -217,11 +217,19 @@ describe('engines', () => {
 });
 
 describe('kernel analysis', () => {
-  it('separates a rank-1 kernel into one term', () => {
+  it('separates a rank-1 kernel into one term, by Jacobi or by power iteration', () => {
     const k = outer(gaussianTaps(1.5, 11), gaussianTaps(0.7, 11));
-    const terms = separableDecomposition(k);
-    expect(terms).not.toBeNull();
-    expect(terms!.length).toBe(1);
+    for (const maxRank of [11, 1]) {
+      const terms = separableDecomposition(k, 1e-6, maxRank);
+      expect(terms).not.toBeNull();
+      expect(terms!.length).toBe(1);
+      for (let r = 0; r < 11; r++) {
+        for (let c = 0; c < 11; c++) expect(terms![0].vertical[r] * terms![0].horizontal[c]).toBeCloseTo(k.data[r * 11 + c], 9);
+      }
+    }
+    expect(separableDecomposition(randomDense(createRng('r1'), 7), 1e-6, 1)).toBeNull();
+    expect(separableDecomposition(createKernel(5), 1e-6, 0)).toEqual([]);
+    expect(() => separableDecomposition(k, 1e-6, 1.5)).toThrow(/maxRank/);
   });
 
   it('reconstructs a kernel within the tolerance and refuses when the rank cap is too low', () => {
