@@ -251,6 +251,9 @@ describe('openTrainingStream', () => {
       const resumed = await take(base({ workers: 1, position: saved }), 5);
       expect(resumed.batches.map((b) => b.keys)).toEqual(after.map((b) => b.keys));
       expect(bytesOf(resumed.batches).equals(bytesOf(after))).toBe(true);
+      // The position counts samples, not batches: another batch size continues the same sequence.
+      const rebatched = await take(base({ batch: 3, position: saved }), 3);
+      expect(rebatched.batches.flatMap((b) => b.keys)).toEqual(after.flatMap((b) => b.keys).slice(0, 9));
     }
   }, 60_000);
 
@@ -307,7 +310,7 @@ describe('openTrainingStream', () => {
     try {
       await stream.next();
       // Poll (no timing assertion): the loader must reach a full window of decoded samples on its own.
-      for (let i = 0; i < 400 && stream.stats().samplesReady < 12; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 1000 && stream.stats().samplesReady < 12; i++) await new Promise((r) => setTimeout(r, 10));
       expect(stream.stats().samplesReady).toBe(12);
       const waitedBefore = stream.stats().waitSeconds;
       for (let i = 0; i < 3; i++) await stream.next();
@@ -364,6 +367,14 @@ describe('openTrainingStream', () => {
       await stream.close();
     }
   }, 30_000);
+
+  it('refuses next() after close, and close twice is harmless', async () => {
+    const stream = await openTrainingStream(base());
+    await stream.next();
+    await stream.close();
+    await stream.close();
+    await expect(stream.next()).rejects.toThrow(/closed/);
+  });
 
   it('validates its options with messages naming them', async () => {
     await expect(openTrainingStream(base({ batch: 0 }))).rejects.toThrow(/batch must be an integer in 1\.\./);
