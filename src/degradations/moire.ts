@@ -16,7 +16,7 @@ import { defineDegradation, levelAt, levelsOf, type LevelDef } from './types.js'
  *     stripe grid (period = `ratio` sensor pixels) aliases against the CFA's 2-pixel period;
  *  5. Gaussian sensor noise is added to the raw plane, which is then demosaiced (Malvar 2004);
  *  6. the photo is resampled back onto the input's pixel grid through the same transform
- *     (each output pixel = the mean over its screen footprint, 3x3 points), so lq and gt align.
+ *     (each output pixel = the mean of 2x2 points of its screen footprint), so lq and gt align.
  * The stripes average out in step 6; what survives is the aliased part: moire bands.
  * Liu et al.'s radial lens distortion, denoise and JPEG steps are left out (J and the composites
  * cover compression); everything else follows their order.
@@ -70,7 +70,9 @@ export const moire = defineDegradation<MoireParams>({
   description: 'A photographed LCD: RGB subpixel stripes, projective warp, lens blur, Bayer capture, noise, demosaic, resampled back to the input grid.',
   method:
     'Liu, Shu & Wu 2018 (arXiv:1804.03809) screen-recapture synthesis: RGB-stripe subpixel screen with black matrix, random projective ' +
-    'transform, Gaussian lens PSF + pixel aperture, Bayer CFA sampling, Gaussian raw noise, Malvar 2004 demosaic, inverse-warp area resampling.',
+    'transform, Gaussian lens PSF + pixel aperture, Bayer CFA sampling, Gaussian raw noise, Malvar 2004 demosaic, inverse-warp area resampling. ' +
+    'Levels psf:<std>: lens PSF std in sensor px, 0.8 -> 0.3 (narrower = stronger aliasing); per sample: ratio U[1.6, 2.1] sensor px per ' +
+    'screen px, rotation U[-8, 8] deg, keystone U[-0.08, 0.08], black-matrix fill U[0.75, 0.95], noise U[0.5, 2]/255, CFA phase.',
   levels: LEVELS,
   sample(level, rng) {
     const def = levelAt(LEVELS, level, 'MR');
