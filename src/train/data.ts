@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Piscina } from 'piscina';
@@ -374,6 +374,7 @@ class Stream implements TrainingStream {
   private readonly fingerprint: string;
   private readonly plane: number;
   private readonly window: number;
+  private readonly shardDir: string;
   private readonly pending: Pending[] = [];
   // Dispatch cursor: the order generator and where it stands.
   private epoch: number;
@@ -408,6 +409,7 @@ class Stream implements TrainingStream {
     this.fingerprint = fingerprintOf(o, samples.count, samples.shards.length);
     this.plane = o.patch * o.patch * 3;
     this.window = o.prefetch * o.batch;
+    this.shardDir = resolve(o.dataset, 'shards');
     const start = o.position ?? { epoch: 0, index: 0 };
     if (o.position) checkPosition(o.position, this.fingerprint, samples.count);
     this.epoch = start.epoch;
@@ -443,7 +445,7 @@ class Stream implements TrainingStream {
     while (this.pending.length < this.window) {
       const { ref, epoch, index } = this.nextRef();
       const task: LoadTask = {
-        shard: join(this.o.dataset, 'shards', this.samples.shards[ref.shard]),
+        shard: join(this.shardDir, this.samples.shards[ref.shard]),
         key: ref.key,
         offsetGt: ref.offsetGt,
         offsetLq: ref.offsetLq,
@@ -453,7 +455,7 @@ class Stream implements TrainingStream {
         seed: this.o.seed,
         epoch,
       };
-      const entry = { ref, epoch, index, done: false, result: null, error: null } as Omit<Pending, 'settled'> as Pending;
+      const entry: Pending = { ref, epoch, index, done: false, result: null, error: null, settled: Promise.resolve() };
       this.held++;
       if (this.held > this.peakHeld) this.peakHeld = this.held;
       if (this.inFlight++ === 0) this.busySince = performance.now();
