@@ -44,6 +44,11 @@ export interface Recipe {
   shard_samples: number;
   /** Shard names are `<prefix>-NNNNNN.tar`. */
   prefix: string;
+  /**
+   * zlib level of the PNGs (lossless at every level; it changes bytes, so it is part of the recipe).
+   * 1 is about 3x faster to encode than 6 for ~20% larger files (measured on 256x256 crops).
+   */
+  png_level: number;
 }
 
 export const DEFAULT_CROP = 256;
@@ -51,6 +56,7 @@ export const DEFAULT_PER_SOURCE = 10;
 export const DEFAULT_SHARD_SAMPLES = 1000;
 export const DEFAULT_PREFIX = 'uir';
 export const DEFAULT_SEED = '0';
+export const DEFAULT_PNG_LEVEL = 1;
 export const DEFAULT_SPLITS: Record<SplitName, number> = { train: 0.9, val: 0.05, test: 0.05 };
 
 /** A recipe file or option that cannot be used; the message names the field and what it accepts. */
@@ -60,7 +66,7 @@ export class RecipeError extends Error {
 
 const KNOWN_FIELDS = new Set([
   'name', 'description', 'notes', 'sources', 'crop', 'seed', 'samples', 'per_source', 'types', 'level_spread',
-  'splits', 'shard_samples', 'prefix', 'version',
+  'splits', 'shard_samples', 'prefix', 'png_level', 'version',
 ]);
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -112,6 +118,13 @@ function normalizeTypeSpec(id: TypeId, v: unknown): TypeSpec {
     });
   }
   return spec;
+}
+
+function pngLevel(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 9) {
+    throw new RecipeError(`png_level must be an integer in 0..9 (zlib level), got ${JSON.stringify(v)}`);
+  }
+  return v;
 }
 
 function weightOf(field: string, v: unknown): number {
@@ -201,6 +214,7 @@ export function normalizeRecipe(input: unknown, base?: string): Recipe {
     splits: normalizeSplits(input.splits),
     shard_samples: input.shard_samples === undefined ? DEFAULT_SHARD_SAMPLES : positiveInt('shard_samples', input.shard_samples, 1_000_000),
     prefix: input.prefix === undefined ? DEFAULT_PREFIX : text('prefix', input.prefix, /^[A-Za-z0-9_-]{1,40}$/, '1..40 characters of A-Z a-z 0-9 _ -'),
+    png_level: input.png_level === undefined ? DEFAULT_PNG_LEVEL : pngLevel(input.png_level),
   };
   if (input.description !== undefined) recipe.description = text('description', input.description);
   if (input.notes !== undefined) recipe.notes = text('notes', input.notes);
@@ -223,6 +237,7 @@ function canonical(r: Recipe): Recipe {
     splits: { train: r.splits.train, val: r.splits.val, test: r.splits.test },
     shard_samples: r.shard_samples,
     prefix: r.prefix,
+    png_level: r.png_level,
   };
   for (const id of TYPE_IDS) {
     const s = r.types[id];

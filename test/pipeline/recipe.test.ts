@@ -10,7 +10,7 @@ describe('normalizeRecipe', () => {
     const r = normalizeRecipe({});
     expect(Object.keys(r.types)).toEqual([...TYPE_IDS]);
     expect(Object.values(r.types).every((s) => s.weight === 1)).toBe(true);
-    expect(r).toMatchObject({ crop: 256, seed: '0', samples: null, per_source: null, level_spread: 'even', shard_samples: 1000, prefix: 'uir' });
+    expect(r).toMatchObject({ crop: 256, seed: '0', samples: null, per_source: null, level_spread: 'even', shard_samples: 1000, prefix: 'uir', png_level: 1 });
     expect(r.splits).toEqual({ train: 0.9, val: 0.05, test: 0.05 });
   });
 

@@ -1,0 +1,118 @@
+import type { Command } from 'commander';
+import { createProgress, silentProgress } from '../pipeline/progress.js';
+import { applyOverrides, normalizeRecipe, readRecipe, RecipeError, type Recipe } from '../pipeline/recipe.js';
+import { InterruptedError, NoSourcesError, synthesize, type SynthesizeSummary } from '../pipeline/synthesize.js';
+import { action, parseIntOption, UsageError, UserError } from './errors.js';
+
+interface SynthesizeCliOptions {
+  sources?: string[];
+  out: string;
+  recipe?: string;
+  perSource?: string;
+  samples?: string;
+  crop?: string;
+  seed?: string;
+  types?: string;
+  workers?: string;
+  shardSamples?: string;
+  shardIndex?: string;
+  shardCount?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Exit codes of a process stopped by a signal, as a shell reports them. */
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+export function describeSummary(s: SynthesizeSummary): string {
+  const part = s.part.count > 1 ? ` (part ${s.part.index} of ${s.part.count})` : '';
+  return (
+    `made ${s.made} samples in ${s.seconds.toFixed(1)} s (${s.pairs_per_s} pairs/s)${part}` +
+    `${s.resumed_shards > 0 ? `, ${s.resumed_shards} shards kept from an earlier run` : ''}\n` +
+    `${s.out}: ${s.samples} samples, ${s.shards} shards, ${s.sources} sources, ${s.errors} errors (see the errors table)\n`
+  );
+}
+
+async function effectiveRecipe(opts: SynthesizeCliOptions): Promise<Recipe> {
+  if (opts.samples !== undefined && opts.perSource !== undefined) throw new UsageError('give --samples or --per-source, not both');
+  if ((opts.shardIndex === undefined) !== (opts.shardCount === undefined)) {
+    throw new UsageError('--shard-index and --shard-count go together');
+  }
+  const base = opts.recipe ? await readRecipe(opts.recipe) : normalizeRecipe({});
+  try {
+    return applyOverrides(base, {
+      sources: opts.sources,
+      crop: opts.crop === undefined ? undefined : parseIntOption('--crop', opts.crop, 8, 8192),
+      seed: opts.seed,
+      samples: opts.samples === undefined ? undefined : parseIntOption('--samples', opts.samples, 1),
+      per_source: opts.perSource === undefined ? undefined : parseIntOption('--per-source', opts.perSource, 1),
+      types: opts.types === undefined ? undefined : opts.types.split(',').filter((t) => t.trim().length > 0),
+      shard_samples: opts.shardSamples === undefined ? undefined : parseIntOption('--shard-samples', opts.shardSamples, 1, 1_000_000),
+    });
+  } catch (err) {
+    if (err instanceof RecipeError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('synthesize')
+    .description('make degraded/clean training pairs from folders of photos: WebDataset shards + SQLite manifest (resumable)')
+    .option('--sources <DIR...>', 'folders of clean photos (searched recursively); default: the recipe\'s')
+    .requiredOption('--out <DS>', 'dataset folder (created; rerun the same command to resume)')
+    .option('--recipe <R.json>', 'recipe: types and weights or counts, crop, seed, splits (see manifests/)')
+    .option('--per-source <N>', 'samples per source photo (default 10)')
+    .option('--samples <N>', 'samples in all, spread evenly over the sources')
+    .option('--crop <PX>', 'side of the square crops (default 256)')
+    .option('--seed <S>', 'dataset seed (default 0)')
+    .option('--types <GN,MB,..>', 'only these types (comma-separated ids; see `uirgen degradations`)')
+    .option('--workers <N>', 'worker threads (default: the number of cores)')
+    .option('--shard-samples <N>', 'samples per shard (default 1000)')
+    .option('--shard-index <I>', 'make only shards s with s % K == I (with --shard-count K); join parts with `uirgen merge`')
+    .option('--shard-count <K>', 'number of parts the plan is split into')
+    .option('--json', 'print the summary as JSON on stdout')
+    .option('--quiet', 'no progress output')
+    .action(
+      action(async (opts: SynthesizeCliOptions) => {
+        const recipe = await effectiveRecipe(opts);
+        if (recipe.sources.length === 0) throw new UsageError('no source folders: give --sources DIR... or "sources" in the recipe');
+        const workers = opts.workers === undefined ? undefined : parseIntOption('--workers', opts.workers, 1, 256);
+        const shardCount = opts.shardCount === undefined ? 1 : parseIntOption('--shard-count', opts.shardCount, 1);
+        const shardIndex = opts.shardIndex === undefined ? 0 : parseIntOption('--shard-index', opts.shardIndex, 0, shardCount - 1);
+
+        const controller = new AbortController();
+        let signalName = '';
+        const onSignal = (name: string) => () => {
+          signalName = name;
+          process.stderr.write(`\nuirgen: ${name}: stopping (the open shard is dropped; complete shards are kept)\n`);
+          controller.abort();
+        };
+        const handlers = Object.keys(SIGNAL_EXIT).map((name) => [name, onSignal(name)] as const);
+        // once: a second Ctrl-C gets Node's default and ends the process at once.
+        for (const [name, h] of handlers) process.once(name, h);
+        try {
+          const summary = await synthesize({
+            recipe,
+            out: opts.out,
+            workers,
+            shardIndex,
+            shardCount,
+            signal: controller.signal,
+            progress: opts.quiet ? silentProgress() : createProgress(),
+          });
+          process.stdout.write(opts.json ? `${JSON.stringify(summary)}\n` : describeSummary(summary));
+        } catch (err) {
+          if (err instanceof InterruptedError) {
+            process.stderr.write(`uirgen: interrupted; run the same command again to resume (${opts.out})\n`);
+            process.exitCode = SIGNAL_EXIT[signalName] ?? 130;
+            return;
+          }
+          if (err instanceof RecipeError || err instanceof NoSourcesError) throw new UserError(err.message);
+          throw err;
+        } finally {
+          for (const [name, h] of handlers) process.removeListener(name, h);
+        }
+      }),
+    );
+}

@@ -1,0 +1,483 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import sharp from 'sharp';
+import { ImageInputError, probeImage } from '../core/io.js';
+import { getDegradation, resolveLevel } from '../degradations/registry.js';
+import { TOOLKIT_VERSION } from '../version.js';
+import { Manifest, type SampleRow } from './manifest.js';
+import { Plan, type PlanSource, type PlanTask, type PlanType } from './plan.js';
+import { createPool, defaultWorkers, type TaskPool } from './pool.js';
+import { silentProgress, type Progress } from './progress.js';
+import { DEFAULT_PER_SOURCE, normalizeRecipe, planIdentity, RecipeError, type Recipe } from './recipe.js';
+import { ShardWriter } from './shards.js';
+import { fingerprint, walkSources } from './sources.js';
+import type { WorkerResult, WorkerTask } from './worker.js';
+
+/**
+ * `uirgen synthesize`: folders of photos -> WebDataset shards + SQLite manifest.
+ *
+ * The main thread walks and fingerprints the sources, builds the plan (plan.ts), and streams its
+ * tasks through the worker pool with at most `maxInFlight` tasks submitted but not yet written.
+ * Results are written strictly in plan order (a reorder window bounded by that same limit), so
+ * shard bytes do not depend on which worker finishes first. A shard is the unit of resumption:
+ * it is written under a temporary name, renamed when complete, then committed with its rows in one
+ * transaction; on start, shards with a committed row are kept and everything else is redone.
+ */
+
+/** Crops per task: enough to amortize a decode, small enough to keep memory and balance. */
+export const DEFAULT_TASK_SAMPLES = 8;
+
+export const MANIFEST_FILE = 'manifest.sqlite';
+export const RECIPE_FILE = 'recipe.json';
+export const SHARDS_DIR = 'shards';
+
+export interface SynthesizeOptions {
+  recipe: Recipe;
+  out: string;
+  workers?: number;
+  /** This process makes shards s with s % shardCount === shardIndex. */
+  shardIndex?: number;
+  shardCount?: number;
+  /** Abort (Ctrl-C): stop, drop the open shard, close the manifest, reject with InterruptedError. */
+  signal?: AbortSignal;
+  progress?: Progress;
+  taskSamples?: number;
+  maxInFlight?: number;
+}
+
+export interface SynthesizeSummary {
+  /** Totals of the dataset (or this part of it) after the run. */
+  samples: number;
+  shards: number;
+  errors: number;
+  sources: number;
+  seconds: number;
+  /** Samples made by this run per second of its wall time. */
+  pairs_per_s: number;
+  out: string;
+  /** Samples made by this run (resumed shards excluded). */
+  made: number;
+  /** Shards found complete and kept. */
+  resumed_shards: number;
+  planned: { samples: number; shards: number };
+  part: { index: number; count: number };
+}
+
+/** What a run records about its plan (in the run's versions JSON), for merge and audits. */
+export interface PlanRecord {
+  /** Plan.fingerprint: equal for runs that make the same samples. */
+  fingerprint: string;
+  samples: number;
+  shards: number;
+  prefix: string;
+  part: { index: number; count: number };
+}
+
+/** The run stopped on request; what is committed stays, a rerun resumes. */
+export class InterruptedError extends Error {
+  override name = 'InterruptedError';
+}
+
+/** Nothing to make from: every source was skipped (or none found). */
+export class NoSourcesError extends Error {
+  override name = 'NoSourcesError';
+}
+
+interface Discovered {
+  sources: PlanSource[];
+  /** Files looked at (images by extension). */
+  files: number;
+}
+
+type ErrorSink = (path: string, stage: string, message: string) => void;
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  });
+  await Promise.all(lanes);
+  return out;
+}
+
+function toPosix(p: string): string {
+  return sep === '/' ? p : p.split(sep).join('/');
+}
+
+/** Walk, fingerprint and probe every source folder; unusable files go to `error`. */
+async function discoverSources(dirs: readonly string[], crop: number, error: ErrorSink): Promise<Discovered> {
+  const found: { path: string; rel: string }[] = [];
+  for (const dir of dirs) {
+    let st;
+    try {
+      st = await stat(dir);
+    } catch {
+      throw new RecipeError(`source folder ${dir} does not exist`);
+    }
+    if (!st.isDirectory()) throw new RecipeError(`source ${dir} is not a folder`);
+    const walked = await walkSources([dir]);
+    for (const s of walked.skipped) error(s.path, 'walk', s.reason);
+    for (const f of walked.files) found.push({ path: f, rel: toPosix(relative(dir, f)) });
+  }
+  const probed = await mapLimit(found, 4, async (f) => {
+    try {
+      const [sha256, size] = await Promise.all([fingerprint(f.path), probeImage(f.path)]);
+      return { ...f, sha256, ...size };
+    } catch (err) {
+      error(f.path, 'probe', err instanceof ImageInputError ? err.reason : err instanceof Error ? err.message : String(err));
+      return null;
+    }
+  });
+  const bySha = new Map<string, PlanSource>();
+  for (const p of probed) {
+    if (!p) continue;
+    if (p.width < crop || p.height < crop) {
+      error(p.path, 'size', `${p.width}x${p.height} is smaller than the ${crop}x${crop} crop; use a smaller --crop or a larger image`);
+      continue;
+    }
+    const first = bySha.get(p.sha256);
+    if (first) {
+      error(p.path, 'duplicate', `same content as ${first.path}; used once`);
+      continue;
+    }
+    bySha.set(p.sha256, { sha256: p.sha256, path: p.path, rel: p.rel, width: p.width, height: p.height });
+  }
+  return { sources: [...bySha.values()], files: found.length };
+}
+
+/** The recipe's types as plan types: level ids resolved against the registry. */
+export function planTypes(recipe: Recipe): PlanType[] {
+  const out: PlanType[] = [];
+  for (const [id, spec] of Object.entries(recipe.types)) {
+    const d = getDegradation(id);
+    let indices: number[];
+    try {
+      indices = spec.levels ? [...new Set(spec.levels.map((l) => resolveLevel(d, l)))].sort((a, b) => a - b) : d.levels.map((_, i) => i);
+    } catch (err) {
+      throw new RecipeError(`types.${id}.levels: ${(err as Error).message}`);
+    }
+    out.push({ id: d.id, share: spec.count ?? spec.weight ?? 1, levels: indices.map((index) => ({ index, id: d.levels[index].id })) });
+  }
+  return out;
+}
+
+export function buildPlan(recipe: Recipe, sources: readonly PlanSource[]): Plan {
+  const types = planTypes(recipe);
+  const counts = Object.values(recipe.types).every((s) => s.count !== undefined);
+  const perSource = recipe.samples === null && recipe.per_source === null && !counts ? DEFAULT_PER_SOURCE : recipe.per_source;
+  return new Plan(sources, types, {
+    seed: recipe.seed,
+    crop: recipe.crop,
+    total: recipe.samples,
+    perSource,
+    counts,
+    shardSamples: recipe.shard_samples,
+    prefix: recipe.prefix,
+    splits: recipe.splits,
+  });
+}
+
+export function sourceId(sha256: string): string {
+  return sha256.slice(0, 16);
+}
+
+async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.partial`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
+/** Save the recipe, or check that an existing dataset was made with an equivalent one. */
+async function settleRecipe(out: string, recipe: Recipe): Promise<void> {
+  const path = join(out, RECIPE_FILE);
+  if (existsSync(path)) {
+    let saved: Recipe;
+    try {
+      saved = normalizeRecipe(JSON.parse(await readFile(path, 'utf8')));
+    } catch (err) {
+      throw new RecipeError(`${path}: cannot read the saved recipe (${(err as Error).message}); use a new --out`);
+    }
+    if (planIdentity(saved) !== planIdentity(recipe)) {
+      throw new RecipeError(
+        `${out} was made with a different recipe (compare ${path}); rerun with the same options to resume, or use a new --out`,
+      );
+    }
+    return;
+  }
+  await writeFileAtomic(path, `${JSON.stringify(recipe, null, 2)}\n`);
+}
+
+/** Committed shards are only kept if they were made from these very sources. */
+function checkSameSources(m: Manifest, plan: Plan, out: string): void {
+  const rows = m.db.prepare('SELECT id, sha256, width, height FROM sources').all() as { id: string; sha256: string; width: number; height: number }[];
+  const had = new Map(rows.map((r) => [r.sha256, r]));
+  const now = new Set(plan.sources.map((s) => s.sha256));
+  const changed =
+    had.size !== now.size ||
+    plan.sources.some((s) => {
+      const r = had.get(s.sha256);
+      return !r || r.width !== s.width || r.height !== s.height;
+    });
+  if (changed) {
+    throw new RecipeError(
+      `${out} has shards made from a different set of sources (${had.size} then, ${now.size} now); ` +
+        'restore the sources to resume, or use a new --out',
+    );
+  }
+}
+
+async function removePartials(dir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (const name of names) {
+    if (name.endsWith('.partial')) {
+      await unlink(join(dir, name));
+      n++;
+    }
+  }
+  return n;
+}
+
+function versions(): Record<string, unknown> {
+  return { uirgen: TOOLKIT_VERSION, node: process.versions.node, sharp: sharp.versions.sharp, vips: sharp.versions.vips };
+}
+
+export async function synthesize(options: SynthesizeOptions): Promise<SynthesizeSummary> {
+  const t0 = performance.now();
+  const recipe = options.recipe;
+  const out = resolve(options.out);
+  const progress = options.progress ?? silentProgress();
+  const workers = options.workers ?? defaultWorkers();
+  const shardIndex = options.shardIndex ?? 0;
+  const shardCount = options.shardCount ?? 1;
+  const taskSamples = options.taskSamples ?? DEFAULT_TASK_SAMPLES;
+  const maxInFlight = options.maxInFlight ?? workers * 3 + 2;
+  if (recipe.sources.length === 0) throw new RecipeError('no source folders: give --sources DIR... or "sources" in the recipe');
+  if (!Number.isInteger(shardCount) || shardCount < 1) throw new RecipeError(`shard count must be an integer >= 1, got ${shardCount}`);
+  if (!Number.isInteger(shardIndex) || shardIndex < 0 || shardIndex >= shardCount) {
+    throw new RecipeError(`shard index must be an integer in 0..${shardCount - 1}, got ${shardIndex}`);
+  }
+  if (!Number.isInteger(workers) || workers < 1) throw new RecipeError(`workers must be an integer >= 1, got ${workers}`);
+  options.signal?.throwIfAborted();
+
+  try {
+    await mkdir(join(out, SHARDS_DIR), { recursive: true });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new RecipeError(`cannot create the output folder ${out}: ${e.code ?? e.message}`);
+  }
+  await settleRecipe(out, recipe);
+  const manifest = Manifest.open(join(out, MANIFEST_FILE));
+  let pool: TaskPool | null = null;
+  let writer: ShardWriter | null = null;
+  try {
+    const known = new Set(
+      (manifest.db.prepare('SELECT path, stage, message FROM errors').all() as { path: string; stage: string; message: string }[]).map(
+        (e) => `${e.path}\u0000${e.stage}\u0000${e.message}`,
+      ),
+    );
+    let errorsThisRun = 0;
+    const error: ErrorSink = (path, stage, message) => {
+      errorsThisRun++;
+      const id = `${path}\u0000${stage}\u0000${message}`;
+      // A rerun meets the same bad files again; the table keeps each fault once.
+      if (known.has(id)) return;
+      known.add(id);
+      manifest.recordError({ path, stage, message });
+    };
+
+    const found = await discoverSources(recipe.sources, recipe.crop, error);
+    if (found.sources.length === 0) {
+      throw new NoSourcesError(
+        `no usable source image in ${recipe.sources.join(', ')}: ${found.files} image file(s) found, ` +
+          `${found.files === 0 ? 'none' : 'all'} usable at crop ${recipe.crop} (reasons in the errors table of ${join(out, MANIFEST_FILE)})`,
+      );
+    }
+    const plan = buildPlan(recipe, found.sources);
+    const record: PlanRecord = {
+      fingerprint: plan.fingerprint,
+      samples: plan.total,
+      shards: plan.shardCount,
+      prefix: recipe.prefix,
+      part: { index: shardIndex, count: shardCount },
+    };
+    // The run row carries the plan's identity, so merge can check that parts belong together.
+    const runId = manifest.startRun(recipe, { ...versions(), plan: record });
+    const shardsDir = join(out, SHARDS_DIR);
+    let completed = manifest.completedShards();
+    if (completed.size > 0) checkSameSources(manifest, plan, out);
+    const present = new Set(
+      (manifest.db.prepare('SELECT id FROM sources').pluck().all() as string[]),
+    );
+    for (const s of plan.sources) {
+      if (!present.has(sourceId(s.sha256))) manifest.upsertSource({ id: sourceId(s.sha256), path: s.rel, sha256: s.sha256, width: s.width, height: s.height });
+    }
+    await removePartials(shardsDir);
+    // A committed shard whose file went missing is redone, not trusted.
+    for (const name of completed) {
+      if (!existsSync(join(shardsDir, name))) manifest.dropShard(name);
+    }
+    completed = manifest.completedShards();
+
+    const mine = plan.shardsOfPart(shardIndex, shardCount);
+    const todo = mine.filter((s) => !completed.has(`${plan.shardName(s)}.tar`));
+    const partTotal = mine.reduce((n, s) => n + (plan.shardRange(s)[1] - plan.shardRange(s)[0]), 0);
+    let done = partTotal - todo.reduce((n, s) => n + (plan.shardRange(s)[1] - plan.shardRange(s)[0]), 0);
+    const resumed = mine.length - todo.length;
+    if (resumed > 0) progress.note(`resuming: ${resumed} of ${mine.length} shards already complete`);
+
+    let made = 0;
+    progress.start(partTotal, done);
+    if (todo.length > 0) {
+      pool = createPool(workers);
+      const activePool = pool;
+      let rows: SampleRow[] = [];
+      const tasks = taskIterator(plan, todo, taskSamples);
+      const window: { task: PlanTask; result: Promise<WorkerResult> }[] = [];
+      let exhausted = false;
+      const fill = (): void => {
+        while (!exhausted && window.length < maxInFlight) {
+          const n = tasks.next();
+          if (n.done) {
+            exhausted = true;
+            return;
+          }
+          const result = activePool.run(workerTask(plan, n.value, recipe.png_level));
+          // Awaited in order later; until then a failure must not count as unhandled.
+          result.catch(() => {});
+          window.push({ task: n.value, result });
+        }
+      };
+      fill();
+      while (window.length > 0) {
+        const head = window.shift() as { task: PlanTask; result: Promise<WorkerResult> };
+        const res = await untilAborted(head.result, options.signal);
+        fill();
+        const { task } = head;
+        const src = plan.sources[task.source];
+        if (!writer) writer = await ShardWriter.create(shardsDir, plan.shardName(task.shard));
+        if (res.sourceError) error(src.path, res.sourceError.stage, res.sourceError.message);
+        for (const f of res.failures) error(src.path, f.stage, `sample ${f.key}: ${f.message}`);
+        const byKey = new Map(task.samples.map((s) => [s.key, s]));
+        const data = res.data;
+        const view = (r: [number, number]): Buffer => Buffer.from(data.buffer, data.byteOffset + r[0], r[1]);
+        for (const o of res.outputs) {
+          const s = byKey.get(o.key);
+          if (!s) throw new Error(`internal error: worker returned unknown key ${o.key}`);
+          const where = await writer.add({ key: o.key, members: { 'gt.png': view(o.gt), json: view(o.json), 'lq.png': view(o.lq) } });
+          rows.push({
+            key: o.key,
+            type: s.type,
+            level: s.level,
+            level_id: s.level_id,
+            params: o.params,
+            seed: s.seed,
+            source_id: sourceId(src.sha256),
+            crop_x: s.crop.x,
+            crop_y: s.crop.y,
+            width: s.crop.w,
+            height: s.crop.h,
+            split: s.split,
+            real: 0,
+            shard: `${plan.shardName(task.shard)}.tar`,
+            offset_gt: where.offsets['gt.png'].offset,
+            offset_lq: where.offsets['lq.png'].offset,
+            lq_sha256: o.lq_sha256,
+            gt_sha256: o.gt_sha256,
+            psnr: o.psnr,
+          });
+          made++;
+        }
+        done += task.samples.length;
+        if (task.lastOfShard) {
+          const info = await writer.close();
+          writer = null;
+          manifest.commitShard(info, rows);
+          rows = [];
+        }
+        progress.update({ done, errors: errorsThisRun });
+      }
+      await pool.close();
+      pool = null;
+    }
+    progress.stop();
+    manifest.finishRun(runId);
+    const counts = manifest.counts();
+    const seconds = (performance.now() - t0) / 1000;
+    if (counts.samples === 0) {
+      throw new NoSourcesError(
+        `no sample could be made: all ${found.sources.length} source(s) failed (reasons in the errors table of ${join(out, MANIFEST_FILE)})`,
+      );
+    }
+    return {
+      samples: counts.samples,
+      shards: counts.shards,
+      errors: counts.errors,
+      sources: counts.sources,
+      seconds: round(seconds, 3),
+      pairs_per_s: round(made / seconds, 2),
+      out,
+      made,
+      resumed_shards: resumed,
+      planned: { samples: plan.total, shards: plan.shardCount },
+      part: { index: shardIndex, count: shardCount },
+    };
+  } catch (err) {
+    progress.stop();
+    if (writer) await writer.abort().catch(() => {});
+    if (pool) await pool.destroy().catch(() => {});
+    throw err;
+  } finally {
+    manifest.close();
+  }
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Number.isFinite(x) ? Math.round(x * f) / f : 0;
+}
+
+function* taskIterator(plan: Plan, shards: readonly number[], taskSamples: number): Generator<PlanTask> {
+  for (const s of shards) yield* plan.tasksOfShard(s, taskSamples);
+}
+
+function workerTask(plan: Plan, task: PlanTask, pngLevel: number): WorkerTask {
+  const src = plan.sources[task.source];
+  return {
+    path: src.path,
+    sha256: src.sha256,
+    rel: src.rel,
+    pngLevel,
+    samples: task.samples.map((s) => ({ key: s.key, type: s.type, level: s.level, level_id: s.level_id, seed: s.seed, crop: s.crop, split: s.split })),
+  };
+}
+
+/** Wait for `p`, or reject with InterruptedError as soon as `signal` aborts. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(new InterruptedError('interrupted'));
+  return new Promise<T>((resolvePromise, reject) => {
+    const onAbort = (): void => reject(new InterruptedError('interrupted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolvePromise(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
