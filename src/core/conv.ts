@@ -251,14 +251,26 @@ class Arena {
       this.fir(src * 4, dst * 4, n16, w * 4, o * 4, taps, accumulate ? 1 : 0);
       return;
     }
+    // JS: stream the output once per group of four taps (axpy form), which V8 runs far faster
+    // than a gather over taps per output value.
     const f = this.f32;
-    const w = Float32Array.from(weights);
-    const off = Int32Array.from(offsets);
-    for (let i = 0; i < n16; i++) {
-      let s = accumulate ? f[dst + i] : 0;
-      const base = src + i;
-      for (let t = 0; t < taps; t++) s += w[t] * f[base + off[t]];
-      f[dst + i] = s;
+    if (!accumulate) f.fill(0, dst, dst + n16);
+    let t = 0;
+    for (; t + 3 < taps; t += 4) {
+      const w0 = weights[t];
+      const w1 = weights[t + 1];
+      const w2 = weights[t + 2];
+      const w3 = weights[t + 3];
+      const a0 = src + offsets[t];
+      const a1 = src + offsets[t + 1];
+      const a2 = src + offsets[t + 2];
+      const a3 = src + offsets[t + 3];
+      for (let i = 0; i < n16; i++) f[dst + i] += w0 * f[a0 + i] + w1 * f[a1 + i] + w2 * f[a2 + i] + w3 * f[a3 + i];
+    }
+    for (; t < taps; t++) {
+      const w0 = weights[t];
+      const a0 = src + offsets[t];
+      for (let i = 0; i < n16; i++) f[dst + i] += w0 * f[a0 + i];
     }
   }
 }
