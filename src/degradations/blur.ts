@@ -8,9 +8,11 @@ import { kernelParams, realEsrganKernel, type RealEsrganKernelParams } from './k
 import { defineDegradation, levelAt, levelsOf, type LevelDef, type Params } from './types.js';
 
 /**
- * The blur family: MB (camera-shake motion), DB (defocus disk), GB (Real-ESRGAN Gaussian / sinc).
- * Each records only the numbers that rebuild its kernel; apply rebuilds it and convolves with
- * reflect-101 borders (cv2.filter2D / BasicSR filter2D), then clamps to [0, 1].
+ * The blur family: MB (camera-shake motion), DB (defocus disk, uniform or depth-varying), GB
+ * (Real-ESRGAN Gaussian / sinc). Each records only the numbers that rebuild its kernel; apply
+ * rebuilds it and convolves with reflect-101 borders (cv2.filter2D / BasicSR filter2D), then clamps
+ * to [0, 1]. `convolve2d` picks the fast path per kernel: sparse taps for trajectories, row prefix
+ * sums for disks, separable low-rank terms for smooth kernels.
  */
 
 function check(image: Image): void {
