@@ -256,37 +256,38 @@ export function captureScreen(image: Image, warp: ScreenWarp, params: MoireParam
   const raw = new Float32Array(sw * sh);
   const hw = new Float64Array(hp.taps);
   const [a0, a1, a2, b0, b1, b2, c0, c1, c2] = inv;
+  // Each sensor row is walked once per CFA column phase, so the colour (and its plane and stripe
+  // offset) is fixed inside the loop.
   for (let q = 0; q < sh; q++) {
-    const even = cells[(q & 1) * 2];
-    const odd = cells[(q & 1) * 2 + 1];
-    let nx = a1 * q + a2;
-    let ny = b1 * q + b2;
-    let dn = c1 * q + c2;
-    let k = q * sw;
-    for (let p = 0; p < sw; p++, nx += a0, ny += b0, dn += c0, k++) {
-      const c = p & 1 ? odd : even;
-      const rd = 1 / dn;
-      const x = nx * rd;
-      const y = ny * rd;
-      // Stripe c of pixel j is centred at j + (c - 1) / 3; visit the pixels whose stripe
-      // profile (horizontally) and row profile (vertically) reach this point.
-      const xs = x - (c - 1) / 3;
-      const j0 = Math.floor(xs - hR) + 1;
-      const i0 = Math.floor(y - vR) + 1;
-      const nj = Math.floor(xs + hR) - j0 + 1;
-      const ni = Math.floor(y + vR) - i0 + 1;
-      const hBase = (xs - j0) * LUT_STEP + hC;
-      for (let t = 0; t < nj; t++) hw[t] = hTab[(hBase - t * LUT_STEP) | 0];
+    for (let phase = 0; phase < 2; phase++) {
+      const c = cells[(q & 1) * 2 + phase];
       const plane = planes[c];
-      const vBase = (y - i0) * LUT_STEP + vC;
-      let row = (i0 + pad) * pw + j0 + pad;
-      let acc = 0;
-      for (let t = 0; t < ni; t++, row += pw) {
-        let sum = 0;
-        for (let u = 0; u < nj; u++) sum += hw[u] * plane[row + u];
-        acc += vTab[(vBase - t * LUT_STEP) | 0] * sum;
+      const offset = (c - 1) / 3;
+      let nx = a0 * phase + a1 * q + a2;
+      let ny = b0 * phase + b1 * q + b2;
+      let dn = c0 * phase + c1 * q + c2;
+      for (let p = phase, k = q * sw + phase; p < sw; p += 2, k += 2, nx += 2 * a0, ny += 2 * b0, dn += 2 * c0) {
+        const rd = 1 / dn;
+        const y = ny * rd;
+        // Stripe c of pixel j is centred at j + (c - 1) / 3; visit the pixels whose stripe
+        // profile (horizontally) and row profile (vertically) reach this point.
+        const xs = nx * rd - offset;
+        const j0 = Math.floor(xs - hR) + 1;
+        const i0 = Math.floor(y - vR) + 1;
+        const nj = Math.floor(xs + hR) - j0 + 1;
+        const ni = Math.floor(y + vR) - i0 + 1;
+        const hBase = (xs - j0) * LUT_STEP + hC;
+        for (let t = 0; t < nj; t++) hw[t] = hTab[(hBase - t * LUT_STEP) | 0];
+        const vBase = (y - i0) * LUT_STEP + vC;
+        let row = (i0 + pad) * pw + j0 + pad;
+        let acc = 0;
+        for (let t = 0; t < ni; t++, row += pw) {
+          let sum = 0;
+          for (let u = 0; u < nj; u++) sum += hw[u] * plane[row + u];
+          acc += vTab[(vBase - t * LUT_STEP) | 0] * sum;
+        }
+        raw[k] = acc;
       }
-      raw[k] = acc;
     }
   }
   return raw;
