@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { assertGradientsRegistered } from './kernels/gradients.js';
 import { registerWasmTrainingKernels } from './kernels/index.js';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -45,6 +46,7 @@ async function activate(name: BackendChoice['name']): Promise<void> {
   }
   if (!ok) throw new BackendUnavailableError(`backend ${name} failed to start (tfjs reported failure; see the warning above)`);
   await tf.ready();
+  assertGradientsRegistered();
 }
 
 async function initTensorflow(): Promise<BackendChoice> {

@@ -1,0 +1,67 @@
+import { availableParallelism, loadavg } from 'node:os';
+import type { Command } from 'commander';
+import { BACKEND_NAMES, BackendUnavailableError, initBackend, isBackendName } from '../train/backend.js';
+import { BENCH_NETS, benchTrain } from '../train/bench.js';
+import { action, parseIntOption, UsageError, UserError } from './errors.js';
+
+interface BenchTrainOptions {
+  net: string;
+  backend: string;
+  steps: string;
+  warmup: string;
+  batch: string;
+  size: string;
+  seed: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('bench-train')
+    .description('time training steps of a network on a TensorFlow.js backend (random data, Adam 1e-3)')
+    .option('--net <NET>', `network: ${BENCH_NETS.join(' | ')}`, 'reference')
+    .option('--backend <B>', `backend: ${BACKEND_NAMES.join(' | ')}`, 'auto')
+    .option('--steps <N>', 'measured steps (the median is reported)', '10')
+    .option('--warmup <N>', 'steps run first and not measured', '3')
+    .option('--batch <N>', 'images per step', '16')
+    .option('--size <PX>', 'square input side in pixels (even)', '64')
+    .option('--seed <N>', 'seed of the weights and the random batch', '0')
+    .option('--json', 'print the result as JSON: {"backend", "ms_per_step", "images_per_s", ...}')
+    .action(
+      action(async (opts: BenchTrainOptions) => {
+        if (!(BENCH_NETS as readonly string[]).includes(opts.net)) {
+          throw new UsageError(`--net must be one of ${BENCH_NETS.join(', ')}, got "${opts.net}"`);
+        }
+        if (opts.net === 'maskdcpt-tiny') {
+          throw new UsageError('--net maskdcpt-tiny is not available yet: the MaskDCPT model has not been built; use --net reference');
+        }
+        if (!isBackendName(opts.backend)) throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got "${opts.backend}"`);
+        const steps = parseIntOption('--steps', opts.steps, 1, 100000);
+        const warmup = parseIntOption('--warmup', opts.warmup, 0, 100000);
+        const batch = parseIntOption('--batch', opts.batch, 1, 4096);
+        const size = parseIntOption('--size', opts.size, 2, 4096);
+        if (size % 2) throw new UsageError(`--size must be even (the reference net downsamples by 2), got ${size}`);
+        const seed = parseIntOption('--seed', opts.seed, 0, 2 ** 31 - 1);
+        let choice;
+        try {
+          choice = await initBackend(opts.backend, (line) => process.stderr.write(`${line}\n`));
+        } catch (err) {
+          if (err instanceof BackendUnavailableError) throw new UserError(err.message);
+          throw err;
+        }
+        const result = await benchTrain({ net: 'reference', steps, warmup, batch, size, seed });
+        const [load1] = loadavg();
+        if (opts.json) {
+          const { backend, ms_per_step, images_per_s, ...rest } = result;
+          const context = { backend_detail: choice.detail, cpus: availableParallelism(), load_avg_1m: Math.round(load1 * 100) / 100 };
+          process.stdout.write(`${JSON.stringify({ backend, ms_per_step, images_per_s, ...rest, ...context })}\n`);
+        } else {
+          process.stdout.write(
+            `${result.net} on ${result.backend} (${choice.detail}): ${result.ms_per_step} ms/step, ${result.images_per_s} images/s ` +
+              `(median of ${steps} steps after ${warmup} warm-up; batch ${batch} at ${size}x${size}; ` +
+              `loss ${result.loss_first.toFixed(3)} -> ${result.loss_last.toFixed(3)}; ${availableParallelism()} CPUs, load ${load1.toFixed(2)})\n`,
+          );
+        }
+      }),
+    );
+}

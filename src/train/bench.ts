@@ -1,0 +1,126 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { createReferenceNet, REFERENCE_CLASSES, type ReferenceNet } from './nets/reference.js';
+
+export const BENCH_NETS = ['reference', 'maskdcpt-tiny'] as const;
+export type BenchNet = (typeof BENCH_NETS)[number];
+
+export interface BenchOptions {
+  net: BenchNet;
+  /** Images per step (the issue's reference: 16). */
+  batch?: number;
+  /** Square input side in pixels, even (the issue's reference: 64). */
+  size?: number;
+  /** Measured steps; the reported time is their median. */
+  steps?: number;
+  /** Steps run first and not measured (XNNPACK operator set-up, allocator growth). */
+  warmup?: number;
+  seed?: number;
+  learningRate?: number;
+}
+
+export interface BenchResult {
+  net: BenchNet;
+  backend: string;
+  ms_per_step: number;
+  images_per_s: number;
+  batch: number;
+  size: number;
+  steps: number;
+  warmup: number;
+  /** Every measured step, in order (ms). */
+  step_ms: number[];
+  /** Loss before the first and after the last step, to show the steps trained something. */
+  loss_first: number;
+  loss_last: number;
+}
+
+export interface Batch {
+  x: tf.Tensor4D;
+  labels: tf.Tensor2D;
+}
+
+function checkInt(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${value}`);
+}
+
+/** A fixed random batch: uniform [0,1) images and uniformly drawn one-hot classes, from tfjs's seeded generator. */
+export function randomBatch(batch: number, size: number, classes: number, seed: number): Batch {
+  checkInt('batch', batch, 1);
+  checkInt('size', size, 2);
+  checkInt('classes', classes, 2);
+  checkInt('seed', seed, 0);
+  return tf.tidy(() => {
+    // tfjs treats seed 0 as "no seed" (Math.random), hence the offsets.
+    const x = tf.randomUniform([batch, size, size, 3], 0, 1, 'float32', seed * 2 + 1) as tf.Tensor4D;
+    const ids = tf.floor(tf.randomUniform([batch], 0, classes, 'float32', seed * 2 + 2));
+    const labels = tf.cast(tf.oneHot(tf.cast(ids, 'int32'), classes), 'float32') as tf.Tensor2D;
+    return { x, labels };
+  });
+}
+
+/** One optimizer step on the batch; returns the loss before the update. */
+export function trainStep(net: ReferenceNet, optimizer: tf.Optimizer, batch: Batch): number {
+  const loss = optimizer.minimize(() => net.loss(batch.x, batch.labels), true, net.variables);
+  if (!loss) throw new Error('optimizer returned no loss');
+  const value = loss.dataSync()[0];
+  loss.dispose();
+  return value;
+}
+
+const median = (values: number[]): number => {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/**
+ * Time training steps of a net on the active backend: Adam, random data, warm-up steps excluded, median
+ * of the measured steps (the median shrugs off the odd step slowed by other work on a shared machine).
+ */
+export async function benchTrain(options: BenchOptions): Promise<BenchResult> {
+  const { net: netName, batch = 16, size = 64, steps = 10, warmup = 3, seed = 0, learningRate = 1e-3 } = options;
+  if (netName !== 'reference') throw new Error(`net ${netName} is not available yet (the MaskDCPT model does not exist yet)`);
+  checkInt('batch', batch, 1, 4096);
+  checkInt('size', size, 2, 4096);
+  if (size % 2) throw new RangeError(`size must be even (the net downsamples by 2), got ${size}`);
+  checkInt('steps', steps, 1, 100000);
+  checkInt('warmup', warmup, 0, 100000);
+  await tf.ready();
+  const net = createReferenceNet({ seed, classes: REFERENCE_CLASSES });
+  const data = randomBatch(batch, size, REFERENCE_CLASSES, seed);
+  const optimizer = tf.train.adam(learningRate);
+  try {
+    let lossFirst = NaN;
+    for (let i = 0; i < warmup; i++) {
+      const l = trainStep(net, optimizer, data);
+      if (i === 0) lossFirst = l;
+    }
+    const stepMs: number[] = [];
+    let lossLast = NaN;
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      lossLast = trainStep(net, optimizer, data);
+      stepMs.push(performance.now() - t0);
+      if (i === 0 && warmup === 0) lossFirst = lossLast;
+    }
+    const ms = median(stepMs);
+    return {
+      net: netName,
+      backend: tf.getBackend(),
+      ms_per_step: Math.round(ms * 100) / 100,
+      images_per_s: Math.round((batch * 1000 * 100) / ms) / 100,
+      batch,
+      size,
+      steps,
+      warmup,
+      step_ms: stepMs.map((v) => Math.round(v * 100) / 100),
+      loss_first: lossFirst,
+      loss_last: lossLast,
+    };
+  } finally {
+    optimizer.dispose();
+    net.dispose();
+    data.x.dispose();
+    data.labels.dispose();
+  }
+}

@@ -1,0 +1,73 @@
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { BackendUnavailableError, initBackend, isBackendName, wasmBinaryFolder } from '../../src/train/backend.js';
+import { existsSync } from 'node:fs';
+
+const require = createRequire(import.meta.url);
+const installed = (pkg: string): boolean => {
+  try {
+    require.resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const hasTfjsNode = installed('@tensorflow/tfjs-node-gpu') || installed('@tensorflow/tfjs-node');
+
+describe('initBackend', () => {
+  it('starts wasm with SIMD from the installed binaries and the training kernels registered', async () => {
+    expect(existsSync(`${wasmBinaryFolder()}tfjs-backend-wasm-simd.wasm`)).toBe(true);
+    const choice = await initBackend('wasm');
+    expect(choice.name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(choice.detail).toMatch(/SIMD/);
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+    // gradients are registered: a conv gradient runs on wasm
+    const g = tf.grad((x: tf.Tensor) => tf.sum(tf.conv2d(x as tf.Tensor4D, tf.ones([3, 3, 1, 2]) as tf.Tensor4D, 1, 'same')))(tf.ones([1, 4, 4, 1]));
+    expect(Array.from(g.dataSync()).slice(0, 4)).toEqual([8, 12, 12, 8]);
+  });
+
+  it('starts cpu', async () => {
+    expect((await initBackend('cpu')).name).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+  });
+
+  it.skipIf(hasTfjsNode)('explains how to get the tensorflow backend when tfjs-node is absent', async () => {
+    const err = await initBackend('tensorflow').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    const message = (err as Error).message;
+    expect(message).toContain('npm install @tensorflow/tfjs-node-gpu@4.22.0');
+    expect(message).toContain('CUDA 11.2');
+    expect(message).toContain('cuDNN 8.1');
+    expect(message).toContain('not installed');
+  });
+
+  it('auto falls back along tensorflow -> webgpu -> wasm and logs its choice', async () => {
+    const lines: string[] = [];
+    const choice = await initBackend('auto', (l) => lines.push(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`backend: ${choice.name}`);
+    expect(tf.getBackend()).toBe(choice.name);
+    if (!hasTfjsNode) {
+      expect(choice.name).not.toBe('tensorflow');
+      if (choice.name === 'wasm') expect(lines[0]).toMatch(/passed over tensorflow: .*not installed.*webgpu: /);
+    }
+  });
+
+  it('webgpu either runs on an adapter or says why not', async () => {
+    const result = await initBackend('webgpu').catch((e: unknown) => e);
+    if (result instanceof Error) {
+      expect(result).toBeInstanceOf(BackendUnavailableError);
+      expect(result.message).toMatch(/adapter|webgpu/);
+    } else {
+      expect((result as { name: string }).name).toBe('webgpu');
+    }
+  });
+
+  it('rejects an unknown name', async () => {
+    expect(isBackendName('wasm')).toBe(true);
+    expect(isBackendName('gpu')).toBe(false);
+    await expect(initBackend('gpu' as 'wasm')).rejects.toThrow(/unknown backend "gpu"/);
+  });
+});

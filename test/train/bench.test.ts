@@ -1,0 +1,129 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Command } from 'commander';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { register } from '../../src/cli/bench-train.js';
+import { initBackend } from '../../src/train/backend.js';
+import { benchTrain, randomBatch, trainStep } from '../../src/train/bench.js';
+import { createReferenceNet } from '../../src/train/nets/reference.js';
+
+beforeAll(async () => {
+  await initBackend('cpu');
+  await initBackend('wasm');
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  process.exitCode = undefined;
+});
+
+/** Run `uirgen bench-train ...` through the command's own registration; returns stdout, stderr, exit code. */
+async function cli(args: string[]): Promise<{ out: string; err: string; code: number }> {
+  let out = '';
+  let err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+  const program = new Command().exitOverride();
+  register(program);
+  await program.parseAsync(['bench-train', ...args], { from: 'user' });
+  const code = Number(process.exitCode ?? 0);
+  vi.restoreAllMocks();
+  return { out, err, code };
+}
+
+describe('reference net on wasm', () => {
+  it('has the same loss and gradients as on cpu (the wasm training kernels carry the backward pass)', async () => {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const net = createReferenceNet({ seed: 3 });
+      const data = randomBatch(2, 16, 19, 5);
+      const { value, grads } = tf.variableGrads(() => net.loss(data.x, data.labels), net.variables);
+      const out = { loss: value.dataSync()[0], grads: net.variables.map((v) => grads[v.name].dataSync()) };
+      tf.dispose([value, ...Object.values(grads), data.x, data.labels]);
+      net.dispose();
+      return out;
+    };
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    expect(wasm.loss).toBeCloseTo(cpu.loss, 4);
+    cpu.grads.forEach((g, i) => {
+      const scale = Math.max(1e-3, ...Array.from(g, Math.abs));
+      const diff = Math.max(...Array.from(g, (v, j) => Math.abs(v - wasm.grads[i][j])));
+      expect(diff / scale, `variable ${i}`).toBeLessThan(1e-4);
+    });
+  });
+
+  it('learns a fixed random batch: the loss falls over 20 Adam 1e-3 steps', async () => {
+    await tf.setBackend('wasm');
+    const net = createReferenceNet({ seed: 1 });
+    const data = randomBatch(4, 32, 19, 2);
+    const optimizer = tf.train.adam(1e-3);
+    const losses = Array.from({ length: 20 }, () => trainStep(net, optimizer, data));
+    optimizer.dispose();
+    net.dispose();
+    tf.dispose([data.x, data.labels]);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(losses[19]).toBeLessThan(losses[0] * 0.5);
+  });
+
+  it('is deterministic for a seed (same weights and batch give the same loss)', async () => {
+    await tf.setBackend('wasm');
+    const lossOf = (seed: number) => {
+      const net = createReferenceNet({ seed });
+      const data = randomBatch(2, 16, 19, seed);
+      const l = net.loss(data.x, data.labels);
+      const v = l.dataSync()[0];
+      tf.dispose([l, data.x, data.labels]);
+      net.dispose();
+      return v;
+    };
+    expect(lossOf(0)).toBe(lossOf(0));
+    expect(lossOf(0)).not.toBe(lossOf(1));
+  });
+});
+
+describe('benchTrain', () => {
+  it('times steps on the active backend and reports the median', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const r = await benchTrain({ net: 'reference', batch: 2, size: 16, steps: 3, warmup: 1 });
+    expect(r.backend).toBe('wasm');
+    expect(r.step_ms).toHaveLength(3);
+    const sorted = [...r.step_ms].sort((a, b) => a - b);
+    expect(r.ms_per_step).toBeCloseTo(sorted[1], 1);
+    expect(r.images_per_s).toBeCloseTo((2 * 1000) / r.ms_per_step, 0);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses odd sizes and nets that do not exist yet', async () => {
+    await expect(benchTrain({ net: 'reference', size: 15 })).rejects.toThrow(/size must be even/);
+    await expect(benchTrain({ net: 'maskdcpt-tiny' })).rejects.toThrow(/not available yet/);
+  });
+});
+
+describe('uirgen bench-train', () => {
+  it('prints the JSON result on wasm', async () => {
+    const r = await cli(['--net', 'reference', '--backend', 'wasm', '--steps', '2', '--warmup', '1', '--batch', '2', '--size', '16', '--json']);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.out) as Record<string, unknown>;
+    expect(Object.keys(json).slice(0, 3)).toEqual(['backend', 'ms_per_step', 'images_per_s']);
+    expect(json.backend).toBe('wasm');
+    expect(json.ms_per_step).toBeGreaterThan(0);
+    expect(json.images_per_s).toBeGreaterThan(0);
+  });
+
+  it('prints a readable line without --json', async () => {
+    const r = await cli(['--backend', 'wasm', '--steps', '1', '--warmup', '0', '--batch', '1', '--size', '8']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^reference on wasm .*ms\/step, .* images\/s/);
+  });
+
+  it('rejects maskdcpt-tiny until the model exists, and bad options, as usage errors', async () => {
+    const tiny = await cli(['--net', 'maskdcpt-tiny', '--json']);
+    expect(tiny.code).toBe(2);
+    expect(tiny.err).toContain('not available yet');
+    expect((await cli(['--net', 'resnet'])).code).toBe(2);
+    expect((await cli(['--backend', 'gpu'])).code).toBe(2);
+    expect((await cli(['--steps', '0'])).code).toBe(2);
+    expect((await cli(['--size', '33'])).code).toBe(2);
+  });
+});
