@@ -630,7 +630,12 @@ export interface ConvolutionPlan {
 
 /** Per-call overheads in tap-equivalents: building the prefix image, a pass pair's setup. */
 const PREFIX_COST = 10;
-const TERM_COST = 2;
+const TERM_COST = 4;
+/**
+ * A term's taps cost more than direct taps: its column pass reads K row streams at once and the
+ * intermediate image makes a round trip through memory (measured ~1.3x on 256x256, K = 7..21).
+ */
+const TERM_TAP_COST = 1.3;
 /** SVD costs O(size^3) per sweep: only worth trying on kernels that could gain from it. */
 const MAX_SVD_SIZE = 41;
 
@@ -667,7 +672,7 @@ function analyse(kernel: Kernel, width: number, height: number, only?: Convoluti
   if (only === 'runs' || (split.runs.length > 0 && runsErrorBound(split.runs, width + size - 1) <= RUNS_MAX_ERROR)) {
     consider({ plan: { strategy: 'runs', cost: 2 * split.runs.length + split.rest.length + PREFIX_COST }, runs: split });
   }
-  const perTerm = size * (1 + (height + size - 1) / height) + TERM_COST;
+  const perTerm = TERM_TAP_COST * size * (1 + (height + size - 1) / height) + TERM_COST;
   if (only === 'lowrank' || (size <= MAX_SVD_SIZE && taps.length > perTerm)) {
     const maxRank = only === 'lowrank' ? size : Math.floor((choice ? choice.plan.cost : Infinity) / perTerm);
     const terms = maxRank >= 1 ? separableDecomposition(kernel, 1e-6, maxRank) : null;
