@@ -21,8 +21,9 @@ import { defineDegradation, levelAt, levelsOf, type LevelDef } from './types.js'
  * Liu et al.'s radial lens distortion, denoise and JPEG steps are left out (J and the composites
  * cover compression); everything else follows their order.
  *
- * The screen emission is computed exactly per sensor pixel from the separable stripe profile
- * (box (x) Gaussian = difference of erfs, tabulated), never by rendering the 3x-wide screen.
+ * The screen is never rendered at subpixel resolution: each sensor pixel reads the content
+ * (bilinear) times the blurred stripe and row masks (box (x) Gaussian = difference of erfs,
+ * tabulated over one period) at its own screen point.
  */
 
 /**
@@ -215,12 +216,14 @@ export function screenWarp(width: number, height: number, params: MoireParams): 
 }
 
 /**
- * Steps 1-4: the raw Bayer plane of a camera looking at `image` on an RGB-stripe LCD. Each
- * sensor pixel of colour c sums, over nearby screen pixels (j, i), I_c(j, i) times the stripe's
- * horizontal profile at its distance from stripe c's centre times the vertical profile of the
- * lit part of the pixel row (both box (x) PSF, unit area, so a flat screen keeps its level).
+ * Steps 1-4, reference form: the raw Bayer plane of a camera looking at `image` on an RGB-stripe
+ * LCD. Each sensor pixel of colour c sums, over nearby screen pixels (j, i), I_c(j, i) times the
+ * stripe's horizontal profile at its distance from stripe c's centre times the vertical profile
+ * of the lit part of the pixel row (both box (x) PSF, unit area, so a flat screen keeps its
+ * level). Exact for the screen model but ~2.5x slower than `captureScreen`, which the pipeline
+ * uses; kept to check it (they agree to > 40 dB).
  */
-export function captureScreen(image: Image, warp: ScreenWarp, params: MoireParams): Float32Array {
+export function captureScreenExact(image: Image, warp: ScreenWarp, params: MoireParams): Float32Array {
   const { width: W, height: H, data } = image;
   const { sensorWidth: sw, sensorHeight: sh, inverse: inv } = warp;
   // PSF in screen px: lens Gaussian and the sensor pixel's box (variance 1/12) in sensor px,
@@ -287,6 +290,85 @@ export function captureScreen(image: Image, warp: ScreenWarp, params: MoireParam
           acc += vTab[(vBase - t * LUT_STEP) | 0] * sum;
         }
         raw[k] = acc;
+      }
+    }
+  }
+  return raw;
+}
+
+/**
+ * A unit-period comb of `profile`s, sum_j profile(t - j), tabulated over t in [0, 1) at 1/256:
+ * the blurred stripe (or row) mask of a flat screen. Mean 1.
+ */
+function periodicMask(profile: Profile): Float32Array {
+  const mask = new Float32Array(LUT_STEP + 1);
+  const reach = Math.ceil(profile.radius) + 1;
+  for (let i = 0; i <= LUT_STEP; i++) {
+    let s = 0;
+    for (let j = -reach; j <= reach; j++) {
+      const d = i / LUT_STEP - j;
+      if (Math.abs(d) < profile.radius) s += profile.table[Math.round(d * LUT_STEP + profile.centre - 0.5)];
+    }
+    mask[i] = s;
+  }
+  return mask;
+}
+
+/**
+ * Steps 1-4: the raw Bayer plane, with the screen as content times a periodic subpixel mask. Sensor pixel of
+ * colour c sees I_c bilinearly interpolated at its screen point (shifted to stripe c's centres)
+ * times the blurred stripe mask and the blurred row mask there. Blurring the product is replaced
+ * by the product of the blurred mask and the content, exact on smooth content, a tent instead
+ * of box (x) PSF across sharp edges; the moire comes from the mask, which is exact.
+ */
+export function captureScreen(image: Image, warp: ScreenWarp, params: MoireParams): Float32Array {
+  const { width: W, height: H, data } = image;
+  const { sensorWidth: sw, sensorHeight: sh, inverse: inv } = warp;
+  const sigma = Math.sqrt(params.blur * params.blur + 1 / 12) / params.ratio;
+  const hMask = periodicMask(boxGaussProfile(1 / 3, sigma));
+  const vMask = periodicMask(boxGaussProfile(params.fill, sigma));
+
+  let over = 0;
+  for (const [p, q] of [[0, 0], [sw - 1, 0], [0, sh - 1], [sw - 1, sh - 1]]) {
+    const [x, y] = apply3(inv, p, q);
+    over = Math.max(over, -x, -y, x - (W - 1), y - (H - 1));
+  }
+  const pad = Math.ceil(over) + 2;
+  const pw = W + 2 * pad;
+  const ph = H + 2 * pad;
+  const planes = [0, 1, 2].map((c) => {
+    const plane = new Float32Array(pw * ph);
+    for (let y = 0; y < ph; y++) {
+      const sy = (y < pad ? 0 : y >= H + pad ? H - 1 : y - pad) * W;
+      for (let x = 0; x < pw; x++) plane[y * pw + x] = data[(sy + (x < pad ? 0 : x >= W + pad ? W - 1 : x - pad)) * CHANNELS + c];
+    }
+    return plane;
+  });
+
+  const cells = cfaChannels(params.pattern);
+  const raw = new Float32Array(sw * sh);
+  const [a0, a1, a2, b0, b1, b2, c0, c1, c2] = inv;
+  for (let q = 0; q < sh; q++) {
+    for (let phase = 0; phase < 2; phase++) {
+      const c = cells[(q & 1) * 2 + phase];
+      const plane = planes[c];
+      const offset = (c - 1) / 3 - pad;
+      let nx = a0 * phase + a1 * q + a2;
+      let ny = b0 * phase + b1 * q + b2;
+      let dn = c0 * phase + c1 * q + c2;
+      for (let p = phase, k = q * sw + phase; p < sw; p += 2, k += 2, nx += 2 * a0, ny += 2 * b0, dn += 2 * c0) {
+        const rd = 1 / dn;
+        // Padded-plane coordinates, stripe c's centres on integers.
+        const xs = nx * rd - offset;
+        const ys = ny * rd + pad;
+        const j = xs | 0;
+        const i = ys | 0;
+        const fx = xs - j;
+        const fy = ys - i;
+        const o = i * pw + j;
+        const top = plane[o] + fx * (plane[o + 1] - plane[o]);
+        const bottom = plane[o + pw] + fx * (plane[o + pw + 1] - plane[o + pw]);
+        raw[k] = (top + fy * (bottom - top)) * hMask[(fx * LUT_STEP + 0.5) | 0] * vMask[(fy * LUT_STEP + 0.5) | 0];
       }
     }
   }
