@@ -1,5 +1,6 @@
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { planFilterGradAxis } from './geometry.js';
+import { rowDotFor } from './simd-rowdot.js';
 import { convAttrs, type WasmOps } from './wasm-ops.js';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
@@ -31,10 +32,49 @@ export function convBackpropFilter(ops: WasmOps, x: TensorInfo, dy: TensorInfo, 
 }
 
 /**
- * Depthwise: the same correlation with (n, c) pairs as independent channels — x as [1, H, W, N*C], dy as a
+ * Depthwise, channel multiplier 1, channels a multiple of 4: for every (image, output row, tap) the taps' x
+ * row and the dy row meet in one SIMD call that adds per-channel dot products into dW[tap] (the row's
+ * valid columns are worked out here, so padding costs nothing). Returns null where that does not apply.
+ */
+function depthwiseBackpropFilterSimd(ops: WasmOps, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo): TensorInfo | null {
+  const { batchSize: n, inHeight: h, inWidth: w, outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw, inChannels: c, outChannels } = info;
+  if (outChannels !== c || c % 4 !== 0) return null;
+  const rowDot = rowDotFor(ops.backend);
+  if (!rowDot) return null;
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const { top, left } = info.padInfo;
+  const acc = ops.fromValues([kh, kw, c, 1], new Float32Array(kh * kw * c));
+  const xBase = ops.backend.getMemoryOffset(x.dataId);
+  const dyBase = ops.backend.getMemoryOffset(dy.dataId);
+  const accBase = ops.backend.getMemoryOffset(acc.dataId);
+  const px = 4 * c; // bytes per pixel
+  for (let j = 0; j < kw; j++) {
+    // output columns q whose input column q*sw + j*dw - left lies inside the image
+    const qLo = Math.max(0, Math.ceil((left - j * dw) / sw));
+    const qHi = Math.min(wo - 1, Math.floor((w - 1 + left - j * dw) / sw));
+    if (qLo > qHi) continue;
+    const col = qLo * sw + j * dw - left;
+    for (let i = 0; i < kh; i++) {
+      const accTap = accBase + (i * kw + j) * px;
+      for (let b = 0; b < n; b++) {
+        for (let o = 0; o < ho; o++) {
+          const row = o * sh + i * dh - top;
+          if (row < 0 || row >= h) continue;
+          rowDot(xBase + ((b * h + row) * w + col) * px, dyBase + ((b * ho + o) * wo + qLo) * px, accTap, qHi - qLo + 1, sw * px, px);
+        }
+      }
+    }
+  }
+  return acc;
+}
+
+/**
+ * Otherwise the same correlation as for a full convolution with (n, c) pairs as independent channels — x as [1, H, W, N*C], dy as a
  * depthwise filter [Ho, Wo, N*C, mult] — then a sum over n.
  */
 export function depthwiseBackpropFilter(ops: WasmOps, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo): TensorInfo {
+  const simd = depthwiseBackpropFilterSimd(ops, x, dy, info);
+  if (simd) return simd;
   const { rows, cols, attrs } = plan(info);
   const { batchSize: n, inHeight, inWidth, outHeight, outWidth, filterHeight: kh, filterWidth: kw, inChannels: c, outChannels } = info;
   const mult = outChannels / c;

@@ -75,6 +75,11 @@ const CASES: Case[] = [
   { x: [2, 6, 6, 7], k: [4, 4], cout: 5, strides: [1, 1], pad: 'same' },
   { x: [1, 13, 12, 2], k: [2, 3], cout: 3, strides: [3, 2], pad: [[0, 0], [0, 3], [2, 0], [0, 0]] },
   { x: [2, 5, 5, 3], k: [3, 3], cout: 2, strides: [4, 4], pad: 'valid' },
+  // channel counts that are multiples of 4 take the SIMD path of the depthwise filter gradient
+  { x: [2, 9, 9, 8], k: [3, 3], cout: 8, strides: [1, 1], pad: 'same' },
+  { x: [2, 10, 9, 4], k: [3, 3], cout: 4, strides: [2, 2], pad: 'same' },
+  { x: [1, 9, 8, 12], k: [2, 2], cout: 4, strides: [2, 2], pad: 'valid' },
+  { x: [3, 7, 11, 4], k: [5, 1], cout: 4, strides: [1, 3], pad: [[0, 0], [3, 0], [0, 2], [0, 0]] },
 ];
 
 beforeAll(async () => {
@@ -142,6 +147,7 @@ describe('wasm training kernels against the cpu backend', () => {
     { x: [2, 11, 11, 3], k: [3, 3], d: [2, 2], pad: 'same', mult: 1 },
     { x: [1, 12, 9, 2], k: [3, 2], d: [2, 3], pad: 'valid', mult: 2 },
     { x: [2, 10, 10, 2], k: [2, 2], d: [3, 1], pad: [[0, 0], [2, 1], [0, 2], [0, 0]], mult: 1 },
+    { x: [2, 11, 10, 8], k: [3, 3], d: [2, 3], pad: 'same', mult: 1 },
   ];
 
   function dilateFilter(w: Float32Array, shape: Shape4, d: [number, number]): { shape: Shape4; data: Float32Array } {
