@@ -1,0 +1,291 @@
+import * as tf from '@tensorflow/tfjs-core';
+// Training needs tfjs-core's gradient functions; its Node bundle leaves them unregistered, and the
+// tfjs-layers Node bundle registers the full set when it loads (the core's ESM-only entry cannot be
+// imported from Node).
+import '@tensorflow/tfjs-layers';
+import { createRng, deriveSeed } from '../core/random.js';
+import { buildNet, downFactor, makeMasks, sampleMaskCells, TINY_DEFAULTS, type MaskDcptNet, type NetConfig } from './models/maskdcpt-net.js';
+import type { ParamStore } from './models/layers.js';
+import { learningRate, validateSchedule, type ScheduleOptions } from './schedule.js';
+
+/**
+ * One MaskDCPT / DCPT training step: mask the LQ batch, run the network, L1(reconstruction, gt) +
+ * lambda * cross-entropy(type), gradients, AdamW with the scheduled learning rate.
+ */
+
+/** What a training batch holds (the data stream's Batch satisfies it). NHWC float32 in [0, 1]. */
+export interface TrainBatch {
+  lq: Float32Array;
+  gt: Float32Array;
+  labels: Int32Array;
+  size: number;
+  patch: number;
+}
+
+export interface TrainHyper {
+  schedule: ScheduleOptions;
+  /** AdamW decoupled weight decay (applied to conv and dense kernels only). */
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** Weight of the classification loss. */
+  lambda: number;
+  /** Fraction of patches masked (maskdcpt); ignored by dcpt. */
+  maskRatio: number;
+  /** Seed of the per-step masks. */
+  seed: string;
+}
+
+export const DEFAULT_HYPER: Omit<TrainHyper, 'schedule' | 'seed'> = {
+  weightDecay: 1e-4,
+  beta1: 0.9,
+  beta2: 0.99,
+  eps: 1e-8,
+  lambda: 1,
+  maskRatio: 0.5,
+};
+
+export function validateHyper(h: TrainHyper): TrainHyper {
+  validateSchedule(h.schedule);
+  const check = (name: string, v: number, lo: number, hi: number, loOpen = false, hiOpen = false): void => {
+    const ok = Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
+    if (!ok) throw new RangeError(`${name} must be in ${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'}, got ${v}`);
+  };
+  check('weightDecay', h.weightDecay, 0, 1);
+  check('beta1', h.beta1, 0, 1, false, true);
+  check('beta2', h.beta2, 0, 1, false, true);
+  check('eps', h.eps, 0, 1, true);
+  check('lambda', h.lambda, 0, 1000);
+  check('maskRatio', h.maskRatio, 0, 1, false, true);
+  return h;
+}
+
+/**
+ * AdamW (Loshchilov & Hutter), as torch.optim.AdamW: p <- p * (1 - lr * wd), then the bias-corrected Adam
+ * update. Moments are variables named `opt.m/<param>` and `opt.v/<param>` so a checkpoint stores them
+ * beside the weights; `t` counts the updates applied.
+ */
+export class AdamW {
+  t = 0;
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+
+  constructor(
+    private readonly params: ParamStore,
+    private readonly hyper: Pick<TrainHyper, 'weightDecay' | 'beta1' | 'beta2' | 'eps'>,
+  ) {
+    for (const [name, p] of params.entries()) {
+      this.m.set(name, tf.variable(tf.zerosLike(p), false));
+      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+    }
+  }
+
+  /** `grads` keyed by parameter name; parameters without a gradient are left alone (their moments too). */
+  apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
+    this.t += 1;
+    const { beta1: b1, beta2: b2, eps, weightDecay } = this.hyper;
+    const bc1 = 1 - b1 ** this.t;
+    const bc2 = 1 - b2 ** this.t;
+    tf.tidy(() => {
+      for (const [name, p] of this.params.entries()) {
+        const g = grads.get(name);
+        if (!g) continue;
+        const m = this.m.get(name) as tf.Variable;
+        const v = this.v.get(name) as tf.Variable;
+        m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
+        v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
+        const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), eps));
+        const decayed = weightDecay > 0 && this.params.spec(name).decay ? tf.mul(p, 1 - lr * weightDecay) : p;
+        p.assign(tf.sub(decayed, tf.mul(update, lr)));
+      }
+    });
+  }
+
+  /** Moments as a name -> tensor map (`opt.m/...`, `opt.v/...`), for checkpoints. */
+  stateTensors(): Map<string, tf.Tensor> {
+    const out = new Map<string, tf.Tensor>();
+    for (const [name, t] of this.m) out.set(`opt.m/${name}`, t);
+    for (const [name, t] of this.v) out.set(`opt.v/${name}`, t);
+    return out;
+  }
+
+  load(values: ReadonlyMap<string, tf.Tensor>, t: number): void {
+    if (!Number.isInteger(t) || t < 0) throw new RangeError(`optimizer step must be an integer >= 0, got ${t}`);
+    for (const [key, map] of [['m', this.m], ['v', this.v]] as const) {
+      for (const [name, variable] of map) {
+        const src = values.get(`opt.${key}/${name}`);
+        if (!src) throw new Error(`checkpoint has no optimizer state opt.${key}/${name}`);
+        variable.assign(src);
+      }
+    }
+    this.t = t;
+  }
+
+  dispose(): void {
+    for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
+    this.m.clear();
+    this.v.clear();
+  }
+}
+
+export interface StepMetrics {
+  /** 0-based index of the step just taken. */
+  step: number;
+  loss: number;
+  /** L1 reconstruction loss (0 for dcpt, which has no reconstruction). */
+  lossRec: number;
+  lossCls: number;
+  /** Fraction of the batch whose predicted type is right. */
+  acc: number;
+  lr: number;
+}
+
+export interface Trainer {
+  readonly net: MaskDcptNet;
+  readonly optimizer: AdamW;
+  readonly hyper: TrainHyper;
+  /** Steps taken so far (the next step's 0-based index). */
+  step: number;
+  trainStep(batch: TrainBatch): Promise<StepMetrics>;
+  dispose(): void;
+}
+
+function checkBatch(b: TrainBatch, factor: number, classes: number): void {
+  const px = b.size * b.patch * b.patch * 3;
+  if (!Number.isInteger(b.size) || b.size < 1) throw new RangeError(`batch size must be an integer >= 1, got ${b.size}`);
+  if (!Number.isInteger(b.patch) || b.patch < factor || b.patch % factor !== 0) {
+    throw new RangeError(`patch must be a positive multiple of ${factor} (the encoder's downsampling), got ${b.patch}`);
+  }
+  if (b.lq.length !== px || b.gt.length !== px) throw new RangeError(`lq and gt must hold ${px} floats (size x patch x patch x 3)`);
+  if (b.labels.length !== b.size) throw new RangeError(`labels must hold ${b.size} entries, got ${b.labels.length}`);
+  for (const l of b.labels) if (l < 0 || l >= classes) throw new RangeError(`label ${l} outside 0..${classes - 1}`);
+}
+
+export function createTrainer(config: NetConfig, hyper: TrainHyper): Trainer {
+  validateHyper(hyper);
+  const net = buildNet(config);
+  const optimizer = new AdamW(net.params, hyper);
+  const names = net.params.names();
+  const vars = names.map((n) => net.params.get(n));
+  const factor = downFactor(config);
+  const levels = config.encBlocks.length;
+  const classes = config.classes.length;
+  const masked = config.method === 'maskdcpt' && hyper.maskRatio > 0;
+
+  const trainer: Trainer = {
+    net,
+    optimizer,
+    hyper,
+    step: 0,
+    async trainStep(batch) {
+      checkBatch(batch, factor, classes);
+      const step = trainer.step;
+      const lr = learningRate(hyper.schedule, step);
+      const n = batch.size;
+      const p = batch.patch;
+      const lq = tf.tensor4d(batch.lq, [n, p, p, 3]);
+      const gt = tf.tensor4d(batch.gt, [n, p, p, 3]);
+      const labels = tf.tensor1d(batch.labels, 'int32');
+      const onehot = tf.oneHot(labels, classes);
+      const masks = masked
+        ? makeMasks(sampleMaskCells(n, p / factor, p / factor, hyper.maskRatio, deriveSeed(hyper.seed, 'mask', step)), n, p, p, levels)
+        : null;
+      // Side outputs of the loss closure, kept past the gradient tape's tidy.
+      const side: { rec?: tf.Scalar; cls?: tf.Scalar; logits?: tf.Tensor2D } = {};
+      const { value, grads } = tf.variableGrads(() => {
+        const out = net.forward(lq, masks);
+        const cls = tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(out.logits)), 1))) as tf.Scalar;
+        side.cls = tf.keep(cls);
+        side.logits = tf.keep(out.logits);
+        if (!out.restored) return cls;
+        const rec = tf.mean(tf.abs(tf.sub(out.restored, gt))) as tf.Scalar;
+        side.rec = tf.keep(rec);
+        return tf.add(rec, tf.mul(cls, hyper.lambda)) as tf.Scalar;
+      }, vars);
+      const byName = new Map<string, tf.Tensor>();
+      for (let i = 0; i < names.length; i++) {
+        const g = grads[vars[i].name];
+        if (g) byName.set(names[i], g);
+      }
+      optimizer.apply(byName, lr);
+      const { rec: recT, cls: clsT, logits } = side;
+      if (!clsT || !logits) throw new Error('training step produced no classification loss');
+      const correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')));
+      const [loss, rec, cls, right] = await Promise.all([
+        value.data(),
+        recT ? recT.data() : Promise.resolve(new Float32Array([0])),
+        clsT.data(),
+        correct.data(),
+      ]);
+      tf.dispose([lq, gt, labels, onehot, value, correct, clsT, logits, ...(recT ? [recT] : []), ...Object.values(grads), ...(masks ?? [])]);
+      trainer.step = step + 1;
+      return { step, loss: loss[0], lossRec: rec[0], lossCls: cls[0], acc: right[0] / n, lr };
+    },
+    dispose() {
+      optimizer.dispose();
+      net.dispose();
+    },
+  };
+  return trainer;
+}
+
+export interface BenchStepOptions {
+  batch?: number;
+  patch?: number;
+  classes?: number;
+  width?: number;
+  method?: 'maskdcpt' | 'dcpt';
+  seed?: string;
+}
+
+export interface BenchStep {
+  /** Images per step. */
+  readonly images: number;
+  readonly parameters: number;
+  /** One full training step (forward, backward, AdamW) on a fixed random batch. */
+  step(): Promise<StepMetrics>;
+  dispose(): void;
+}
+
+/**
+ * The `maskdcpt-tiny` benchmark step: the tiny default network (width 16, one block per stage, three
+ * downsamplings) on a fixed seeded batch, 16 x 64 x 64 x 3 and 19 classes unless told otherwise. Runs on
+ * whatever tfjs backend is active.
+ */
+export function createMaskDcptBenchStep(opts: BenchStepOptions = {}): BenchStep {
+  const batch = opts.batch ?? 16;
+  const patch = opts.patch ?? 64;
+  const classes = opts.classes ?? 19;
+  const seed = opts.seed ?? 'bench';
+  const config: NetConfig = {
+    method: opts.method ?? 'maskdcpt',
+    ...TINY_DEFAULTS,
+    encBlocks: [...TINY_DEFAULTS.encBlocks],
+    decBlocks: [...TINY_DEFAULTS.decBlocks],
+    width: opts.width ?? TINY_DEFAULTS.width,
+    classes: Array.from({ length: classes }, (_, i) => `c${i}`),
+    initSeed: seed,
+  };
+  const trainer = createTrainer(config, {
+    ...DEFAULT_HYPER,
+    schedule: { lr: 1e-3, minLr: 1e-3, warmup: 0, total: 1_000_000 },
+    seed,
+  });
+  const rng = createRng(deriveSeed(seed, 'batch'));
+  const px = batch * patch * patch * 3;
+  const lq = new Float32Array(px);
+  const gt = new Float32Array(px);
+  for (let i = 0; i < px; i++) {
+    gt[i] = rng.uniform();
+    lq[i] = Math.min(1, Math.max(0, gt[i] + 0.1 * rng.normal()));
+  }
+  const labels = Int32Array.from({ length: batch }, () => rng.int(0, classes - 1));
+  const data: TrainBatch = { lq, gt, labels, size: batch, patch };
+  return {
+    images: batch,
+    parameters: trainer.net.params.count(),
+    step: () => trainer.trainStep(data),
+    dispose: () => trainer.dispose(),
+  };
+}

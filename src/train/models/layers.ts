@@ -1,0 +1,202 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { createRng, type Rng } from '../../core/random.js';
+
+/**
+ * Building blocks shared by the pre-training networks: a parameter store with stable names
+ * (checkpoints are plain name -> tensor maps) and the handful of NHWC ops the NAFNet encoder,
+ * its decoder and the ResNet-style classifier need, written with plain tf ops so that every
+ * gradient exists on every backend (no DepthToSpace gradient in tfjs; 1x1 convolutions as matMul).
+ */
+
+export type Init =
+  | { kind: 'zeros' }
+  | { kind: 'ones' }
+  | { kind: 'const'; value: number }
+  /** U(-bound, bound): PyTorch's default for Conv2d / Linear (kaiming_uniform, a = sqrt(5)) is bound = 1/sqrt(fan_in). */
+  | { kind: 'uniform'; bound: number }
+  | { kind: 'normal'; std: number };
+
+export interface ParamSpec {
+  shape: number[];
+  init: Init;
+  /** AdamW's decoupled weight decay applies to this parameter (conv / dense kernels, not biases or norms). */
+  decay: boolean;
+}
+
+/**
+ * Named trainable parameters. Names are stable paths (`enc.0.block.0.conv1.w`); the tf.Variable names are
+ * left to tfjs (unique per process) so that several models can live side by side in tests.
+ */
+export class ParamStore {
+  private readonly vars = new Map<string, tf.Variable>();
+  private readonly specs = new Map<string, ParamSpec>();
+
+  constructor(private readonly seed: string) {}
+
+  /** Create a parameter; its initial values come from a stream derived from (store seed, name) only. */
+  add(name: string, shape: number[], init: Init, decay = false): tf.Variable {
+    if (this.vars.has(name)) throw new Error(`parameter ${name} defined twice`);
+    const size = shape.reduce((a, b) => a * b, 1);
+    const values = fillInit(new Float32Array(size), init, createRng(`${this.seed}/${name}`));
+    const v = tf.variable(tf.tensor(values, shape, 'float32'), true, undefined, 'float32');
+    this.vars.set(name, v);
+    this.specs.set(name, { shape: [...shape], init, decay });
+    return v;
+  }
+
+  get(name: string): tf.Variable {
+    const v = this.vars.get(name);
+    if (!v) throw new Error(`no parameter named ${name}`);
+    return v;
+  }
+
+  spec(name: string): ParamSpec {
+    const s = this.specs.get(name);
+    if (!s) throw new Error(`no parameter named ${name}`);
+    return s;
+  }
+
+  /** Names in creation order (the order checkpoints list them). */
+  names(): string[] {
+    return [...this.vars.keys()];
+  }
+
+  entries(): Array<[string, tf.Variable]> {
+    return [...this.vars.entries()];
+  }
+
+  count(): number {
+    let n = 0;
+    for (const v of this.vars.values()) n += v.size;
+    return n;
+  }
+
+  /** Overwrite every parameter from a name -> tensor map (shapes must match; nothing may be missing). */
+  assign(values: ReadonlyMap<string, tf.Tensor> | Record<string, tf.Tensor>): void {
+    const get = (k: string): tf.Tensor | undefined => (values instanceof Map ? values.get(k) : (values as Record<string, tf.Tensor>)[k]);
+    for (const [name, v] of this.vars) {
+      const t = get(name);
+      if (!t) throw new Error(`checkpoint has no tensor for parameter ${name}`);
+      if (!sameShape(t.shape, v.shape)) {
+        throw new Error(`parameter ${name}: checkpoint shape [${t.shape}] differs from the model's [${v.shape}]`);
+      }
+      v.assign(t);
+    }
+  }
+
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+    this.specs.clear();
+  }
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function fillInit(out: Float32Array, init: Init, rng: Rng): Float32Array {
+  switch (init.kind) {
+    case 'zeros':
+      return out;
+    case 'ones':
+      return out.fill(1);
+    case 'const':
+      return out.fill(init.value);
+    case 'uniform':
+      for (let i = 0; i < out.length; i++) out[i] = (2 * rng.uniform() - 1) * init.bound;
+      return out;
+    case 'normal':
+      for (let i = 0; i < out.length; i++) out[i] = rng.normal() * init.std;
+      return out;
+  }
+}
+
+/** PyTorch's default Conv2d/Linear init bound for a layer with `fanIn` inputs per output. */
+export function torchBound(fanIn: number): Init {
+  return { kind: 'uniform', bound: 1 / Math.sqrt(fanIn) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layers: each `define*` registers its parameters and returns the forward function.
+
+export type Fwd = (x: tf.Tensor4D) => tf.Tensor4D;
+
+/** 1x1 convolution as a matMul over the flattened pixels (same maths, cheaper and gradient-safe everywhere). */
+export function definePointwise(ps: ParamStore, name: string, cin: number, cout: number, bias = true, init?: Init): Fwd {
+  const w = ps.add(`${name}.w`, [cin, cout], init ?? torchBound(cin), true);
+  const b = bias ? ps.add(`${name}.b`, [cout], torchBound(cin)) : null;
+  return (x) => {
+    const [n, h, wd] = x.shape;
+    let y = tf.matMul(tf.reshape(x, [n * h * wd, cin]), w as tf.Tensor2D);
+    if (b) y = tf.add(y, b);
+    return tf.reshape(y, [n, h, wd, cout]);
+  };
+}
+
+export interface ConvOptions {
+  stride?: number;
+  pad?: 'same' | 'valid';
+  bias?: boolean;
+  init?: Init;
+}
+
+/** k x k convolution, NHWC, filter [k, k, cin, cout]. */
+export function defineConv(ps: ParamStore, name: string, cin: number, cout: number, k: number, opt: ConvOptions = {}): Fwd {
+  const stride = opt.stride ?? 1;
+  const pad = opt.pad ?? 'same';
+  const w = ps.add(`${name}.w`, [k, k, cin, cout], opt.init ?? torchBound(cin * k * k), true);
+  const b = opt.bias === false ? null : ps.add(`${name}.b`, [cout], torchBound(cin * k * k));
+  return (x) => {
+    const y = tf.conv2d(x, w as tf.Tensor4D, stride, pad);
+    return b ? tf.add(y, b) : y;
+  };
+}
+
+/** Depthwise k x k convolution (groups = channels), 'same' padding. */
+export function defineDepthwise(ps: ParamStore, name: string, c: number, k: number): Fwd {
+  const w = ps.add(`${name}.w`, [k, k, c, 1], torchBound(k * k), true);
+  const b = ps.add(`${name}.b`, [c], torchBound(k * k));
+  return (x) => tf.add(tf.depthwiseConv2d(x, w as tf.Tensor4D, 1, 'same'), b);
+}
+
+/**
+ * Per-pixel LayerNorm over channels (NAFNet's LayerNorm2d, and detectron2's channels-first LayerNorm):
+ * each pixel is normalised with its own channel mean and variance, so masked pixels never enter another
+ * pixel's statistics; MaskLayerNorm2d additionally outputs zero (not the bias) at masked pixels, which the
+ * caller does by multiplying with the mask.
+ */
+export function defineLayerNorm(ps: ParamStore, name: string, c: number, eps: number): Fwd {
+  const g = ps.add(`${name}.g`, [c], { kind: 'ones' });
+  const b = ps.add(`${name}.b`, [c], { kind: 'zeros' });
+  return (x) => {
+    const mu = tf.mean(x, 3, true);
+    const d = tf.sub(x, mu);
+    const variance = tf.mean(tf.square(d), 3, true);
+    return tf.add(tf.mul(tf.mul(d, tf.rsqrt(tf.add(variance, eps))), g), b);
+  };
+}
+
+/** NAFNet's SimpleGate: split channels in halves and multiply them. */
+export function simpleGate(x: tf.Tensor4D): tf.Tensor4D {
+  const [a, b] = tf.split(x, 2, 3);
+  return tf.mul(a, b) as tf.Tensor4D;
+}
+
+/**
+ * Pixel shuffle (x2 and beyond): [n, h, w, r*r*c] -> [n, h*r, w*r, c], channel index (i*r + j)*c + k going to
+ * offset (i, j). Built from reshape + a 4-D transpose so it has a gradient on every backend.
+ */
+export function pixelShuffle(x: tf.Tensor4D, r: number): tf.Tensor4D {
+  const [n, h, w, crr] = x.shape;
+  const c = crr / (r * r);
+  if (!Number.isInteger(c)) throw new Error(`pixelShuffle: ${crr} channels is not a multiple of ${r * r}`);
+  const a = tf.reshape(x, [n * h, w, r, r * c]);
+  const t = tf.transpose(a, [0, 2, 1, 3]);
+  return tf.reshape(t, [n, h * r, w * r, c]);
+}
+
+/** Mean over the spatial axes, kept as [n, 1, 1, c]. */
+export function spatialMean(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.mean(x, [1, 2], true);
+}
