@@ -19,6 +19,7 @@ export function defaultWorkers(): number {
 export interface TaskPool {
   run(task: WorkerTask): Promise<WorkerResult>;
   readonly threads: number;
+  /** End the threads once every task has been awaited. */
   close(): Promise<void>;
   /** Stop now: running tasks are abandoned. */
   destroy(): Promise<void>;
@@ -41,7 +42,9 @@ export function createPool(workers: number): TaskPool {
   return {
     threads: workers,
     run: (task) => piscina.run(task),
-    close: () => piscina.close(),
+    // piscina 4's close() races the drain against a 30 s timer it never clears, which keeps the
+    // process alive 30 s after the work is done; every task has been awaited by then, so destroy.
+    close: () => piscina.destroy(),
     destroy: () => piscina.destroy(),
   };
 }

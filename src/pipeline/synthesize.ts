@@ -298,10 +298,10 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
 
     const found = await discoverSources(recipe.sources, recipe.crop, error);
     if (found.sources.length === 0) {
-      throw new NoSourcesError(
-        `no usable source image in ${recipe.sources.join(', ')}: ${found.files} image file(s) found, ` +
-          `${found.files === 0 ? 'none' : 'all'} usable at crop ${recipe.crop} (reasons in the errors table of ${join(out, MANIFEST_FILE)})`,
-      );
+      const what = found.files === 0
+        ? 'no image files found (png jpg jpeg webp tif tiff avif gif heic, any case)'
+        : `${found.files} image file(s) found, none usable at crop ${recipe.crop} (reasons in the errors table of ${join(out, MANIFEST_FILE)})`;
+      throw new NoSourcesError(`no usable source image in ${recipe.sources.join(', ')}: ${what}`);
     }
     const plan = buildPlan(recipe, found.sources);
     const record: PlanRecord = {

@@ -1,0 +1,309 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, closeSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
+import * as tar from 'tar';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeImage, encodePng } from '../../src/core/io.js';
+import { getDegradation } from '../../src/degradations/registry.js';
+import type { Params } from '../../src/degradations/types.js';
+import { normalizeRecipe, type Recipe } from '../../src/pipeline/recipe.js';
+import { InterruptedError, NoSourcesError, synthesize } from '../../src/pipeline/synthesize.js';
+import type { Progress } from '../../src/pipeline/progress.js';
+import { SAMPLES_DIR } from '../support/samples.js';
+
+const tmp = (name: string): string => mkdtempSync(join(tmpdir(), `uirgen-synth-${name}-`));
+
+function recipe(extra: Record<string, unknown> = {}): Recipe {
+  return normalizeRecipe({ sources: [SAMPLES_DIR], crop: 64, samples: 30, types: ['GN', 'GB', 'J'], shard_samples: 8, seed: 'test', ...extra });
+}
+
+interface Member {
+  name: string;
+  data: Buffer;
+}
+
+/** Members in file order, read with node-tar (not the writer's library). */
+async function readTar(file: string): Promise<Member[]> {
+  const members: Member[] = [];
+  await tar.t({
+    file,
+    onReadEntry: (entry) => {
+      const chunks: Buffer[] = [];
+      entry.on('data', (c: Buffer) => chunks.push(c));
+      entry.on('end', () => members.push({ name: entry.path, data: Buffer.concat(chunks) }));
+    },
+  });
+  return members;
+}
+
+/** WebDataset's grouping: consecutive members sharing the name before the first dot. */
+function groupLikeWebDataset(members: Member[]): { key: string; parts: Record<string, Buffer> }[] {
+  const out: { key: string; parts: Record<string, Buffer> }[] = [];
+  for (const m of members) {
+    const dot = m.name.indexOf('.');
+    const key = m.name.slice(0, dot);
+    const suffix = m.name.slice(dot + 1);
+    if (out.length === 0 || out[out.length - 1].key !== key) out.push({ key, parts: {} });
+    out[out.length - 1].parts[suffix] = m.data;
+  }
+  return out;
+}
+
+function shardFiles(ds: string): string[] {
+  return readdirSync(join(ds, 'shards')).sort();
+}
+
+function shardBytes(ds: string): Record<string, string> {
+  return Object.fromEntries(shardFiles(ds).map((f) => [f, createHash('sha256').update(readFileSync(join(ds, 'shards', f))).digest('hex')]));
+}
+
+function rows(ds: string, sql = 'SELECT * FROM samples ORDER BY key'): Record<string, unknown>[] {
+  const db = new Database(join(ds, 'manifest.sqlite'), { readonly: true });
+  try {
+    return db.prepare(sql).all() as Record<string, unknown>[];
+  } finally {
+    db.close();
+  }
+}
+
+function readAt(path: string, offset: number, size: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(size);
+    readSync(fd, b, 0, size, offset);
+    return b;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('synthesize: determinism and format', () => {
+  let one: string;
+  let two: string;
+
+  beforeAll(async () => {
+    one = tmp('w1');
+    two = tmp('w2');
+    await synthesize({ recipe: recipe(), out: one, workers: 1 });
+    // Other scheduling too: smaller tasks and a tighter in-flight window.
+    await synthesize({ recipe: recipe(), out: two, workers: 2, taskSamples: 3, maxInFlight: 2 });
+  });
+
+  it('gives byte-identical shards and identical rows with 1 or 2 workers', () => {
+    expect(shardFiles(one)).toEqual(['uir-000000.tar', 'uir-000001.tar', 'uir-000002.tar', 'uir-000003.tar']);
+    expect(shardBytes(two)).toEqual(shardBytes(one));
+    const a = rows(one);
+    expect(a).toHaveLength(30);
+    expect(rows(two)).toEqual(a);
+    expect(rows(two, 'SELECT * FROM shards ORDER BY name')).toEqual(rows(one, 'SELECT * FROM shards ORDER BY name'));
+    expect(readFileSync(join(two, 'recipe.json'), 'utf8')).toBe(readFileSync(join(one, 'recipe.json'), 'utf8'));
+  });
+
+  it('writes WebDataset shards: complete consecutive samples, JSON member, offsets and hashes that match', async () => {
+    const manifest = new Map(rows(one).map((r) => [r.key as string, r]));
+    let seen = 0;
+    for (const file of shardFiles(one)) {
+      const path = join(one, 'shards', file);
+      const samples = groupLikeWebDataset(await readTar(path));
+      expect(new Set(samples.map((s) => s.key)).size).toBe(samples.length); // a key is never split
+      for (const s of samples) {
+        seen++;
+        expect(Object.keys(s.parts).sort()).toEqual(['gt.png', 'json', 'lq.png']);
+        const row = manifest.get(s.key);
+        expect(row).toBeDefined();
+        if (!row) continue;
+        expect(row.shard).toBe(file);
+        const meta = JSON.parse(s.parts.json.toString('utf8')) as Record<string, unknown>;
+        expect(Object.keys(meta)).toEqual(['key', 'type', 'level', 'level_id', 'params', 'seed', 'source', 'crop', 'split']);
+        expect(meta).toMatchObject({ key: s.key, type: row.type, level: row.level, level_id: row.level_id, seed: row.seed, split: row.split });
+        expect(meta.crop).toEqual({ x: row.crop_x, y: row.crop_y, w: 64, h: 64 });
+        expect(JSON.stringify(meta.params)).toBe(row.params);
+        expect((meta.source as { path: string }).path).toMatch(/^[a-z_]+\.(png|jpg)$/);
+        const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+        expect(sha(s.parts['gt.png'])).toBe(row.gt_sha256);
+        expect(sha(s.parts['lq.png'])).toBe(row.lq_sha256);
+        expect(readAt(path, row.offset_gt as number, s.parts['gt.png'].length)).toEqual(s.parts['gt.png']);
+        expect(readAt(path, row.offset_lq as number, s.parts['lq.png'].length)).toEqual(s.parts['lq.png']);
+        expect(typeof row.psnr).toBe('number');
+      }
+    }
+    expect(seen).toBe(30);
+  });
+
+  it('stores 8-bit RGB PNGs, and lq is exactly apply(decode(gt.png), params)', async () => {
+    const path = join(one, 'shards', 'uir-000001.tar');
+    const samples = groupLikeWebDataset(await readTar(path));
+    for (const s of samples.slice(0, 3)) {
+      const info = await sharp(s.parts['gt.png']).metadata();
+      expect(info).toMatchObject({ width: 64, height: 64, channels: 3, depth: 'uchar', format: 'png' });
+      const meta = JSON.parse(s.parts.json.toString('utf8')) as { type: string; params: Params };
+      const gt = await decodeImage(s.parts['gt.png']);
+      const lq = await getDegradation(meta.type).apply(gt, meta.params);
+      const recipeLevel = (JSON.parse(readFileSync(join(one, 'recipe.json'), 'utf8')) as { png_level: number }).png_level;
+      expect((await encodePng(lq, recipeLevel)).equals(s.parts['lq.png'])).toBe(true);
+    }
+  });
+
+  it('records sources by content and spreads types and levels', () => {
+    const sources = rows(one, 'SELECT id, path, sha256, width, height FROM sources ORDER BY sha256');
+    expect(sources).toHaveLength(5);
+    for (const s of sources) expect(s.id).toBe((s.sha256 as string).slice(0, 16));
+    const types = rows(one, 'SELECT type, count(*) AS n FROM samples GROUP BY type ORDER BY type');
+    expect(types).toEqual([{ type: 'GB', n: 10 }, { type: 'GN', n: 10 }, { type: 'J', n: 10 }]);
+    const splits = new Set(rows(one, 'SELECT DISTINCT split FROM samples').map((r) => r.split));
+    for (const s of splits) expect(['train', 'val', 'test']).toContain(s);
+  });
+
+  it('a finished dataset rerun keeps everything and makes nothing', async () => {
+    const before = shardBytes(one);
+    const s = await synthesize({ recipe: recipe(), out: one, workers: 1 });
+    expect(s).toMatchObject({ made: 0, resumed_shards: 4, samples: 30, shards: 4 });
+    expect(shardBytes(one)).toEqual(before);
+  });
+
+  it('refuses to resume into a dataset made with another recipe', async () => {
+    await expect(synthesize({ recipe: recipe({ seed: 'other' }), out: one, workers: 1 })).rejects.toThrow(/different recipe/);
+  });
+});
+
+describe('synthesize: inputs', () => {
+  let photo: Buffer;
+  beforeAll(async () => {
+    photo = await sharp(join(SAMPLES_DIR, 'coffee.png')).extract({ left: 100, top: 50, width: 96, height: 80 }).toBuffer();
+  });
+
+  it('uses awkward but valid files: 16-bit, grey, RGBA, CMYK, EXIF-rotated, webp, tiff', async () => {
+    const dir = tmp('awkward');
+    const src = join(dir, 'src');
+    mkdirSync(join(src, 'nested'), { recursive: true });
+    writeFileSync(join(src, 'deep16.png'), await sharp(photo).toColourspace('rgb16').png().toBuffer());
+    writeFileSync(join(src, 'grey.jpg'), await sharp(photo).greyscale().jpeg().toBuffer());
+    writeFileSync(join(src, 'alpha.PNG'), await sharp(photo).ensureAlpha(0.4).png().toBuffer());
+    writeFileSync(join(src, 'cmyk.jpeg'), await sharp(photo).toColourspace('cmyk').jpeg().toBuffer());
+    // Stored 96x80 with "rotate 90" in EXIF: the image is 80x96, so a 64 crop fits and the y range is larger.
+    writeFileSync(join(src, 'nested', 'rotated.jpg'), await sharp(photo).jpeg().withMetadata({ orientation: 6 }).toBuffer());
+    writeFileSync(join(src, 'lossless.webp'), await sharp(photo).webp({ lossless: true }).toBuffer());
+    writeFileSync(join(src, 'scan.tiff'), await sharp(photo).tiff().toBuffer());
+    const out = join(dir, 'ds');
+    const s = await synthesize({ recipe: recipe({ sources: [src], samples: null, per_source: 2, shard_samples: 5 }), out, workers: 2 });
+    expect(s).toMatchObject({ errors: 0, sources: 7, samples: 14 });
+    const sources = rows(out, 'SELECT path, width, height FROM sources ORDER BY path');
+    expect(sources.map((r) => r.path)).toEqual(['alpha.PNG', 'cmyk.jpeg', 'deep16.png', 'grey.jpg', 'lossless.webp', 'nested/rotated.jpg', 'scan.tiff']);
+    expect(sources.find((r) => r.path === 'nested/rotated.jpg')).toMatchObject({ width: 80, height: 96 });
+    const rotated = rows(out, "SELECT crop_x FROM samples s JOIN sources o ON s.source_id = o.id WHERE o.path = 'nested/rotated.jpg'");
+    for (const r of rotated) expect(r.crop_x as number).toBeLessThanOrEqual(80 - 64);
+  });
+
+  it('skips unusable files with a reason each: empty, truncated, not an image, pixel bomb, too small, duplicate', async () => {
+    const dir = tmp('bad');
+    const src = join(dir, 'src');
+    mkdirSync(src, { recursive: true });
+    const good = await sharp(photo).png().toBuffer();
+    writeFileSync(join(src, 'good.png'), good);
+    writeFileSync(join(src, 'z-copy.png'), good);
+    writeFileSync(join(src, 'empty.png'), Buffer.alloc(0));
+    const big = await sharp({ create: { width: 400, height: 300, channels: 3, background: '#777' } }).png({ compressionLevel: 0 }).toBuffer();
+    writeFileSync(join(src, 'truncated.png'), big.subarray(0, big.length >> 1));
+    writeFileSync(join(src, 'notes.jpg'), 'this is not an image\n');
+    writeFileSync(join(src, 'bomb.png'), pngHeaderOnly(60_000, 60_000));
+    writeFileSync(join(src, 'tiny.png'), await sharp(photo).resize(32, 32).png().toBuffer());
+    writeFileSync(join(src, 'readme.txt'), 'ignored: not an image extension');
+    const out = join(dir, 'ds');
+    const s = await synthesize({ recipe: recipe({ sources: [src], samples: null, per_source: 3 }), out, workers: 1 });
+    // The truncated PNG has an intact header, so it is planned (a source row) and fails when decoded.
+    expect(s).toMatchObject({ samples: 3, sources: 2, made: 3 });
+    const errors = rows(out, 'SELECT path, stage, message FROM errors ORDER BY path');
+    const byFile = new Map(errors.map((e) => [(e.path as string).split('/').pop(), e]));
+    expect([...byFile.keys()].sort()).toEqual(['bomb.png', 'empty.png', 'notes.jpg', 'tiny.png', 'truncated.png', 'z-copy.png']);
+    expect(s.errors).toBe(6);
+    expect(byFile.get('empty.png')).toMatchObject({ stage: 'probe' });
+    expect(byFile.get('bomb.png')?.message).toMatch(/pixel limit/);
+    expect(byFile.get('tiny.png')).toMatchObject({ stage: 'size' });
+    expect(byFile.get('tiny.png')?.message).toMatch(/32x32 is smaller than the 64x64 crop/);
+    expect(byFile.get('z-copy.png')).toMatchObject({ stage: 'duplicate' });
+    expect(['probe', 'decode']).toContain(byFile.get('truncated.png')?.stage);
+    expect(byFile.get('notes.jpg')).toMatchObject({ stage: 'probe' });
+    // A rerun meets the same files and does not record them twice.
+    await synthesize({ recipe: recipe({ sources: [src], samples: null, per_source: 3 }), out, workers: 1 });
+    expect(rows(out, 'SELECT count(*) AS n FROM errors')[0].n).toBe(6);
+  });
+
+  it('fails with a clear error when no source is usable', async () => {
+    const dir = tmp('none');
+    const src = join(dir, 'src');
+    mkdirSync(src, { recursive: true });
+    writeFileSync(join(src, 'empty.jpg'), Buffer.alloc(0));
+    const run = synthesize({ recipe: recipe({ sources: [src] }), out: join(dir, 'ds'), workers: 1 });
+    await expect(run).rejects.toThrow(NoSourcesError);
+    await expect(synthesize({ recipe: recipe({ sources: [src] }), out: join(dir, 'ds'), workers: 1 })).rejects.toThrow(
+      /no usable source image in .*: 1 image file\(s\) found, none usable at crop 64/,
+    );
+    await expect(synthesize({ recipe: recipe({ sources: [join(dir, 'missing')] }), out: join(dir, 'ds2'), workers: 1 })).rejects.toThrow(
+      /source folder .*missing does not exist/,
+    );
+  });
+});
+
+describe('synthesize: interruption', () => {
+  it('an abort drops the open shard, keeps committed ones, and a rerun ends equal to an uninterrupted run', async () => {
+    const full = tmp('full');
+    await synthesize({ recipe: recipe(), out: full, workers: 2 });
+    const cut = tmp('cut');
+    const controller = new AbortController();
+    let updates = 0;
+    const progress: Progress = {
+      start() {},
+      note() {},
+      stop() {},
+      update() {
+        // After the second task is written, i.e. in the middle of the first shard or just past it.
+        if (++updates === 2) controller.abort();
+      },
+    };
+    await expect(synthesize({ recipe: recipe(), out: cut, workers: 2, taskSamples: 3, signal: controller.signal, progress })).rejects.toThrow(
+      InterruptedError,
+    );
+    const files = readdirSync(join(cut, 'shards'));
+    expect(files.filter((f) => f.endsWith('.partial'))).toEqual([]);
+    const committed = rows(cut, 'SELECT name FROM shards ORDER BY name').map((r) => r.name);
+    expect(files.sort()).toEqual(committed);
+    expect(committed.length).toBeLessThan(4);
+    const s = await synthesize({ recipe: recipe(), out: cut, workers: 1 });
+    expect(s.resumed_shards).toBe(committed.length);
+    expect(shardBytes(cut)).toEqual(shardBytes(full));
+    expect(rows(cut)).toEqual(rows(full));
+    expect(existsSync(join(cut, 'manifest.sqlite-wal'))).toBe(false);
+  });
+});
+
+/** A PNG that declares width x height but carries no pixel data: what a decompression bomb's header looks like. */
+function pngHeaderOnly(width: number, height: number): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b: Buffer): number => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
+}
