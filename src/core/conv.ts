@@ -13,7 +13,8 @@ import { CHANNELS, createImage, type Image } from './image.js';
  * loop of identical meaning where WebAssembly SIMD is missing.
  *
  * `convolve2d` then picks the cheapest exact-enough way to apply a kernel:
- * - direct: one FIR tap per non-zero weight (sparse kernels: motion trajectories);
+ * - direct: one FIR tap per non-zero weight (sparse kernels: motion trajectories), less the
+ *   smallest weights while together they weigh at most 1e-6 of the sum;
  * - runs: a row stretch of equal weights (a disk's interior) costs two taps on a row prefix-sum
  *   image, whatever its length; the remaining weights (a disk's anti-aliased rim) are direct taps.
  *   Float32 prefix sums lose precision with the row length, so this path is skipped when its
@@ -463,16 +464,34 @@ function splitRuns(kernel: Kernel): { runs: Run[]; rest: Tap[] } {
   return { runs, rest };
 }
 
+/** Same budget as the low-rank path: what is dropped weighs (L1) at most this much of |sum|. */
+const DROP_TOLERANCE = 1e-6;
+
+/**
+ * The kernel's taps, less the smallest ones whose absolute weights together stay within
+ * DROP_TOLERANCE of |sum| (a rotated Gaussian's corners hold hundreds of weights near 1e-12).
+ */
 function nonZeroTaps(kernel: Kernel): Tap[] {
   const { size, data } = kernel;
   const taps: Tap[] = [];
+  let sum = 0;
   for (let ky = 0; ky < size; ky++) {
     for (let kx = 0; kx < size; kx++) {
       const w = data[ky * size + kx];
+      sum += w;
       if (w !== 0) taps.push({ kx, ky, w });
     }
   }
-  return taps;
+  let budget = DROP_TOLERANCE * Math.abs(sum);
+  if (budget === 0) return taps;
+  const bySize = taps.map((t, i) => i).sort((a, b) => Math.abs(taps[a].w) - Math.abs(taps[b].w) || a - b);
+  const drop = new Uint8Array(taps.length);
+  for (const i of bySize) {
+    budget -= Math.abs(taps[i].w);
+    if (budget < 0) break;
+    drop[i] = 1;
+  }
+  return taps.filter((_, i) => drop[i] === 0);
 }
 
 /**

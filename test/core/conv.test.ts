@@ -257,6 +257,27 @@ describe('kernel analysis', () => {
     expect(planConvolution(sparse(createRng('s'), 31, 40)).strategy).toBe('direct');
   });
 
+  it('drops negligible taps (at most 1e-6 of the sum) from the direct path, within tolerance', () => {
+    // rotated elongated Gaussian: high rank, and most of the square holds weights near zero
+    const n = 21;
+    const d = new Float32Array(n * n);
+    const [c, s] = [Math.cos(0.7), Math.sin(0.7)];
+    for (let y = -10; y <= 10; y++) {
+      for (let x = -10; x <= 10; x++) {
+        const u = c * x + s * y;
+        const v = -s * x + c * y;
+        d[(y + 10) * n + x + 10] = Math.exp(-0.5 * ((u * u) / 9 + (v * v) / 0.36));
+      }
+    }
+    const k = normalizeKernel(createKernel(n, d));
+    const nonZero = k.data.filter((w) => w !== 0).length;
+    const plan = planConvolution(k);
+    expect(plan.strategy).toBe('direct');
+    expect(plan.cost).toBeLessThan(0.8 * nonZero);
+    const im = randomImage(createRng('drop'), 40, 30);
+    expect(maxDiff(convolve2d(im, k).data, reference(im, k))).toBeLessThan(2e-6);
+  });
+
   it('skips prefix-sum runs on images so wide that float32 sums would lose 1e-5', () => {
     const k = runsKernel(createRng('w'), 7);
     expect(planConvolution(k, 256, 256).strategy).toBe('runs');
