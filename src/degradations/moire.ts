@@ -449,14 +449,20 @@ const NORMAL_TABLE = Float32Array.from({ length: 4096 }, (_, k) => probit((k + 0
 
 /**
  * Step 5a: Gaussian read noise on the raw plane, from the recorded seed. Drawn by inverse CDF
- * from a 4096-quantile table (tails cut at 3.5 sigma): the sensor has ~3 draws per output pixel,
- * and Box-Muller would cost more than the rest of the capture.
+ * from a 4096-quantile table (tails cut at 3.5 sigma), two samples from the 24 high bits of each
+ * uniform draw (Alea's draws have 32): the sensor has ~3 samples per output pixel, and
+ * Box-Muller would cost more than the rest of the capture.
  */
 export function addRawNoise(raw: Float32Array, sigma8bit: number, seed: string): void {
   if (sigma8bit <= 0) return;
   const rng = createRng(seed);
   const sd = sigma8bit / 255;
-  for (let i = 0; i < raw.length; i++) raw[i] += NORMAL_TABLE[(rng.uniform() * 4096) | 0] * sd;
+  const n = raw.length;
+  for (let i = 0; i < n; i += 2) {
+    const bits = (rng.uniform() * 16777216) | 0;
+    raw[i] += NORMAL_TABLE[bits & 4095] * sd;
+    if (i + 1 < n) raw[i + 1] += NORMAL_TABLE[bits >>> 12] * sd;
+  }
 }
 
 /** The MR pipeline on its own (see the module comment), for composites and tools. */

@@ -3,7 +3,7 @@ import { createImage, cropImage, type Image } from '../../src/core/image.js';
 import { createRng } from '../../src/core/random.js';
 import { psnr } from '../../src/train/metrics.js';
 import {
-  captureScreen, captureScreenExact, moire, MOIRE_PSF, photographScreen, screenWarp, type MoireParams,
+  addRawNoise, captureScreen, captureScreenExact, moire, MOIRE_PSF, photographScreen, screenWarp, type MoireParams,
 } from '../../src/degradations/moire.js';
 import { sampleCrops } from '../support/samples.js';
 
@@ -138,6 +138,28 @@ describe('MR (moire)', () => {
       // a tent, not box (x) PSF); a stripe offset or mask phase error gives tens of %.
       expect(Math.sqrt(se / energy)).toBeLessThan(0.03);
     }
+  });
+
+  it('raw noise is zero-mean Gaussian with the given std, uncorrelated between neighbours', () => {
+    const raw = new Float32Array(200_001);
+    addRawNoise(raw, 51, 'n');
+    let s = 0;
+    let s2 = 0;
+    let s4 = 0;
+    let lag = 0;
+    for (let i = 0; i < raw.length; i++) {
+      s += raw[i];
+      s2 += raw[i] ** 2;
+      s4 += raw[i] ** 4;
+      if (i > 0) lag += raw[i] * raw[i - 1];
+    }
+    const n = raw.length;
+    const v = s2 / n;
+    expect(Math.abs(s / n)).toBeLessThan(0.002);
+    expect(Math.sqrt(v)).toBeCloseTo(0.2, 2);
+    expect(s4 / n / (v * v)).toBeCloseTo(3, 1);
+    expect(Math.abs(lag / n / v)).toBeLessThan(0.01);
+    expect(raw[n - 1]).not.toBe(0);
   });
 
   it('the sensor holds the whole warped screen', () => {
