@@ -39,6 +39,8 @@ describe('resize', () => {
   it('area with uneven cells uses adaptive-pooling bounds (5 -> 3: [0,2), [1,4), [3,5))', () => {
     const im = grey(5, 1, [0, 1, 2, 3, 4]);
     expectClose(channel(resize(im, 3, 1, 'area')), [0.5, 2, 3.5]);
+    // upsampling: 2 -> 5 cells [0,1), [0,1), [0,2), [1,2), [1,2)
+    expectClose(channel(resize(grey(2, 1, [0.2, 0.6]), 5, 1, 'area')), [0.2, 0.2, 0.4, 0.6, 0.6]);
   });
 
   it('bilinear 2x upsample matches torch align_corners=False (edges clamped)', () => {
