@@ -1,5 +1,5 @@
 import { convolve2d } from '../core/conv.js';
-import { createImage, type Image } from '../core/image.js';
+import { clampInPlace, createImage, type Image } from '../core/image.js';
 import type { Rng } from '../core/random.js';
 import { diskKernel } from './kernels/defocus.js';
 import { PSEUDO_DEPTH_MODEL, pseudoDepthGrid, type DepthGrid } from './haze.js';
@@ -14,19 +14,6 @@ import { defineDegradation, levelAt, levelsOf, type LevelDef, type Params } from
  * to [0, 1]. `convolve2d` picks the fast path per kernel: sparse taps for trajectories, row prefix
  * sums for disks, separable low-rank terms for smooth kernels.
  */
-
-/**
- * Clamp to [0, 1] in place. Same result as core clampInPlace, but with literal bounds V8 runs this
- * loop about 3x faster (0.27 vs 0.8 ms on 256x256x3), a fifth of a mild blur's cost.
- */
-function clamp01(image: Image): Image {
-  const d = image.data;
-  for (let i = 0; i < d.length; i++) {
-    const v = d[i];
-    d[i] = v < 0 ? 0 : v > 1 ? 1 : v; // NaN stays NaN, as in clampInPlace
-  }
-  return image;
-}
 
 function check(image: Image): void {
   if (image.data.length !== image.width * image.height * 3) throw new RangeError(`image data has ${image.data.length} values, expected ${image.width * image.height * 3}`);
@@ -91,7 +78,7 @@ export const motionBlur = defineDegradation<MotionBlurParams>({
   },
   async apply(image: Image, p: MotionBlurParams): Promise<Image> {
     check(image);
-    return clamp01(convolve2d(image, motionKernel(trajectoryOf(p))));
+    return clampInPlace(convolve2d(image, motionKernel(trajectoryOf(p))));
   },
 });
 
@@ -237,8 +224,8 @@ export const defocusBlur = defineDegradation<DefocusBlurParams>({
   },
   async apply(image: Image, p: DefocusBlurParams): Promise<Image> {
     check(image);
-    if (typeof p.focus === 'number') return clamp01(depthDefocus(image, p as DepthBlurParams));
-    return clamp01(convolve2d(image, diskKernel(p.radius)));
+    if (typeof p.focus === 'number') return clampInPlace(depthDefocus(image, p as DepthBlurParams));
+    return clampInPlace(convolve2d(image, diskKernel(p.radius)));
   },
 });
 
@@ -322,6 +309,6 @@ export const gaussianSincBlur = defineDegradation<GaussianSincBlurParams>({
   async apply(image: Image, p: GaussianSincBlurParams): Promise<Image> {
     check(image);
     if (typeof p.kernel !== 'object' || p.kernel === null) throw new RangeError('params.kernel must be a Real-ESRGAN kernel params object');
-    return clamp01(convolve2d(image, realEsrganKernel(p.kernel)));
+    return clampInPlace(convolve2d(image, realEsrganKernel(p.kernel)));
   },
 });
