@@ -21,7 +21,7 @@ import { MANIFEST_FILE, RECIPE_FILE, SHARDS_DIR, type PlanRecord } from './synth
  */
 
 export interface MergeOptions {
-  /** Rename shard files out of the parts instead of copying (same file system). */
+  /** Rename shard files out of the parts instead of copying (copies when on another file system). */
   move?: boolean;
 }
 
@@ -87,6 +87,17 @@ async function copyHashed(from: string, to: string): Promise<string> {
   });
   await pipeline(createReadStream(from), tap, createWriteStream(to, { flags: 'w', mode: 0o644, flush: true }));
   return hash.digest('hex');
+}
+
+/** Rename, or false when source and target are on different file systems (then copy instead). */
+async function renamed(from: string, to: string): Promise<boolean> {
+  try {
+    await rename(from, to);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EXDEV') return false;
+    throw err;
+  }
 }
 
 async function hashFile(path: string): Promise<string> {
@@ -186,8 +197,7 @@ export async function merge(outDir: string, partDirs: readonly string[], options
           const tmp = `${to}.partial`;
           let sha: string;
           try {
-            if (options.move) {
-              await rename(from, tmp);
+            if (options.move && (await renamed(from, tmp))) {
               sha = await hashFile(tmp);
             } else {
               sha = await copyHashed(from, tmp);

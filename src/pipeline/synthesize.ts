@@ -110,7 +110,7 @@ function toPosix(p: string): string {
 }
 
 /** Walk, fingerprint and probe every source folder; unusable files go to `error`. */
-async function discoverSources(dirs: readonly string[], crop: number, error: ErrorSink): Promise<Discovered> {
+async function discoverSources(dirs: readonly string[], crop: number, error: ErrorSink, signal?: AbortSignal): Promise<Discovered> {
   const found: { path: string; rel: string }[] = [];
   for (const dir of dirs) {
     let st;
@@ -125,6 +125,7 @@ async function discoverSources(dirs: readonly string[], crop: number, error: Err
     for (const f of walked.files) found.push({ path: f, rel: toPosix(relative(dir, f)) });
   }
   const probed = await mapLimit(found, 4, async (f) => {
+    if (signal?.aborted) throw new InterruptedError('interrupted');
     try {
       const [sha256, size] = await Promise.all([fingerprint(f.path), probeImage(f.path)]);
       return { ...f, sha256, ...size };
@@ -296,7 +297,7 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
       manifest.recordError({ path, stage, message });
     };
 
-    const found = await discoverSources(recipe.sources, recipe.crop, error);
+    const found = await discoverSources(recipe.sources, recipe.crop, error, options.signal);
     if (found.sources.length === 0) {
       const what = found.files === 0
         ? 'no image files found (png jpg jpeg webp tif tiff avif gif heic, any case)'
