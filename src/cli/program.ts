@@ -5,6 +5,9 @@ import { register as registerDegradations } from './degradations.js';
 import { register as registerDegrade } from './degrade.js';
 import { register as registerMetrics } from './metrics.js';
 import { register as registerImport } from './import.js';
+import { register as registerSynthesize } from './synthesize.js';
+import { register as registerMerge } from './merge.js';
+import { register as registerBenchTrain } from './bench-train.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -19,8 +22,11 @@ export function buildProgram(): Command {
     });
   registerDegradations(program);
   registerDegrade(program);
-  registerMetrics(program);
+  registerSynthesize(program);
   registerImport(program);
+  registerMerge(program);
+  registerMetrics(program);
+  registerBenchTrain(program);
   return program;
 }
 
