@@ -1,5 +1,6 @@
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { planFilterGradAxis } from './geometry.js';
+import { fillPatchesT } from './im2col.js';
 import { rowDotFor } from './simd-rowdot.js';
 import { convAttrs, type WasmOps } from './wasm-ops.js';
 
@@ -15,20 +16,44 @@ function plan(info: Conv2DInfo) {
   return { rows, cols, attrs };
 }
 
+/** Patch floats per GEMM chunk (16 MB): bounds memory whatever the batch and image size. */
+const MAX_PATCH_FLOATS = 1 << 22;
+
 /**
- * dW[i, j, ci, co] = sum over (n, o, q) of x[n, o*s + i*d - p, ...ci] dy[n, o, q, co]: a forward XNNPACK
- * convolution in which the channels of x become its batch and the batch becomes its channels (x as
- * [Cin, H, W, N]) and dy is the filter ([Ho, Wo, N, Cout]), strided by the forward dilation and dilated
- * by the forward stride. The contraction over N*Ho*Wo then runs in XNNPACK's GEMM microkernels.
+ * dW[(i, j, ci), co] = sum over output pixels of patch[(i, j, ci), pixel] * dy[pixel, co]: transposed
+ * patches of x (im2col) times dy as one XNNPACK GEMM (a 1x1 convolution whose input channels are the
+ * pixels), in chunks of output rows whose partial results are summed. A 1x1 stride-1 unpadded convolution
+ * needs no patches: its patch matrix is x transposed.
  */
-export function convBackpropFilter(ops: WasmOps, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo): TensorInfo {
-  const { rows, cols, attrs } = plan(info);
-  const xT = ops.transpose(x, [3, 1, 2, 0]);
-  const dyT = ops.transpose(dy, [1, 2, 0, 3]);
-  let g = ops.run('Conv2D', { x: xT, filter: dyT }, attrs); // [Cin, rows.count, cols.count, Cout]
-  const { filterHeight: kh, filterWidth: kw, inChannels: cin, outChannels: cout } = info;
-  if (rows.count !== kh || cols.count !== kw) g = ops.slice(g, [0, 0, 0, 0], [cin, kh, kw, cout]);
-  return ops.transpose(g, [1, 2, 0, 3]);
+export function convBackpropFilter(ops: WasmOps, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo, maxPatchFloats = MAX_PATCH_FLOATS): TensorInfo {
+  const { batchSize: n, outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw, inChannels: cin, outChannels: cout } = info;
+  const k = kh * kw * cin;
+  const pixels = n * ho * wo;
+  const gemm = (patchesT: TensorInfo, dyRows: TensorInfo) => ops.run('Conv2D', { x: patchesT, filter: dyRows }, convAttrs([1, 1], [1, 1], [[0, 0], [0, 0]]));
+  const { padInfo: pad, strideHeight, strideWidth } = info;
+  if (kh === 1 && kw === 1 && strideHeight === 1 && strideWidth === 1 && pad.top + pad.bottom + pad.left + pad.right === 0) {
+    const xT = ops.reshape(ops.transpose(ops.reshape(x, [pixels, cin]), [1, 0]), [1, 1, cin, pixels]);
+    return ops.reshape(gemm(xT, ops.reshape(dy, [1, 1, pixels, cout])), [1, 1, cin, cout]);
+  }
+  const totalRows = n * ho;
+  const chunkRows = Math.max(1, Math.min(totalRows, Math.floor(maxPatchFloats / (k * wo))));
+  let sum: TensorInfo | null = null;
+  for (let r0 = 0; r0 < totalRows; r0 += chunkRows) {
+    const rows = Math.min(chunkRows, totalRows - r0);
+    const q = rows * wo;
+    const patchesT = ops.alloc([1, 1, k, q]);
+    fillPatchesT(ops.heap(x), info, r0, rows, ops.heap(patchesT));
+    let dyRows: TensorInfo;
+    if (rows === totalRows) {
+      dyRows = ops.reshape(dy, [1, 1, q, cout]);
+    } else {
+      dyRows = ops.alloc([1, 1, q, cout]);
+      ops.heap(dyRows).set(ops.heap(dy).subarray(r0 * wo * cout, (r0 + rows) * wo * cout));
+    }
+    const part = gemm(patchesT, dyRows);
+    sum = sum ? ops.run('Add', { a: sum, b: part }) : part;
+  }
+  return ops.reshape(sum as TensorInfo, [kh, kw, cin, cout]);
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   DepthwiseConv2dNativeBackpropFilter,
   DepthwiseConv2dNativeBackpropInput,
   getKernel,
+  Identity,
   registerKernel,
   unregisterKernel,
   UnsortedSegmentSum,
@@ -90,13 +91,25 @@ const segmentSum: KernelFunc = (args) => {
   return withWasmOps(wasmBackend(args), (ops) => unsortedSegmentSum(ops, x, segmentIds, numSegments));
 };
 
-/** The training kernels this module supplies to the wasm backend (the stock Conv2DBackpropInput is replaced). */
+/**
+ * The engine clones every tensor it saves for the backward pass through Identity, and the stock wasm
+ * Identity copies the data. Tensors are immutable, so an alias with a reference count (what the cpu
+ * backend and wasm's own Reshape do) is enough and saves a full copy of each saved activation per step.
+ */
+const identityAlias: KernelFunc = (args) => {
+  const x = input(args, 'x', Identity);
+  wasmBackend(args).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+};
+
+/** The kernels this module supplies to the wasm backend (replacing the stock Conv2DBackpropInput and Identity). */
 export const WASM_TRAINING_KERNELS: ReadonlyArray<{ name: string; kernelFunc: KernelFunc }> = [
   { name: Conv2DBackpropInput, kernelFunc: conv2DBackpropInput },
   { name: Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter },
   { name: DepthwiseConv2dNativeBackpropInput, kernelFunc: depthwiseBackpropInput },
   { name: DepthwiseConv2dNativeBackpropFilter, kernelFunc: depthwiseBackpropFilter_ },
   { name: UnsortedSegmentSum, kernelFunc: segmentSum },
+  { name: Identity, kernelFunc: identityAlias },
 ];
 
 /** Register (or re-register) the training kernels for the 'wasm' backend; safe to call more than once. */

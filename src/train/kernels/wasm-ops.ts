@@ -44,6 +44,23 @@ export class WasmOps {
     return out;
   }
 
+  /** An uninitialised float32 tensor on the wasm heap, to be filled through `heap()`. */
+  alloc(shape: number[]): TensorInfo {
+    const out = this.backend.makeOutput(shape, 'float32');
+    this.temps.push(out);
+    return out;
+  }
+
+  /**
+   * A live Float32Array view of a float32 tensor on the wasm heap (no copy). Any allocation may grow the
+   * heap and detach earlier views, so take views after allocating and do not keep them across kernel calls.
+   */
+  heap(x: TensorInfo): Float32Array {
+    const view = this.backend.typedArrayFromHeap(x);
+    if (!(view instanceof Float32Array)) throw new Error(`expected a float32 tensor, got ${x.dtype}`);
+    return view;
+  }
+
   /** A copy of a tensor's values (the wasm backend copies out of its heap). */
   read(x: TensorInfo): Float32Array | Int32Array {
     const values = this.backend.readSync(x.dataId);

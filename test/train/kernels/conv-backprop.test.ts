@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/train/backend.js';
+import { convBackpropFilter } from '../../../src/train/kernels/filter-grad.js';
 import { WASM_TRAINING_KERNELS } from '../../../src/train/kernels/index.js';
+import { withWasmOps } from '../../../src/train/kernels/wasm-ops.js';
 
 type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
 type Shape4 = [number, number, number, number];
@@ -80,6 +82,8 @@ const CASES: Case[] = [
   { x: [2, 10, 9, 4], k: [3, 3], cout: 4, strides: [2, 2], pad: 'same' },
   { x: [1, 9, 8, 12], k: [2, 2], cout: 4, strides: [2, 2], pad: 'valid' },
   { x: [3, 7, 11, 4], k: [5, 1], cout: 4, strides: [1, 3], pad: [[0, 0], [3, 0], [0, 2], [0, 0]] },
+  // 1x1 stride 1: the filter gradient's patch matrix is x transposed
+  { x: [2, 6, 5, 8], k: [1, 1], cout: 6, strides: [1, 1], pad: 'same' },
 ];
 
 beforeAll(async () => {
@@ -203,6 +207,26 @@ describe('wasm training kernels against the cpu backend', () => {
       }
       expectClose({ cpu: { shape: [...shape], data: picked }, wasm }, label);
     });
+  });
+
+  it('Conv2DBackpropFilter gives the same result when its patches are built in chunks', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const x = tf.tensor(values(3 * 9 * 7 * 5, 11), [3, 9, 7, 5]);
+    const dy = tf.tensor(values(3 * 5 * 4 * 6, 12), [3, 5, 4, 6]);
+    const info = tf.backend_util.computeConv2DInfo([3, 9, 7, 5], [3, 3, 5, 6], 2, 1, 'same');
+    const whole = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 5, 6] }) as tf.Tensor;
+    const before = backend.numDataIds();
+    // 45 patch rows of 4 pixels each: a limit of 400 floats makes chunks of 2 output rows (8 chunks)
+    const chunked = withWasmOps(backend, (ops) => convBackpropFilter(ops, x, dy, info, 400));
+    expect(backend.numDataIds()).toBe(before + 1);
+    const a = whole.dataSync();
+    const b = backend.readSync(chunked.dataId) as Float32Array;
+    expect(chunked.shape).toEqual([3, 3, 5, 6]);
+    const scale = Math.max(...Array.from(a, Math.abs));
+    expect(Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]))) / scale).toBeLessThan(1e-5);
+    backend.disposeData(chunked.dataId);
+    tf.dispose([x, dy, whole]);
   });
 
   it('frees every intermediate (the wasm heap holds no more tensors after many calls)', async () => {
