@@ -281,6 +281,7 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   const manifest = Manifest.open(join(out, MANIFEST_FILE));
   let pool: TaskPool | null = null;
   let writer: ShardWriter | null = null;
+  let flushErrors = (): void => {};
   try {
     const known = new Set(
       (manifest.db.prepare('SELECT path, stage, message FROM errors').all() as { path: string; stage: string; message: string }[]).map(
@@ -288,16 +289,32 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
       ),
     );
     let errorsThisRun = 0;
+    // Errors wait here and are written in one transaction per batch: a folder with thousands of
+    // bad files must not cost thousands of synchronous commits.
+    let pendingErrors: { path: string; stage: string; message: string }[] = [];
     const error: ErrorSink = (path, stage, message) => {
       errorsThisRun++;
       const id = `${path}\u0000${stage}\u0000${message}`;
       // A rerun meets the same bad files again; the table keeps each fault once.
       if (known.has(id)) return;
       known.add(id);
-      manifest.recordError({ path, stage, message });
+      pendingErrors.push({ path, stage, message });
+    };
+    flushErrors = () => {
+      if (pendingErrors.length === 0) return;
+      const batch = pendingErrors;
+      pendingErrors = [];
+      inTransaction(manifest, () => {
+        for (const e of batch) manifest.recordError(e);
+      });
     };
 
-    const found = await discoverSources(recipe.sources, recipe.crop, error, options.signal);
+    let found: Discovered;
+    try {
+      found = await discoverSources(recipe.sources, recipe.crop, error, options.signal);
+    } finally {
+      flushErrors();
+    }
     if (found.sources.length === 0) {
       const what = found.files === 0
         ? 'no image files found (png jpg jpeg webp tif tiff avif gif heic, any case)'
@@ -320,9 +337,11 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
     const present = new Set(
       (manifest.db.prepare('SELECT id FROM sources').pluck().all() as string[]),
     );
-    for (const s of plan.sources) {
-      if (!present.has(sourceId(s.sha256))) manifest.upsertSource({ id: sourceId(s.sha256), path: s.rel, sha256: s.sha256, width: s.width, height: s.height });
-    }
+    inTransaction(manifest, () => {
+      for (const s of plan.sources) {
+        if (!present.has(sourceId(s.sha256))) manifest.upsertSource({ id: sourceId(s.sha256), path: s.rel, sha256: s.sha256, width: s.width, height: s.height });
+      }
+    });
     await removePartials(shardsDir);
     // A committed shard whose file went missing is redone, not trusted.
     for (const name of completed) {
@@ -405,6 +424,7 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
           writer = null;
           manifest.commitShard(info, rows);
           rows = [];
+          flushErrors();
         }
         progress.update({ done, errors: errorsThisRun });
       }
@@ -439,8 +459,17 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
     if (pool) await pool.destroy().catch(() => {});
     throw err;
   } finally {
-    manifest.close();
+    try {
+      flushErrors();
+    } finally {
+      manifest.close();
+    }
   }
+}
+
+/** Many small writes through the manifest's methods as one commit (better-sqlite3 nests them). */
+function inTransaction(m: Manifest, fn: () => void): void {
+  m.db.transaction(fn)();
 }
 
 function round(x: number, digits: number): number {

@@ -94,6 +94,9 @@ describe('uirgen synthesize (CLI)', () => {
     const missing = await run(['synthesize', '--sources', join(dir, 'nope'), '--out', join(dir, 'ds2'), ...SMALL]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/source folder .*nope does not exist/);
+    const unwritable = await run(['synthesize', '--sources', SAMPLES_DIR, '--out', join(src, 'broken.jpg', 'ds'), ...SMALL]);
+    expect(unwritable.code).toBe(1);
+    expect(unwritable.stderr).toMatch(/cannot create the output folder .*broken.jpg\/ds: ENOTDIR/);
   });
 
   it('Ctrl-C (SIGINT) stops cleanly with exit 130; the same command then finishes the identical dataset', async () => {
