@@ -1,7 +1,7 @@
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { planFilterGradAxis } from './geometry.js';
 import { fillPatchesT } from './im2col.js';
-import { rowDotFor } from './simd-rowdot.js';
+import { simdFor } from './simd.js';
 import { convAttrs, type WasmOps } from './wasm-ops.js';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
@@ -64,7 +64,7 @@ export function convBackpropFilter(ops: WasmOps, x: TensorInfo, dy: TensorInfo, 
 function depthwiseBackpropFilterSimd(ops: WasmOps, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo): TensorInfo | null {
   const { batchSize: n, inHeight: h, inWidth: w, outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw, inChannels: c, outChannels } = info;
   if (outChannels !== c || c % 4 !== 0) return null;
-  const rowDot = rowDotFor(ops.backend);
+  const rowDot = simdFor(ops.backend)?.rowDot;
   if (!rowDot) return null;
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const { top, left } = info.padInfo;

@@ -7,17 +7,21 @@ import {
   getKernel,
   Identity,
   registerKernel,
+  Sum,
   unregisterKernel,
   UnsortedSegmentSum,
+  type KernelConfig,
   type KernelFunc,
   type NamedAttrMap,
   type TensorInfo,
+  util,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { convBackpropFilter, depthwiseBackpropFilter } from './filter-grad.js';
 import { unsortedSegmentSum } from './segment-sum.js';
+import { sumLeadingAxes } from './sum.js';
 import { convBackpropInput } from './transposed-conv.js';
-import { withWasmOps } from './wasm-ops.js';
+import { WasmOps, withWasmOps } from './wasm-ops.js';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
@@ -102,7 +106,29 @@ const identityAlias: KernelFunc = (args) => {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
-/** The kernels this module supplies to the wasm backend (replacing the stock Conv2DBackpropInput and Identity). */
+// The stock wasm Sum, kept for the cases sumLeadingAxes leaves to it (captured once: re-registering must
+// not capture our own replacement).
+let stockSum: KernelConfig | undefined;
+
+const sum: KernelFunc = (args) => {
+  const x = input(args, 'x', Sum);
+  const attrs = args.attrs ?? {};
+  const axis = attrs.axis as number | number[];
+  const axes = util.parseAxisParam(axis, x.shape);
+  const ops = new WasmOps(wasmBackend(args));
+  let out: TensorInfo | null;
+  try {
+    out = sumLeadingAxes(ops, x, axes, Boolean(attrs.keepDims));
+    if (out) ops.keep(out);
+  } finally {
+    ops.dispose();
+  }
+  if (out) return out;
+  if (!stockSum) throw new Error('the stock wasm Sum kernel was not captured');
+  return stockSum.kernelFunc(args);
+};
+
+/** The kernels this module supplies to the wasm backend (replacing the stock Conv2DBackpropInput, Identity and Sum). */
 export const WASM_TRAINING_KERNELS: ReadonlyArray<{ name: string; kernelFunc: KernelFunc }> = [
   { name: Conv2DBackpropInput, kernelFunc: conv2DBackpropInput },
   { name: Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter },
@@ -110,12 +136,17 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{ name: string; kernelFunc: Ke
   { name: DepthwiseConv2dNativeBackpropFilter, kernelFunc: depthwiseBackpropFilter_ },
   { name: UnsortedSegmentSum, kernelFunc: segmentSum },
   { name: Identity, kernelFunc: identityAlias },
+  { name: Sum, kernelFunc: sum },
 ];
 
 /** Register (or re-register) the training kernels for the 'wasm' backend; safe to call more than once. */
 export function registerWasmTrainingKernels(): void {
+  const current = getKernel(Sum, 'wasm');
+  if (current && current.kernelFunc !== sum) stockSum = current;
   for (const { name, kernelFunc } of WASM_TRAINING_KERNELS) {
     if (getKernel(name, 'wasm')) unregisterKernel(name, 'wasm');
-    registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc });
+    // the stock Sum still needs its setup (binding its wasm function) for the cases it keeps
+    const setupFunc = name === Sum ? stockSum?.setupFunc : undefined;
+    registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc, ...(setupFunc ? { setupFunc } : {}) });
   }
 }

@@ -1,7 +1,8 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /**
- * A 170-byte WebAssembly SIMD routine that runs inside the wasm backend's own memory:
+ * Two small WebAssembly SIMD routines, assembled here from their opcodes, that run inside the wasm
+ * backend's own memory (tfjs's wasm binary cannot be extended). First
  *
  *   rowdot(x, dy, acc, n, xStep, cBytes):
  *     for k in 0..cBytes step 16:                       (4 channels at a time)
@@ -11,9 +12,8 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
  *
  * i.e. per-channel dot products of a row of n pixels of x with a row of dy, added into acc — the inner
  * loop of a depthwise filter gradient. XNNPACK has no kernel for this (as a convolution, dy would be a
- * huge per-channel filter, which falls off its depthwise fast path), and tfjs's wasm binary cannot be
- * extended, so the routine is assembled here from its opcodes. Pointers and sizes are in bytes; n >= 1;
- * cBytes is a positive multiple of 16.
+ * huge per-channel filter, which falls off its depthwise fast path). Pointers and sizes are in bytes;
+ * n >= 1; cBytes is a positive multiple of 16.
  */
 const ROWDOT_BODY = [
   // locals after the 6 params: k, p, xp, dp (i32, indices 6..9) and v (v128, index 10)
@@ -46,6 +46,35 @@ const ROWDOT_BODY = [
   0x0b, // end function
 ];
 
+/**
+ *   colsum(x, acc, n, cBytes): for k in 0..cBytes step 16: f32x4(acc + k) += sum over p < n of f32x4(x + p*cBytes + k)
+ *
+ * Column sums of an [n, C] block, for sums over leading axes (every bias gradient).
+ */
+const COLSUM_BODY = [
+  // locals after the 4 params: k, p, xp (i32, indices 4..6) and v (v128, index 7)
+  0x02, 0x03, 0x7f, 0x01, 0x7b,
+  0x41, 0x00, 0x21, 0x04, // k = 0
+  0x03, 0x40, // loop K
+  0xfd, 0x0c, ...new Array<number>(16).fill(0), 0x21, 0x07, // v = 0
+  0x20, 0x00, 0x20, 0x04, 0x6a, 0x21, 0x06, // xp = x + k
+  0x20, 0x02, 0x21, 0x05, // p = n
+  0x03, 0x40, // loop P
+  0x20, 0x07, 0x20, 0x06, 0xfd, 0x00, 0x02, 0x00, 0xfd, 0xe4, 0x01, 0x21, 0x07, // v += v128.load xp
+  0x20, 0x06, 0x20, 0x03, 0x6a, 0x21, 0x06, // xp += cBytes
+  0x20, 0x05, 0x41, 0x01, 0x6b, 0x22, 0x05, // p -= 1
+  0x0d, 0x00, // br_if P (p != 0)
+  0x0b, // end P
+  0x20, 0x01, 0x20, 0x04, 0x6a, // address acc + k
+  0x20, 0x01, 0x20, 0x04, 0x6a, 0xfd, 0x00, 0x02, 0x00, // v128.load acc + k
+  0x20, 0x07, 0xfd, 0xe4, 0x01, // + v
+  0xfd, 0x0b, 0x02, 0x00, // v128.store
+  0x20, 0x04, 0x41, 0x10, 0x6a, 0x22, 0x04, // k += 16
+  0x20, 0x03, 0x49, 0x0d, 0x00, // br_if K (k < cBytes)
+  0x0b, // end K
+  0x0b, // end function
+];
+
 function uleb(n: number): number[] {
   const out: number[] = [];
   do {
@@ -64,15 +93,20 @@ function moduleBytes(): Uint8Array {
   const i32 = 0x7f;
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 6, i32, i32, i32, i32, i32, i32, 0]), // type 0: (i32 x6) -> ()
+    ...section(1, [2, 0x60, 6, i32, i32, i32, i32, i32, i32, 0, 0x60, 4, i32, i32, i32, i32, 0]), // (i32 x6) -> (), (i32 x4) -> ()
     ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 0x01]), // import memory, min 1 page, no max
-    ...section(3, [1, 0]), // function 0 has type 0
-    ...section(7, [1, ...name('rowdot'), 0x00, 0]), // export it
-    ...section(10, [1, ...uleb(ROWDOT_BODY.length), ...ROWDOT_BODY]),
+    ...section(3, [2, 0, 1]), // rowdot: type 0, colsum: type 1
+    ...section(7, [2, ...name('rowdot'), 0x00, 0, ...name('colsum'), 0x00, 1]),
+    ...section(10, [2, ...uleb(ROWDOT_BODY.length), ...ROWDOT_BODY, ...uleb(COLSUM_BODY.length), ...COLSUM_BODY]),
   ]);
 }
 
 export type RowDot = (x: number, dy: number, acc: number, n: number, xStep: number, cBytes: number) => void;
+export type ColSum = (x: number, acc: number, n: number, cBytes: number) => void;
+export interface SimdRoutines {
+  rowDot: RowDot;
+  colSum: ColSum;
+}
 
 // The project's lib settings carry no WebAssembly typings; this is the part used here.
 interface WasmApi {
@@ -82,11 +116,11 @@ interface WasmApi {
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-const cache = new WeakMap<object, RowDot>();
+const cache = new WeakMap<object, SimdRoutines>();
 let compiled: object | null | undefined;
 
-/** The routine bound to the backend's heap, or null where this runtime lacks wasm SIMD or the heap is hidden. */
-export function rowDotFor(backend: BackendWasm): RowDot | null {
+/** The routines bound to the backend's heap, or null where this runtime lacks wasm SIMD or the heap is hidden. */
+export function simdFor(backend: BackendWasm): SimdRoutines | null {
   const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
   if (!(memory instanceof WA.Memory)) return null;
   const hit = cache.get(memory);
@@ -99,7 +133,8 @@ export function rowDotFor(backend: BackendWasm): RowDot | null {
     }
   }
   if (!compiled) return null;
-  const fn = new WA.Instance(compiled, { env: { memory } }).exports.rowdot as RowDot;
-  cache.set(memory, fn);
-  return fn;
+  const { exports } = new WA.Instance(compiled, { env: { memory } });
+  const routines = { rowDot: exports.rowdot as RowDot, colSum: exports.colsum as ColSum };
+  cache.set(memory, routines);
+  return routines;
 }
