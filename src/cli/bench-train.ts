@@ -57,7 +57,8 @@ export function register(program: Command): void {
           process.stdout.write(`${JSON.stringify({ backend, ms_per_step, images_per_s, ...rest, ...context })}\n`);
         } else {
           process.stdout.write(
-            `${result.net} on ${result.backend} (${choice.detail}): ${result.ms_per_step} ms/step, ${result.images_per_s} images/s ` +
+            `${result.net} on ${result.backend} (${choice.detail}): ${result.ms_per_step} ms/step, ${result.images_per_s} images/s, ` +
+              `${result.cpu_ms_per_step} CPU-ms/step ` +
               `(median of ${steps} steps after ${warmup} warm-up; batch ${batch} at ${size}x${size}; ` +
               `loss ${result.loss_first.toFixed(3)} -> ${result.loss_last.toFixed(3)}; ${availableParallelism()} CPUs, load ${load1.toFixed(2)})\n`,
           );

@@ -91,6 +91,7 @@ describe('benchTrain', () => {
     const sorted = [...r.step_ms].sort((a, b) => a - b);
     expect(r.ms_per_step).toBeCloseTo(sorted[1], 1);
     expect(r.images_per_s).toBeCloseTo((2 * 1000) / r.ms_per_step, 0);
+    expect(r.cpu_ms_per_step).toBeGreaterThan(0);
     expect(tf.memory().numTensors).toBe(before);
   });
 
