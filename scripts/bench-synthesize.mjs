@@ -76,7 +76,9 @@ function line(r) {
   return (
     `(${r.label}) ${r.types.padEnd(18)} ${String(r.samples).padStart(5)} pairs in ${r.seconds.toFixed(2).padStart(6)} s: ` +
     `${r.pairs_per_s.toFixed(1).padStart(6)} pairs/s (target >= ${target}: ${r.pairs_per_s >= target ? 'ok' : 'MISSED'}), ` +
-    `${r.cpu_ms_per_pair} CPU ms/pair (main thread ${r.main_ms_per_pair}), peak RSS ${r.peak_rss_mib} MiB, ${r.errors} errors\n`
+    `${r.cpu_ms_per_pair} CPU ms/pair (main thread ${r.main_ms_per_pair}), peak RSS ${r.peak_rss_mib} MiB, ${r.errors} errors\n` +
+    `    CPU-bound capacity on ${workers} idle cores: ${workers} x 1000 / ${r.cpu_ms_per_pair} = ${((workers * 1000) / r.cpu_ms_per_pair).toFixed(0)} pairs/s ` +
+    `(an estimate from the CPU time: other jobs on the machine lower the wall-clock figure above)\n`
   );
 }
 

@@ -281,39 +281,13 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   const manifest = Manifest.open(join(out, MANIFEST_FILE));
   let pool: TaskPool | null = null;
   let writer: ShardWriter | null = null;
-  let flushErrors = (): void => {};
+  const errors = new ErrorLog(manifest);
   try {
-    const known = new Set(
-      (manifest.db.prepare('SELECT path, stage, message FROM errors').all() as { path: string; stage: string; message: string }[]).map(
-        (e) => `${e.path}\u0000${e.stage}\u0000${e.message}`,
-      ),
-    );
-    let errorsThisRun = 0;
-    // Errors wait here and are written in one transaction per batch: a folder with thousands of
-    // bad files must not cost thousands of synchronous commits.
-    let pendingErrors: { path: string; stage: string; message: string }[] = [];
-    const error: ErrorSink = (path, stage, message) => {
-      errorsThisRun++;
-      const id = `${path}\u0000${stage}\u0000${message}`;
-      // A rerun meets the same bad files again; the table keeps each fault once.
-      if (known.has(id)) return;
-      known.add(id);
-      pendingErrors.push({ path, stage, message });
-    };
-    flushErrors = () => {
-      if (pendingErrors.length === 0) return;
-      const batch = pendingErrors;
-      pendingErrors = [];
-      inTransaction(manifest, () => {
-        for (const e of batch) manifest.recordError(e);
-      });
-    };
-
     let found: Discovered;
     try {
-      found = await discoverSources(recipe.sources, recipe.crop, error, options.signal);
+      found = await discoverSources(recipe.sources, recipe.crop, errors.sink, options.signal);
     } finally {
-      flushErrors();
+      errors.flush();
     }
     if (found.sources.length === 0) {
       const what = found.files === 0
@@ -360,73 +334,21 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
     progress.start(partTotal, done);
     if (todo.length > 0) {
       pool = createPool(workers);
-      const activePool = pool;
+      const submit = (task: PlanTask): Promise<WorkerResult> => (pool as TaskPool).run(workerTask(plan, task, recipe.png_level));
       let rows: SampleRow[] = [];
-      const tasks = taskIterator(plan, todo, taskSamples);
-      const window: { task: PlanTask; result: Promise<WorkerResult> }[] = [];
-      let exhausted = false;
-      const fill = (): void => {
-        while (!exhausted && window.length < maxInFlight) {
-          const n = tasks.next();
-          if (n.done) {
-            exhausted = true;
-            return;
-          }
-          const result = activePool.run(workerTask(plan, n.value, recipe.png_level));
-          // Awaited in order later; until then a failure must not count as unhandled.
-          result.catch(() => {});
-          window.push({ task: n.value, result });
-        }
-      };
-      fill();
-      while (window.length > 0) {
-        const head = window.shift() as { task: PlanTask; result: Promise<WorkerResult> };
-        const res = await untilAborted(head.result, options.signal);
-        fill();
-        const { task } = head;
-        const src = plan.sources[task.source];
-        if (!writer) writer = await ShardWriter.create(shardsDir, plan.shardName(task.shard));
-        if (res.sourceError) error(src.path, res.sourceError.stage, res.sourceError.message);
-        for (const f of res.failures) error(src.path, f.stage, `sample ${f.key}: ${f.message}`);
-        const byKey = new Map(task.samples.map((s) => [s.key, s]));
-        const data = res.data;
-        const view = (r: [number, number]): Buffer => Buffer.from(data.buffer, data.byteOffset + r[0], r[1]);
-        for (const o of res.outputs) {
-          const s = byKey.get(o.key);
-          if (!s) throw new Error(`internal error: worker returned unknown key ${o.key}`);
-          const where = await writer.add({ key: o.key, members: { 'gt.png': view(o.gt), json: view(o.json), 'lq.png': view(o.lq) } });
-          rows.push({
-            key: o.key,
-            type: s.type,
-            level: s.level,
-            level_id: s.level_id,
-            params: o.params,
-            seed: s.seed,
-            source_id: sourceId(src.sha256),
-            crop_x: s.crop.x,
-            crop_y: s.crop.y,
-            width: s.crop.w,
-            height: s.crop.h,
-            split: s.split,
-            real: 0,
-            shard: `${plan.shardName(task.shard)}.tar`,
-            offset_gt: where.offsets['gt.png'].offset,
-            offset_lq: where.offsets['lq.png'].offset,
-            lq_sha256: o.lq_sha256,
-            gt_sha256: o.gt_sha256,
-            psnr: o.psnr,
-          });
-          made++;
-        }
+      for await (const { task, result } of inPlanOrder(taskIterator(plan, todo, taskSamples), submit, maxInFlight, options.signal)) {
+        writer ??= await ShardWriter.create(shardsDir, plan.shardName(task.shard));
+        const written = await writeResult(writer, plan, task, result, errors.sink);
+        rows.push(...written);
+        made += written.length;
         done += task.samples.length;
         if (task.lastOfShard) {
-          const info = await writer.close();
+          manifest.commitShard(await writer.close(), rows);
           writer = null;
-          manifest.commitShard(info, rows);
           rows = [];
-          flushErrors();
+          errors.flush();
         }
-        progress.update({ done, errors: errorsThisRun });
+        progress.update({ done, errors: errors.count });
       }
       await pool.close();
       pool = null;
@@ -460,7 +382,7 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
     throw err;
   } finally {
     try {
-      flushErrors();
+      errors.flush();
     } finally {
       manifest.close();
     }
@@ -475,6 +397,117 @@ function inTransaction(m: Manifest, fn: () => void): void {
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Number.isFinite(x) ? Math.round(x * f) / f : 0;
+}
+
+/**
+ * Errors of this run: each fault kept once in the table (a rerun meets the same bad files again),
+ * written in batches, one transaction each, so a folder of thousands of bad files does not cost
+ * thousands of synchronous commits.
+ */
+class ErrorLog {
+  /** Errors met by this run, repeats included. */
+  count = 0;
+  private readonly known: Set<string>;
+  private pending: { path: string; stage: string; message: string }[] = [];
+
+  constructor(private readonly manifest: Manifest) {
+    const rows = manifest.db.prepare('SELECT path, stage, message FROM errors').all() as { path: string; stage: string; message: string }[];
+    this.known = new Set(rows.map((e) => ErrorLog.id(e.path, e.stage, e.message)));
+  }
+
+  private static id(path: string, stage: string, message: string): string {
+    return `${path}\u0000${stage}\u0000${message}`;
+  }
+
+  readonly sink: ErrorSink = (path, stage, message) => {
+    this.count++;
+    const id = ErrorLog.id(path, stage, message);
+    if (this.known.has(id)) return;
+    this.known.add(id);
+    this.pending.push({ path, stage, message });
+  };
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    inTransaction(this.manifest, () => {
+      for (const e of batch) this.manifest.recordError(e);
+    });
+  }
+}
+
+/**
+ * Run tasks on the pool with at most `limit` submitted but not yet consumed, and yield results in
+ * submission (plan) order: the reorder window is bounded by the same limit, so memory is too.
+ */
+async function* inPlanOrder(
+  tasks: Iterator<PlanTask>,
+  submit: (task: PlanTask) => Promise<WorkerResult>,
+  limit: number,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<{ task: PlanTask; result: WorkerResult }> {
+  const window: { task: PlanTask; result: Promise<WorkerResult> }[] = [];
+  let exhausted = false;
+  const fill = (): void => {
+    while (!exhausted && window.length < limit) {
+      const n = tasks.next();
+      if (n.done) {
+        exhausted = true;
+        return;
+      }
+      const result = submit(n.value);
+      // Awaited in order later; until then a failure must not count as unhandled.
+      result.catch(() => {});
+      window.push({ task: n.value, result });
+    }
+  };
+  fill();
+  while (window.length > 0) {
+    const head = window.shift() as { task: PlanTask; result: Promise<WorkerResult> };
+    const result = await untilAborted(head.result, signal);
+    // Refill before the caller writes, so the workers stay busy meanwhile.
+    fill();
+    yield { task: head.task, result };
+  }
+}
+
+/** Append one task's samples to the open shard; returns their manifest rows. */
+async function writeResult(writer: ShardWriter, plan: Plan, task: PlanTask, res: WorkerResult, error: ErrorSink): Promise<SampleRow[]> {
+  const src = plan.sources[task.source];
+  if (res.sourceError) error(src.path, res.sourceError.stage, res.sourceError.message);
+  for (const f of res.failures) error(src.path, f.stage, `sample ${f.key}: ${f.message}`);
+  const byKey = new Map(task.samples.map((s) => [s.key, s]));
+  const data = res.data;
+  const view = (r: [number, number]): Buffer => Buffer.from(data.buffer, data.byteOffset + r[0], r[1]);
+  const rows: SampleRow[] = [];
+  for (const o of res.outputs) {
+    const s = byKey.get(o.key);
+    if (!s) throw new Error(`internal error: worker returned unknown key ${o.key}`);
+    const where = await writer.add({ key: o.key, members: { 'gt.png': view(o.gt), json: view(o.json), 'lq.png': view(o.lq) } });
+    rows.push({
+      key: o.key,
+      type: s.type,
+      level: s.level,
+      level_id: s.level_id,
+      params: o.params,
+      seed: s.seed,
+      source_id: sourceId(src.sha256),
+      crop_x: s.crop.x,
+      crop_y: s.crop.y,
+      width: s.crop.w,
+      height: s.crop.h,
+      split: s.split,
+      real: 0,
+      shard: `${plan.shardName(task.shard)}.tar`,
+      offset_gt: where.offsets['gt.png'].offset,
+      offset_lq: where.offsets['lq.png'].offset,
+      lq_sha256: o.lq_sha256,
+      gt_sha256: o.gt_sha256,
+      psnr: o.psnr,
+    });
+  }
+  return rows;
 }
 
 function* taskIterator(plan: Plan, shards: readonly number[], taskSamples: number): Generator<PlanTask> {
