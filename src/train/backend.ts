@@ -145,9 +145,10 @@ export function wasmBinaryFolder(): string {
 
 async function initWasm(): Promise<BackendChoice> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  // Node has no URL for the bundled worker script, so tfjs turns threads off there (tfjs issue 3830): forcing
-  // WASM_HAS_MULTITHREAD_SUPPORT makes Emscripten hand worker_threads a blob: URL, which Node rejects.
-  // SIMD is detected and used (XNNPACK's SIMD microkernels).
+  // Threads: tfjs reports no multithread support under Node (tfjs issue 3830), because Emscripten would
+  // hand worker_threads a blob: URL. Forcing the flag with the worker written to a file does load the
+  // threaded binary and its 8 pthread workers here, but XNNPACK's pool still reports 1 thread and no
+  // pthread ever starts (tried with tfjs 4.22), so this runs the single-threaded SIMD build.
   wasm.setWasmPaths(wasmBinaryFolder());
   registerWasmTrainingKernels();
   await activate('wasm');
