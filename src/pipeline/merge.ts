@@ -193,6 +193,9 @@ export async function merge(outDir: string, partDirs: readonly string[], options
             continue;
           }
           const from = join(part.dir, SHARDS_DIR, shard.name);
+          if (!existsSync(from)) {
+            throw new RecipeError(`${from} is missing though ${part.dir}'s manifest lists it as complete; rerun that part (it redoes missing shards), then merge again`);
+          }
           const to = join(shardsDir, shard.name);
           const tmp = `${to}.partial`;
           let sha: string;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -86,5 +86,9 @@ describe('partitioned runs + merge', () => {
     await expect(merge(tmp('bad'), [parts[0], other])).rejects.toThrow(/different recipe/);
     await expect(merge(tmp('bad2'), [tmp('empty')])).rejects.toThrow(/not a uirgen dataset/);
     await expect(merge(parts[0], [parts[0]])).rejects.toThrow(/cannot also be a part/);
+    const lost = tmp('lost');
+    await synthesize({ recipe: recipe(), out: lost, workers: 1, shardIndex: 2, shardCount: 3 });
+    rmSync(join(lost, 'shards', 'uir-000005.tar'));
+    await expect(merge(tmp('bad3'), [lost])).rejects.toThrow(/uir-000005.tar is missing though .* lists it as complete; rerun that part/);
   });
 });

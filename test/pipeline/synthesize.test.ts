@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, closeSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -163,6 +163,14 @@ describe('synthesize: determinism and format', () => {
     const s = await synthesize({ recipe: recipe(), out: one, workers: 1 });
     expect(s).toMatchObject({ made: 0, resumed_shards: 4, samples: 30, shards: 4 });
     expect(shardBytes(one)).toEqual(before);
+  });
+
+  it('redoes a committed shard whose file has gone missing', async () => {
+    rmSync(join(one, 'shards', 'uir-000002.tar'));
+    const s = await synthesize({ recipe: recipe(), out: one, workers: 2 });
+    expect(s).toMatchObject({ made: 8, resumed_shards: 3, samples: 30 });
+    expect(shardBytes(one)).toEqual(shardBytes(two));
+    expect(rows(one)).toEqual(rows(two));
   });
 
   it('refuses to resume into a dataset made with another recipe', async () => {
