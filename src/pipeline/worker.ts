@@ -85,7 +85,7 @@ async function loadSource(task: WorkerTask): Promise<Image> {
   }
   const sha = createHash('sha256').update(bytes).digest('hex');
   if (sha !== task.sha256) {
-    throw new SourceError('read', 'file changed since it was fingerprinted (sha256 differs); rerun to re-plan');
+    throw new SourceError('read', 'file changed since it was fingerprinted (sha256 differs); its samples are skipped');
   }
   let image: Image;
   try {
