@@ -82,6 +82,9 @@ const CASES: Case[] = [
   { x: [2, 10, 9, 4], k: [3, 3], cout: 4, strides: [2, 2], pad: 'same' },
   { x: [1, 9, 8, 12], k: [2, 2], cout: 4, strides: [2, 2], pad: 'valid' },
   { x: [3, 7, 11, 4], k: [5, 1], cout: 4, strides: [1, 3], pad: [[0, 0], [3, 0], [0, 2], [0, 0]] },
+  // padding wider than the kernel: outputs that see only padding, and input rows no output reaches
+  { x: [1, 6, 6, 4], k: [2, 2], cout: 3, strides: [1, 1], pad: [[0, 0], [3, 0], [0, 3], [0, 0]] },
+  { x: [2, 7, 8, 4], k: [3, 2], cout: 2, strides: [3, 2], pad: [[0, 0], [0, 4], [3, 0], [0, 0]] },
   // 1x1 stride 1: the filter gradient's patch matrix is x transposed
   { x: [2, 6, 5, 8], k: [1, 1], cout: 6, strides: [1, 1], pad: 'same' },
 ];
