@@ -283,6 +283,8 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   let writer: ShardWriter | null = null;
   const errors = new ErrorLog(manifest);
   try {
+    // Threads start now and load their modules while this thread fingerprints the sources.
+    pool = createPool(workers);
     let found: Discovered;
     try {
       found = await discoverSources(recipe.sources, recipe.crop, errors.sink, options.signal);
@@ -333,8 +335,8 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
     let made = 0;
     progress.start(partTotal, done);
     if (todo.length > 0) {
-      pool = createPool(workers);
-      const submit = (task: PlanTask): Promise<WorkerResult> => (pool as TaskPool).run(workerTask(plan, task, recipe.png_level));
+      const activePool = pool;
+      const submit = (task: PlanTask): Promise<WorkerResult> => activePool.run(workerTask(plan, task, recipe.png_level));
       let rows: SampleRow[] = [];
       for await (const { task, result } of inPlanOrder(taskIterator(plan, todo, taskSamples), submit, maxInFlight, options.signal)) {
         writer ??= await ShardWriter.create(shardsDir, plan.shardName(task.shard));
@@ -350,9 +352,9 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
         }
         progress.update({ done, errors: errors.count });
       }
-      await pool.close();
-      pool = null;
     }
+    await pool.close();
+    pool = null;
     progress.stop();
     manifest.finishRun(runId);
     const counts = manifest.counts();
