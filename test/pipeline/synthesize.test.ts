@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -285,6 +285,35 @@ describe('synthesize: interruption', () => {
     expect(shardBytes(cut)).toEqual(shardBytes(full));
     expect(rows(cut)).toEqual(rows(full));
     expect(existsSync(join(cut, 'manifest.sqlite-wal'))).toBe(false);
+  });
+});
+
+describe('synthesize: disk full', () => {
+  it.skipIf(!existsSync('/dev/full'))('stops with a clear error, keeps the manifest consistent, and resumes', async () => {
+    const full = tmp('ref-full');
+    await synthesize({ recipe: recipe(), out: full, workers: 1 });
+    const out = tmp('enospc');
+    let updates = 0;
+    const progress: Progress = {
+      start() {},
+      note() {},
+      stop() {},
+      update() {
+        // Once shard 0 is under way, make shard 2's temporary file a device that is always full.
+        if (++updates === 1) symlinkSync('/dev/full', join(out, 'shards', 'uir-000002.tar.partial'));
+      },
+    };
+    await expect(synthesize({ recipe: recipe(), out, workers: 2, progress })).rejects.toThrow(
+      /cannot write .*uir-000002.tar.partial: no space left on device; free some space and run the same command again \(it resumes\) \(ENOSPC\)/,
+    );
+    const committed = rows(out, 'SELECT name FROM shards ORDER BY name').map((r) => r.name);
+    expect(committed).toEqual(['uir-000000.tar', 'uir-000001.tar']);
+    expect(readdirSync(join(out, 'shards')).sort()).toEqual(committed);
+    expect(rows(out, 'SELECT DISTINCT shard FROM samples ORDER BY shard').map((r) => r.shard)).toEqual(committed);
+    const s = await synthesize({ recipe: recipe(), out, workers: 1 });
+    expect(s).toMatchObject({ resumed_shards: 2, made: 14, samples: 30 });
+    expect(shardBytes(out)).toEqual(shardBytes(full));
+    expect(rows(out)).toEqual(rows(full));
   });
 });
 
