@@ -1,5 +1,6 @@
 import {
   backend_util,
+  Concat,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   DepthwiseConv2dNativeBackpropFilter,
@@ -7,6 +8,8 @@ import {
   getKernel,
   Identity,
   registerKernel,
+  Slice,
+  SplitV,
   Sum,
   unregisterKernel,
   UnsortedSegmentSum,
@@ -17,6 +20,7 @@ import {
   util,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { concatWasm, sliceWasm, splitWasm } from './copy.js';
 import { convBackpropFilter, depthwiseBackpropFilter } from './filter-grad.js';
 import { unsortedSegmentSum } from './segment-sum.js';
 import { sumLeadingAxes } from './sum.js';
@@ -106,9 +110,15 @@ const identityAlias: KernelFunc = (args) => {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
-// The stock wasm Sum, kept for the cases sumLeadingAxes leaves to it (captured once: re-registering must
-// not capture our own replacement).
-let stockSum: KernelConfig | undefined;
+// Stock wasm kernels this module replaces but still falls back to (captured once: re-registering must not
+// capture our own replacements).
+const stock = new Map<string, KernelConfig>();
+
+function fallback(name: string, args: Args): ReturnType<KernelFunc> {
+  const config = stock.get(name);
+  if (!config) throw new Error(`the stock wasm ${name} kernel was not captured`);
+  return config.kernelFunc(args);
+}
 
 const sum: KernelFunc = (args) => {
   const x = input(args, 'x', Sum);
@@ -123,12 +133,30 @@ const sum: KernelFunc = (args) => {
   } finally {
     ops.dispose();
   }
-  if (out) return out;
-  if (!stockSum) throw new Error('the stock wasm Sum kernel was not captured');
-  return stockSum.kernelFunc(args);
+  return out ?? fallback(Sum, args);
 };
 
-/** The kernels this module supplies to the wasm backend (replacing the stock Conv2DBackpropInput, Identity and Sum). */
+const slice: KernelFunc = (args) => {
+  const attrs = args.attrs ?? {};
+  const out = sliceWasm(wasmBackend(args), input(args, 'x', Slice), attrs.begin as number | number[], attrs.size as number | number[] | undefined);
+  return out ?? fallback(Slice, args);
+};
+
+const splitV: KernelFunc = (args) => {
+  const attrs = args.attrs ?? {};
+  const out = splitWasm(wasmBackend(args), input(args, 'x', SplitV), attrs.numOrSizeSplits as number | number[], attrs.axis as number);
+  return out ?? fallback(SplitV, args);
+};
+
+const concat: KernelFunc = (args) => {
+  const inputs = Object.keys(args.inputs)
+    .sort((a, b) => Number(a) - Number(b))
+    .map((k) => input(args, k, Concat));
+  const out = concatWasm(wasmBackend(args), inputs, (args.attrs ?? {}).axis as number);
+  return out ?? fallback(Concat, args);
+};
+
+/** The kernels this module supplies to the wasm backend (the others replace stock ones, falling back to them). */
 export const WASM_TRAINING_KERNELS: ReadonlyArray<{ name: string; kernelFunc: KernelFunc }> = [
   { name: Conv2DBackpropInput, kernelFunc: conv2DBackpropInput },
   { name: Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter },
@@ -137,16 +165,21 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{ name: string; kernelFunc: Ke
   { name: UnsortedSegmentSum, kernelFunc: segmentSum },
   { name: Identity, kernelFunc: identityAlias },
   { name: Sum, kernelFunc: sum },
+  { name: Slice, kernelFunc: slice },
+  { name: SplitV, kernelFunc: splitV },
+  { name: Concat, kernelFunc: concat },
 ];
+
+const OURS = new Set<KernelFunc>(WASM_TRAINING_KERNELS.map((k) => k.kernelFunc));
 
 /** Register (or re-register) the training kernels for the 'wasm' backend; safe to call more than once. */
 export function registerWasmTrainingKernels(): void {
-  const current = getKernel(Sum, 'wasm');
-  if (current && current.kernelFunc !== sum) stockSum = current;
   for (const { name, kernelFunc } of WASM_TRAINING_KERNELS) {
-    if (getKernel(name, 'wasm')) unregisterKernel(name, 'wasm');
-    // the stock Sum still needs its setup (binding its wasm function) for the cases it keeps
-    const setupFunc = name === Sum ? stockSum?.setupFunc : undefined;
+    const current = getKernel(name, 'wasm');
+    if (current && !OURS.has(current.kernelFunc)) stock.set(name, current);
+    if (current) unregisterKernel(name, 'wasm');
+    // a stock kernel kept as a fallback still needs its setup (binding its wasm function)
+    const setupFunc = stock.get(name)?.setupFunc;
     registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc, ...(setupFunc ? { setupFunc } : {}) });
   }
 }

@@ -1,7 +1,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /**
- * Two small WebAssembly SIMD routines, assembled here from their opcodes, that run inside the wasm
+ * Small WebAssembly (SIMD and bulk-memory) routines, assembled here from their opcodes, that run inside the wasm
  * backend's own memory (tfjs's wasm binary cannot be extended). First
  *
  *   rowdot(x, dy, acc, n, xStep, cBytes):
@@ -75,6 +75,22 @@ const COLSUM_BODY = [
   0x0b, // end function
 ];
 
+/**
+ *   blockcopy(dst, src, rows, bytes, dstStride, srcStride): rows times, memory.copy `bytes` bytes, then
+ *   advance dst and src by their strides (rows >= 1). The strided copies of slice, split and concat.
+ */
+const BLOCKCOPY_BODY = [
+  0x00, // no locals
+  0x03, 0x40, // loop
+  0x20, 0x00, 0x20, 0x01, 0x20, 0x03, 0xfc, 0x0a, 0x00, 0x00, // memory.copy(dst, src, bytes)
+  0x20, 0x00, 0x20, 0x04, 0x6a, 0x21, 0x00, // dst += dstStride
+  0x20, 0x01, 0x20, 0x05, 0x6a, 0x21, 0x01, // src += srcStride
+  0x20, 0x02, 0x41, 0x01, 0x6b, 0x22, 0x02, // rows -= 1
+  0x0d, 0x00, // br_if (rows != 0)
+  0x0b, // end loop
+  0x0b, // end function
+];
+
 function uleb(n: number): number[] {
   const out: number[] = [];
   do {
@@ -95,17 +111,27 @@ function moduleBytes(): Uint8Array {
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [2, 0x60, 6, i32, i32, i32, i32, i32, i32, 0, 0x60, 4, i32, i32, i32, i32, 0]), // (i32 x6) -> (), (i32 x4) -> ()
     ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 0x01]), // import memory, min 1 page, no max
-    ...section(3, [2, 0, 1]), // rowdot: type 0, colsum: type 1
-    ...section(7, [2, ...name('rowdot'), 0x00, 0, ...name('colsum'), 0x00, 1]),
-    ...section(10, [2, ...uleb(ROWDOT_BODY.length), ...ROWDOT_BODY, ...uleb(COLSUM_BODY.length), ...COLSUM_BODY]),
+    ...section(3, [3, 0, 1, 0]), // rowdot: type 0, colsum: type 1, blockcopy: type 0
+    ...section(7, [3, ...name('rowdot'), 0x00, 0, ...name('colsum'), 0x00, 1, ...name('blockcopy'), 0x00, 2]),
+    ...section(10, [
+      3,
+      ...uleb(ROWDOT_BODY.length),
+      ...ROWDOT_BODY,
+      ...uleb(COLSUM_BODY.length),
+      ...COLSUM_BODY,
+      ...uleb(BLOCKCOPY_BODY.length),
+      ...BLOCKCOPY_BODY,
+    ]),
   ]);
 }
 
 export type RowDot = (x: number, dy: number, acc: number, n: number, xStep: number, cBytes: number) => void;
 export type ColSum = (x: number, acc: number, n: number, cBytes: number) => void;
+export type BlockCopy = (dst: number, src: number, rows: number, bytes: number, dstStride: number, srcStride: number) => void;
 export interface SimdRoutines {
   rowDot: RowDot;
   colSum: ColSum;
+  blockCopy: BlockCopy;
 }
 
 // The project's lib settings carry no WebAssembly typings; this is the part used here.
@@ -134,7 +160,7 @@ export function simdFor(backend: BackendWasm): SimdRoutines | null {
   }
   if (!compiled) return null;
   const { exports } = new WA.Instance(compiled, { env: { memory } });
-  const routines = { rowDot: exports.rowdot as RowDot, colSum: exports.colsum as ColSum };
+  const routines = { rowDot: exports.rowdot as RowDot, colSum: exports.colsum as ColSum, blockCopy: exports.blockcopy as BlockCopy };
   cache.set(memory, routines);
   return routines;
 }
