@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { deflateSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
@@ -12,7 +13,7 @@ import { getDegradation } from '../../src/degradations/registry.js';
 import type { Params } from '../../src/degradations/types.js';
 import { normalizeRecipe, type Recipe } from '../../src/pipeline/recipe.js';
 import { InterruptedError, NoSourcesError, synthesize } from '../../src/pipeline/synthesize.js';
-import type { Progress } from '../../src/pipeline/progress.js';
+import { createProgress, formatSeconds, type Progress } from '../../src/pipeline/progress.js';
 import { SAMPLES_DIR } from '../support/samples.js';
 
 const tmp = (name: string): string => mkdtempSync(join(tmpdir(), `uirgen-synth-${name}-`));
@@ -314,6 +315,45 @@ describe('synthesize: disk full', () => {
     expect(s).toMatchObject({ resumed_shards: 2, made: 14, samples: 30 });
     expect(shardBytes(out)).toEqual(shardBytes(full));
     expect(rows(out)).toEqual(rows(full));
+  });
+});
+
+describe('progress', () => {
+  function fakeStream(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
+    const chunks: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        chunks.push(chunk.toString());
+        done();
+      },
+    }) as unknown as NodeJS.WriteStream;
+    Object.assign(stream, { isTTY, columns: 160 });
+    return { stream, text: () => chunks.join('') };
+  }
+
+  it('draws a bar with samples, rate, ETA and errors on a terminal', () => {
+    const { stream, text } = fakeStream(true);
+    const p = createProgress({ stream });
+    p.start(200, 20);
+    p.update({ done: 110, errors: 3 });
+    p.note('resuming: 1 of 10 shards already complete');
+    p.stop();
+    const out = text().replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    expect(out).toMatch(/synthesize .* \d+% \| 110\/200 samples \| [\d.]+\/s \| ETA \S+ \| errors 3/);
+    expect(out).toContain('resuming: 1 of 10 shards already complete');
+  });
+
+  it('prints plain lines, never carriage returns, when not a terminal', () => {
+    const { stream, text } = fakeStream(false);
+    const p = createProgress({ stream, intervalSeconds: 0 });
+    p.start(50, 0);
+    p.update({ done: 25, errors: 0 });
+    p.stop();
+    const lines = text().trim().split('\n');
+    expect(lines[0]).toMatch(/^synthesize: 25\/50 samples \(50\.0%\), [\d.]+\/s, ETA \S+, 0 errors$/);
+    expect(text()).not.toMatch(/\r|\x1b/);
+    expect(formatSeconds(3725)).toBe('1h02m');
+    expect(formatSeconds(75)).toBe('1m15s');
   });
 });
 
