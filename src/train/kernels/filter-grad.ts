@@ -32,8 +32,15 @@ export function convBackpropFilter(ops: WasmOps, x: TensorInfo, dy: TensorInfo, 
   const gemm = (patchesT: TensorInfo, dyRows: TensorInfo) => ops.run('Conv2D', { x: patchesT, filter: dyRows }, convAttrs([1, 1], [1, 1], [[0, 0], [0, 0]]));
   const { padInfo: pad, strideHeight, strideWidth } = info;
   if (kh === 1 && kw === 1 && strideHeight === 1 && strideWidth === 1 && pad.top + pad.bottom + pad.left + pad.right === 0) {
-    const xT = ops.reshape(ops.transpose(ops.reshape(x, [pixels, cin]), [1, 0]), [1, 1, cin, pixels]);
-    return ops.reshape(gemm(xT, ops.reshape(dy, [1, 1, pixels, cout])), [1, 1, cin, cout]);
+    // XNNPACK repacks the filter operand on every call (a fresh tensor each step), at a cost that grows with
+    // its column count, so the operand with fewer channels is made the filter.
+    if (cout <= cin) {
+      const xT = ops.reshape(ops.transpose(ops.reshape(x, [pixels, cin]), [1, 0]), [1, 1, cin, pixels]);
+      return ops.reshape(gemm(xT, ops.reshape(dy, [1, 1, pixels, cout])), [1, 1, cin, cout]);
+    }
+    const dyT = ops.reshape(ops.transpose(ops.reshape(dy, [pixels, cout]), [1, 0]), [1, 1, cout, pixels]);
+    const gT = ops.reshape(gemm(dyT, ops.reshape(x, [1, 1, pixels, cin])), [cout, cin]);
+    return ops.reshape(ops.transpose(gT, [1, 0]), [1, 1, cin, cout]);
   }
   const totalRows = n * ho;
   const chunkRows = Math.max(1, Math.min(totalRows, Math.floor(maxPatchFloats / (k * wo))));

@@ -87,6 +87,7 @@ const CASES: Case[] = [
   { x: [2, 7, 8, 4], k: [3, 2], cout: 2, strides: [3, 2], pad: [[0, 0], [0, 4], [3, 0], [0, 0]] },
   // 1x1 stride 1: the filter gradient's patch matrix is x transposed
   { x: [2, 6, 5, 8], k: [1, 1], cout: 6, strides: [1, 1], pad: 'same' },
+  { x: [2, 5, 6, 4], k: [1, 1], cout: 12, strides: [1, 1], pad: 'valid' },
 ];
 
 beforeAll(async () => {
