@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { normalizeRecipe } from '../../src/pipeline/recipe.js';
 import { SAMPLES_DIR } from '../support/samples.js';
 
@@ -31,7 +31,15 @@ function ended(child: ChildProcess): Promise<Result> {
 }
 
 const run = (args: string[]): Promise<Result> => ended(start(args));
-const tmp = (name: string): string => mkdtempSync(join(tmpdir(), `uirgen-cli-synth-${name}-`));
+const made: string[] = [];
+const tmp = (name: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), `uirgen-cli-synth-${name}-`));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 const SMALL = ['--crop', '64', '--types', 'GN,J', '--seed', 'cli', '--workers', '2'];
 
 function shardBytes(ds: string): Record<string, string> {

@@ -3,13 +3,21 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { merge } from '../../src/pipeline/merge.js';
 import { normalizeRecipe, type Recipe } from '../../src/pipeline/recipe.js';
 import { synthesize } from '../../src/pipeline/synthesize.js';
 import { SAMPLES_DIR } from '../support/samples.js';
 
-const tmp = (name: string): string => mkdtempSync(join(tmpdir(), `uirgen-merge-${name}-`));
+const made: string[] = [];
+const tmp = (name: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), `uirgen-merge-${name}-`));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 function recipe(extra: Record<string, unknown> = {}): Recipe {
   return normalizeRecipe({ sources: [SAMPLES_DIR], crop: 64, samples: 40, types: ['GN', 'J'], shard_samples: 6, seed: 'merge', ...extra });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -63,6 +63,7 @@ describe('readRecipe', () => {
     writeFileSync(path, '{ not json');
     await expect(readRecipe(path)).rejects.toThrow(path);
     await expect(readRecipe(join(dir, 'missing.json'))).rejects.toThrow(/file not found/);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('reads the bundled recipes', async () => {

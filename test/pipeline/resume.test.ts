@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLES_DIR } from '../support/samples.js';
 
 /**
@@ -66,6 +66,16 @@ async function killWhen(out: string, when: (names: string[]) => boolean): Promis
   return done;
 }
 
+const made: string[] = [];
+function tmp(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `uirgen-resume-${name}-`));
+  made.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 const complete = (names: string[]): number => names.filter((n) => n.endsWith('.tar')).length;
 
 function snapshot(out: string): { shards: Record<string, string>; rows: unknown[]; shardRows: unknown[] } {
@@ -88,7 +98,7 @@ describe('resume after SIGKILL', () => {
   let reference: ReturnType<typeof snapshot>;
 
   beforeAll(async () => {
-    const out = mkdtempSync(join(tmpdir(), 'uirgen-resume-ref-'));
+    const out = tmp('ref');
     const r = await runToEnd(out);
     expect(JSON.parse(r.stdout)).toMatchObject({ samples: 96, shards: SHARDS, made: 96 });
     reference = snapshot(out);
@@ -96,7 +106,7 @@ describe('resume after SIGKILL', () => {
   });
 
   it('killed after the first shard, again mid-way, and again mid-shard: the final dataset equals the uninterrupted one', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'uirgen-resume-'));
+    const out = tmp('kills');
     const kills: number[] = [];
     const first = await killWhen(out, (n) => complete(n) >= 1);
     expect(first.signal).toBe('SIGKILL');
@@ -130,7 +140,7 @@ describe('resume after SIGKILL', () => {
   });
 
   it('killed right at the start (before any shard): the rerun makes everything', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'uirgen-resume-early-'));
+    const out = tmp('early');
     const early = await killWhen(out, () => existsSync(join(out, 'manifest.sqlite')));
     expect(early.signal).toBe('SIGKILL');
     await runToEnd(out);

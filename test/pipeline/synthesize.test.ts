@@ -7,7 +7,7 @@ import { deflateSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import * as tar from 'tar';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage, encodePng } from '../../src/core/io.js';
 import { getDegradation } from '../../src/degradations/registry.js';
 import type { Params } from '../../src/degradations/types.js';
@@ -16,7 +16,15 @@ import { InterruptedError, NoSourcesError, synthesize } from '../../src/pipeline
 import { createProgress, formatSeconds, type Progress } from '../../src/pipeline/progress.js';
 import { SAMPLES_DIR } from '../support/samples.js';
 
-const tmp = (name: string): string => mkdtempSync(join(tmpdir(), `uirgen-synth-${name}-`));
+const made: string[] = [];
+const tmp = (name: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), `uirgen-synth-${name}-`));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 function recipe(extra: Record<string, unknown> = {}): Recipe {
   return normalizeRecipe({ sources: [SAMPLES_DIR], crop: 64, samples: 30, types: ['GN', 'GB', 'J'], shard_samples: 8, seed: 'test', ...extra });
