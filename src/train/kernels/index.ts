@@ -1,5 +1,6 @@
 import {
   backend_util,
+  Cast,
   Concat,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
@@ -110,6 +111,13 @@ const identityAlias: KernelFunc = (args) => {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
+/** A cast to the tensor's own dtype (tfjs's square, sqrt... gradients cast float32 to float32) aliases too. */
+const cast: KernelFunc = (args) => {
+  const x = input(args, 'x', Cast);
+  if ((args.attrs ?? {}).dtype === x.dtype) return identityAlias(args);
+  return fallback(Cast, args);
+};
+
 // Stock wasm kernels this module replaces but still falls back to (captured once: re-registering must not
 // capture our own replacements).
 const stock = new Map<string, KernelConfig>();
@@ -168,6 +176,7 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{ name: string; kernelFunc: Ke
   { name: Slice, kernelFunc: slice },
   { name: SplitV, kernelFunc: splitV },
   { name: Concat, kernelFunc: concat },
+  { name: Cast, kernelFunc: cast },
 ];
 
 const OURS = new Set<KernelFunc>(WASM_TRAINING_KERNELS.map((k) => k.kernelFunc));

@@ -75,6 +75,25 @@ describe('slice, split and concat on wasm as heap block copies', () => {
     });
   }
 
+  it('casts to the same dtype without copying, and still converts between dtypes', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const x = tf.tensor1d([1.5, -2.25, 3.75]);
+    const before = backend.numDataIds();
+    const same = tf.cast(x, 'float32');
+    const clone = tf.clone(x);
+    expect(backend.numDataIds()).toBe(before); // aliases, not copies
+    const toInt = tf.cast(x, 'int32');
+    expect(backend.numDataIds()).toBe(before + 1);
+    expect(Array.from(same.dataSync())).toEqual([1.5, -2.25, 3.75]);
+    expect(Array.from(clone.dataSync())).toEqual([1.5, -2.25, 3.75]);
+    expect(Array.from(toInt.dataSync())).toEqual([1, -2, 3]);
+    x.dispose();
+    expect(Array.from(same.dataSync())).toEqual([1.5, -2.25, 3.75]); // alive while an alias holds it
+    tf.dispose([same, clone, toInt]);
+    expect(backend.numDataIds()).toBe(before - 1);
+  });
+
   it('leaves string tensors to the stock kernels', async () => {
     await tf.setBackend('wasm');
     const s = tf.tensor2d([['a', 'b', 'c'], ['d', 'e', 'f']]);
