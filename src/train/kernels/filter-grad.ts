@@ -102,8 +102,10 @@ function depthwiseBackpropFilterSimd(ops: WasmOps, x: TensorInfo, dy: TensorInfo
 }
 
 /**
- * Otherwise the same correlation as for a full convolution with (n, c) pairs as independent channels — x as [1, H, W, N*C], dy as a
- * depthwise filter [Ho, Wo, N*C, mult] — then a sum over n.
+ * Depthwise filter gradient. Off the SIMD path (channel multiplier > 1, channels not a multiple of 4), a
+ * depthwise XNNPACK correlation of x with dy as the filter, the (n, c) pairs as independent channels
+ * (x as [1, H, W, N*C], dy as [Ho, Wo, N*C, mult]), strided by the forward dilation and dilated by the
+ * forward stride, then a sum over n. (Slow: such a large per-channel filter misses XNNPACK's fast path.)
  */
 export function depthwiseBackpropFilter(ops: WasmOps, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo): TensorInfo {
   const simd = depthwiseBackpropFilterSimd(ops, x, dy, info);
