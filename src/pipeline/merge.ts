@@ -9,7 +9,7 @@ import { Manifest, type SampleRow, type ShardRow } from './manifest.js';
 import { shardName } from './plan.js';
 import { normalizeRecipe, planIdentity, RecipeError, type Recipe } from './recipe.js';
 import { storageError } from './shards.js';
-import { MANIFEST_FILE, RECIPE_FILE, SHARDS_DIR, type PlanRecord } from './synthesize.js';
+import { lockDataset, lockHolder, MANIFEST_FILE, RECIPE_FILE, SHARDS_DIR, type PlanRecord } from './synthesize.js';
 
 /**
  * `uirgen merge DS PART...`: join the outputs of partitioned runs (--shard-index/--shard-count)
@@ -52,6 +52,8 @@ async function readPart(dir: string): Promise<PartInfo> {
   if (!existsSync(join(dir, MANIFEST_FILE)) || !existsSync(recipePath)) {
     throw new RecipeError(`${dir} is not a uirgen dataset (no ${MANIFEST_FILE} and ${RECIPE_FILE} there)`);
   }
+  const busy = await lockHolder(dir);
+  if (busy) throw new RecipeError(`${dir} is still being written by ${busy}; merge it when that run has finished`);
   let recipe: Recipe;
   try {
     recipe = normalizeRecipe(JSON.parse(await readFile(recipePath, 'utf8')));
@@ -135,6 +137,23 @@ export async function merge(outDir: string, partDirs: readonly string[], options
   } catch (err) {
     throw storageError(err, shardsDir, 'create directory');
   }
+  const lock = await lockDataset(out);
+  try {
+    return await mergeLocked(out, dirs, parts, plan, identity, options);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function mergeLocked(
+  out: string,
+  dirs: string[],
+  parts: PartInfo[],
+  plan: PlanRecord | null,
+  identity: string,
+  options: MergeOptions,
+): Promise<MergeSummary> {
+  const shardsDir = join(out, SHARDS_DIR);
   const recipePath = join(out, RECIPE_FILE);
   if (existsSync(recipePath)) {
     const existing = normalizeRecipe(JSON.parse(await readFile(recipePath, 'utf8')));

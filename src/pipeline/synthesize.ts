@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import sharp from 'sharp';
 import { ImageInputError, probeImage } from '../core/io.js';
@@ -277,6 +278,28 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
     const e = err as NodeJS.ErrnoException;
     throw new RecipeError(`cannot create the output folder ${out}: ${e.code ?? e.message}`);
   }
+  const lock = await lockDataset(out);
+  try {
+    return await synthesizeLocked(options, { t0, out, recipe, progress, workers, shardIndex, shardCount, taskSamples, maxInFlight });
+  } finally {
+    await lock.release();
+  }
+}
+
+interface Settings {
+  t0: number;
+  out: string;
+  recipe: Recipe;
+  progress: Progress;
+  workers: number;
+  shardIndex: number;
+  shardCount: number;
+  taskSamples: number;
+  maxInFlight: number;
+}
+
+async function synthesizeLocked(options: SynthesizeOptions, settings: Settings): Promise<SynthesizeSummary> {
+  const { t0, out, recipe, progress, workers, shardIndex, shardCount, taskSamples, maxInFlight } = settings;
   await settleRecipe(out, recipe);
   const manifest = Manifest.open(join(out, MANIFEST_FILE));
   let pool: TaskPool | null = null;
@@ -389,6 +412,80 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
       manifest.close();
     }
   }
+}
+
+export const LOCK_FILE = '.uirgen.lock';
+/** A lock not refreshed for this long belongs to a process that is gone (any host). */
+const LOCK_STALE_MS = 120_000;
+const LOCK_REFRESH_MS = 20_000;
+
+export interface DatasetLock {
+  release(): Promise<void>;
+}
+
+/**
+ * One writer per dataset folder: two processes on one --out would write the same shards. The lock
+ * file names its host and pid and is touched every 20 s; a lock whose process is dead (same host)
+ * or that nobody touched for 2 minutes (a job that died on another node) is taken over, so resuming
+ * after a kill or a requeue on another machine needs no manual step.
+ */
+export async function lockDataset(dir: string): Promise<DatasetLock> {
+  const path = join(dir, LOCK_FILE);
+  const me = JSON.stringify({ host: hostname(), pid: process.pid, started: new Date().toISOString() });
+  if (!(await createExclusive(path, me))) {
+    const holder = await describeHolder(path);
+    if (holder) throw new RecipeError(`${dir} is being written by ${holder}; wait for it to finish or stop it (one process per dataset folder)`);
+    await unlink(path).catch(() => {});
+    if (!(await createExclusive(path, me))) throw new RecipeError(`${dir} was locked by another uirgen process at the same moment; try again`);
+  }
+  const timer = setInterval(() => {
+    const now = new Date();
+    utimes(path, now, now).catch(() => {});
+  }, LOCK_REFRESH_MS);
+  timer.unref();
+  return {
+    async release() {
+      clearInterval(timer);
+      await unlink(path).catch(() => {});
+    },
+  };
+}
+
+/** Create `path` with `text` unless it exists; false if it does. */
+async function createExclusive(path: string, text: string): Promise<boolean> {
+  try {
+    await writeFile(path, text, { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+/** Who is writing the dataset in `dir` (a live lock), or null. */
+export function lockHolder(dir: string): Promise<string | null> {
+  return describeHolder(join(dir, LOCK_FILE));
+}
+
+/** Who holds the lock, or null when there is none or it is stale (its process is gone). */
+async function describeHolder(path: string): Promise<string | null> {
+  let info: { host?: unknown; pid?: unknown };
+  let age: number;
+  try {
+    info = JSON.parse(await readFile(path, 'utf8')) as { host?: unknown; pid?: unknown };
+    age = Date.now() - (await stat(path)).mtimeMs;
+  } catch {
+    return null; // unreadable or half-written by a process killed while creating it
+  }
+  if (age > LOCK_STALE_MS) return null;
+  if (info.host === hostname() && typeof info.pid === 'number') {
+    try {
+      process.kill(info.pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') return null;
+    }
+  }
+  return `uirgen (pid ${String(info.pid)} on ${String(info.host)}, lock touched ${Math.round(age / 1000)} s ago)`;
 }
 
 /** Many small writes through the manifest's methods as one commit (better-sqlite3 nests them). */

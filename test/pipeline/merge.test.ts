@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +94,9 @@ describe('partitioned runs + merge', () => {
     await expect(merge(tmp('bad'), [parts[0], other])).rejects.toThrow(/different recipe/);
     await expect(merge(tmp('bad2'), [tmp('empty')])).rejects.toThrow(/not a uirgen dataset/);
     await expect(merge(parts[0], [parts[0]])).rejects.toThrow(/cannot also be a part/);
+    writeFileSync(join(parts[1], '.uirgen.lock'), JSON.stringify({ host: hostname(), pid: process.pid }));
+    await expect(merge(tmp('busy'), parts)).rejects.toThrow(/part1-.* is still being written by uirgen \(pid \d+/);
+    rmSync(join(parts[1], '.uirgen.lock'));
     const lost = tmp('lost');
     await synthesize({ recipe: recipe(), out: lost, workers: 1, shardIndex: 2, shardCount: 3 });
     rmSync(join(lost, 'shards', 'uir-000005.tar'));

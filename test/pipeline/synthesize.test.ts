@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { deflateSync } from 'node:zlib';
@@ -323,6 +323,32 @@ describe('synthesize: disk full', () => {
     expect(s).toMatchObject({ resumed_shards: 2, made: 14, samples: 30 });
     expect(shardBytes(out)).toEqual(shardBytes(full));
     expect(rows(out)).toEqual(rows(full));
+  });
+});
+
+describe('one writer per dataset folder', () => {
+  const lockOf = (dir: string): string => join(dir, '.uirgen.lock');
+  const small = (): Recipe => recipe({ samples: 4, types: ['GN'] });
+
+  it('refuses a folder that a live process is writing, takes over a stale lock, and removes its own', async () => {
+    const out = tmp('lock');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(lockOf(out), JSON.stringify({ host: hostname(), pid: process.pid, started: 'now' }));
+    await expect(synthesize({ recipe: small(), out, workers: 1 })).rejects.toThrow(
+      new RegExp(`is being written by uirgen \\(pid ${process.pid} on ${hostname()}, lock touched \\d+ s ago\\); wait for it`),
+    );
+    // The same from another machine, refreshed recently: still refused.
+    writeFileSync(lockOf(out), JSON.stringify({ host: 'elsewhere', pid: 1, started: 'now' }));
+    await expect(synthesize({ recipe: small(), out, workers: 1 })).rejects.toThrow(/being written by uirgen \(pid 1 on elsewhere/);
+    // Not touched for ten minutes: that job is gone.
+    const old = new Date(Date.now() - 600_000);
+    utimesSync(lockOf(out), old, old);
+    await expect(synthesize({ recipe: small(), out, workers: 1 })).resolves.toMatchObject({ samples: 4 });
+    expect(existsSync(lockOf(out))).toBe(false);
+    // A process of this host that no longer exists (killed): taken over at once.
+    writeFileSync(lockOf(out), JSON.stringify({ host: hostname(), pid: 2 ** 22 + 12345, started: 'then' }));
+    await expect(synthesize({ recipe: small(), out, workers: 1 })).resolves.toMatchObject({ samples: 4 });
+    expect(existsSync(lockOf(out))).toBe(false);
   });
 });
 
