@@ -195,9 +195,10 @@ async function writeFileAtomic(path: string, text: string): Promise<void> {
 }
 
 /** Save the recipe, or check that an existing dataset was made with an equivalent one. */
-async function settleRecipe(out: string, recipe: Recipe): Promise<void> {
+async function settleRecipe(out: string, recipe: Recipe, hasShards: boolean): Promise<void> {
   const path = join(out, RECIPE_FILE);
-  if (existsSync(path)) {
+  // Nothing made yet (say, a first attempt that found no usable source): the new recipe simply applies.
+  if (existsSync(path) && hasShards) {
     let saved: Recipe;
     try {
       saved = normalizeRecipe(JSON.parse(await readFile(path, 'utf8')));
@@ -300,8 +301,13 @@ interface Settings {
 
 async function synthesizeLocked(options: SynthesizeOptions, settings: Settings): Promise<SynthesizeSummary> {
   const { t0, out, recipe, progress, workers, shardIndex, shardCount, taskSamples, maxInFlight } = settings;
-  await settleRecipe(out, recipe);
   const manifest = Manifest.open(join(out, MANIFEST_FILE));
+  try {
+    await settleRecipe(out, recipe, manifest.completedShards().size > 0);
+  } catch (err) {
+    manifest.close();
+    throw err;
+  }
   let pool: TaskPool | null = null;
   let writer: ShardWriter | null = null;
   const errors = new ErrorLog(manifest);

@@ -262,6 +262,11 @@ describe('synthesize: inputs', () => {
     await expect(synthesize({ recipe: recipe({ sources: [join(dir, 'missing')] }), out: join(dir, 'ds2'), workers: 1 })).rejects.toThrow(
       /source folder .*missing does not exist/,
     );
+    // Nothing was made, so fixing the sources and changing the options is not "another recipe".
+    writeFileSync(join(src, 'fine.png'), await sharp(join(SAMPLES_DIR, 'coffee.png')).png().toBuffer());
+    const fixed = await synthesize({ recipe: recipe({ sources: [src], seed: 'changed', samples: 3 }), out: join(dir, 'ds'), workers: 1 });
+    expect(fixed).toMatchObject({ samples: 3, sources: 1 });
+    expect(JSON.parse(readFileSync(join(dir, 'ds', 'recipe.json'), 'utf8'))).toMatchObject({ seed: 'changed' });
   });
 });
 
