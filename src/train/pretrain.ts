@@ -209,7 +209,7 @@ function createReporter(mode: ProgressMode, stream: NodeJS.WriteStream, total: n
   const ips = (r: LogRecord): string =>
     r.images_per_s.toFixed(1) + (r.loader_images_per_s !== undefined ? ` (loader ${r.loader_images_per_s.toFixed(0)})` : '');
   if (mode === 'lines') {
-    let last = 0;
+    let last = -Infinity; // the first step always prints
     return {
       update(r, done) {
         const now = performance.now();

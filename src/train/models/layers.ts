@@ -127,10 +127,8 @@ export function definePointwise(ps: ParamStore, name: string, cin: number, cout:
   const w = ps.add(`${name}.w`, [cin, cout], init ?? torchBound(cin), true);
   const b = bias ? ps.add(`${name}.b`, [cout], torchBound(cin)) : null;
   return (x) => {
-    const [n, h, wd] = x.shape;
-    let y = tf.matMul(tf.reshape(x, [n * h * wd, cin]), w as tf.Tensor2D);
-    if (b) y = tf.add(y, b);
-    return tf.reshape(y, [n, h, wd, cout]);
+    const y = tf.conv2d(x, tf.reshape(w, [1, 1, cin, cout]) as tf.Tensor4D, 1, 'valid');
+    return b ? tf.add(y, b) : y;
   };
 }
 

@@ -4,7 +4,7 @@ import type { BatchSource } from '../../../src/train/pretrain.js';
 
 /**
  * An in-memory BatchSource of two "degradations" for learning tests: smooth random images (a few low
- * sinusoids per channel) either blurred (3x3 box) or noised (Gaussian, sigma 0.12). Batch i depends only on
+ * sinusoids per channel) either blurred (3x3 box) or noised (Gaussian, sigma 0.2 by default), half of each per batch. Batch i depends only on
  * (seed, i), so position() = { index } resumes exactly.
  */
 export const SYNTHETIC_CLASSES = ['blur', 'noise'];
@@ -23,7 +23,7 @@ function smoothImage(rng: ReturnType<typeof createRng>, size: number, out: Float
       }
 }
 
-export function syntheticBatch(seed: string, index: number, size: number, patch: number): TrainBatch {
+export function syntheticBatch(seed: string, index: number, size: number, patch: number, sigma = 0.2): TrainBatch {
   const rng = createRng(deriveSeed(seed, 'batch', index));
   const px = patch * patch * 3;
   const gt = new Float32Array(size * px);
@@ -31,13 +31,13 @@ export function syntheticBatch(seed: string, index: number, size: number, patch:
   const labels = new Int32Array(size);
   for (let b = 0; b < size; b++) {
     smoothImage(rng, patch, gt, b * px);
-    labels[b] = rng.int(0, 1);
+    labels[b] = (b + index) % 2; // balanced batches: no label-frequency noise in a tiny test
     for (let y = 0; y < patch; y++)
       for (let x = 0; x < patch; x++)
         for (let c = 0; c < 3; c++) {
           const i = b * px + (y * patch + x) * 3 + c;
           if (labels[b] === 1) {
-            lq[i] = Math.min(1, Math.max(0, gt[i] + 0.12 * rng.normal()));
+            lq[i] = Math.min(1, Math.max(0, gt[i] + sigma * rng.normal()));
           } else {
             let s = 0;
             for (let dy = -1; dy <= 1; dy++)
@@ -53,12 +53,12 @@ export function syntheticBatch(seed: string, index: number, size: number, patch:
   return { lq, gt, labels, size, patch };
 }
 
-export function syntheticSource(seed: string, size: number, patch: number, start = 0): BatchSource & { index: number } {
+export function syntheticSource(seed: string, size: number, patch: number, start = 0, sigma = 0.2): BatchSource & { index: number } {
   const src = {
     classes: SYNTHETIC_CLASSES,
     index: start,
     async next() {
-      return syntheticBatch(seed, src.index++, size, patch);
+      return syntheticBatch(seed, src.index++, size, patch, sigma);
     },
     position() {
       return { index: src.index };
