@@ -215,7 +215,7 @@ describe('synthesize: inputs', () => {
     for (const r of rotated) expect(r.crop_x as number).toBeLessThanOrEqual(80 - 64);
   });
 
-  it('skips unusable files with a reason each: empty, truncated, not an image, pixel bomb, too small, duplicate', async () => {
+  it('skips unusable files with a reason each: empty, truncated, not an image, pixel bomb, too small, duplicate, symlink loop', async () => {
     const dir = tmp('bad');
     const src = join(dir, 'src');
     mkdirSync(src, { recursive: true });
@@ -229,14 +229,16 @@ describe('synthesize: inputs', () => {
     writeFileSync(join(src, 'bomb.png'), pngHeaderOnly(60_000, 60_000));
     writeFileSync(join(src, 'tiny.png'), await sharp(photo).resize(32, 32).png().toBuffer());
     writeFileSync(join(src, 'readme.txt'), 'ignored: not an image extension');
+    symlinkSync(src, join(src, 'loop')); // a link to its own folder: walked once, reported, no hang
     const out = join(dir, 'ds');
     const s = await synthesize({ recipe: recipe({ sources: [src], samples: null, per_source: 3 }), out, workers: 1 });
     // The truncated PNG has an intact header, so it is planned (a source row) and fails when decoded.
     expect(s).toMatchObject({ samples: 3, sources: 2, made: 3 });
     const errors = rows(out, 'SELECT path, stage, message FROM errors ORDER BY path');
     const byFile = new Map(errors.map((e) => [(e.path as string).split('/').pop(), e]));
-    expect([...byFile.keys()].sort()).toEqual(['bomb.png', 'empty.png', 'notes.jpg', 'tiny.png', 'truncated.png', 'z-copy.png']);
-    expect(s.errors).toBe(6);
+    expect([...byFile.keys()].sort()).toEqual(['bomb.png', 'empty.png', 'loop', 'notes.jpg', 'tiny.png', 'truncated.png', 'z-copy.png']);
+    expect(s.errors).toBe(7);
+    expect(byFile.get('loop')).toMatchObject({ stage: 'walk' });
     expect(byFile.get('empty.png')).toMatchObject({ stage: 'probe' });
     expect(byFile.get('bomb.png')?.message).toMatch(/pixel limit/);
     expect(byFile.get('tiny.png')).toMatchObject({ stage: 'size' });
@@ -246,7 +248,7 @@ describe('synthesize: inputs', () => {
     expect(byFile.get('notes.jpg')).toMatchObject({ stage: 'probe' });
     // A rerun meets the same files and does not record them twice.
     await synthesize({ recipe: recipe({ sources: [src], samples: null, per_source: 3 }), out, workers: 1 });
-    expect(rows(out, 'SELECT count(*) AS n FROM errors')[0].n).toBe(6);
+    expect(rows(out, 'SELECT count(*) AS n FROM errors')[0].n).toBe(7);
   });
 
   it('fails with a clear error when no source is usable', async () => {
