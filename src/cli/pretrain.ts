@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BACKEND_NAMES, BackendUnavailableError, initBackend, isBackendName } from '../train/backend.js';
-import { CheckpointError, readCheckpoint, type Json } from '../train/checkpoint.js';
+import { CheckpointError, readCheckpointInfo, type Json } from '../train/checkpoint.js';
 import { openTrainingStream, type DataPosition, type Split } from '../train/data.js';
 import { defaultSettings, pretrain, PretrainError, type BatchSource, type RunSettings } from '../train/pretrain.js';
 import { defaultWarmup } from '../train/schedule.js';
@@ -166,10 +166,7 @@ export function register(program: Command): void {
             throw new UsageError(`--resume continues the run with its own settings; leave out ${changed.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
           }
           try {
-            settings = (await readCheckpoint(out).then((c) => {
-              for (const t of c.tensors.values()) t.dispose();
-              return c.info.run;
-            })) as unknown as RunSettings;
+            settings = (await readCheckpointInfo(out)).run as unknown as RunSettings;
           } catch (err) {
             if (err instanceof CheckpointError) throw new UserError(err.message);
             throw err;

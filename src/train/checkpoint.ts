@@ -95,8 +95,7 @@ export interface LoadedCheckpoint {
   tensors: Map<string, tf.Tensor>;
 }
 
-/** Read model.json and its shard; throws CheckpointError with the path when absent or malformed. */
-export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
+async function readModelJson(dir: string): Promise<ModelJson> {
   const path = join(dir, MODEL_JSON);
   let model: ModelJson;
   try {
@@ -109,6 +108,19 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   if (model.format !== CHECKPOINT_FORMAT || !info || info.version !== CHECKPOINT_VERSION) {
     throw new CheckpointError(`${path} is not a ${CHECKPOINT_FORMAT} version ${CHECKPOINT_VERSION}`);
   }
+  return model;
+}
+
+/** The checkpoint's description alone (no tensors, no backend needed). */
+export async function readCheckpointInfo(dir: string): Promise<CheckpointInfo> {
+  return (await readModelJson(dir)).uirgen;
+}
+
+/** Read model.json and its shard; throws CheckpointError with the path when absent or malformed. */
+export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
+  const path = join(dir, MODEL_JSON);
+  const model = await readModelJson(dir);
+  const info = model.uirgen;
   const manifest = model.weightsManifest;
   if (!Array.isArray(manifest) || manifest.length !== 1 || manifest[0].paths.length !== 1) {
     throw new CheckpointError(`${path}: expected one weights group with one shard`);

@@ -255,7 +255,6 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   let trainer: Trainer;
   let source: BatchSource;
   let info: CheckpointInfo | null = null;
-  await mkdir(out, { recursive: true });
   if (opts.resume) {
     ({ trainer, info } = await loadTrainer(out));
     settings = validateSettings(info.run as unknown as RunSettings);
@@ -281,6 +280,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     }
     source = await opts.openSource(settings, null);
     try {
+      await mkdir(out, { recursive: true });
       trainer = newTrainer(settings, source.classes);
     } catch (err) {
       await source.close?.();

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTrainer, readCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
+import { loadTrainer, readCheckpoint, readCheckpointInfo, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { createTrainer, DEFAULT_HYPER, type TrainBatch, type Trainer } from '../../src/train/maskdcpt.js';
 import { makeMasks, sampleMaskCells, type NetConfig } from '../../src/train/models/maskdcpt-net.js';
 
@@ -57,6 +57,9 @@ describe('checkpoint', () => {
     expect(model.uirgen.step).toBe(2);
     expect(model.uirgen.data).toEqual({ epoch: 0, index: 2 });
 
+    const described = await readCheckpointInfo(ckpt);
+    expect(described.step).toBe(2);
+    expect(described.config.classes).toEqual(['a', 'b']);
     const { trainer: b, info } = await loadTrainer(ckpt);
     expect(info.run).toEqual({ dataset: 'x', steps: 10 });
     expect(b.step).toBe(2);
