@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference PSNR / SSIM values for test/train/metrics.test.ts.
+"""Reference PSNR / SSIM values for test/core/metrics.test.ts.
 
 Run from the repository root with Debian's python (python3-numpy, python3-skimage, python3-pil):
 

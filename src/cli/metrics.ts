@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { decodeImage } from '../core/io.js';
-import { measure } from '../train/metrics.js';
+import { measure } from '../core/metrics.js';
 import { action, parseIntOption, UsageError, UserError } from './errors.js';
 
 interface MetricsFlags {

@@ -4,7 +4,7 @@ import { join, relative, sep } from 'node:path';
 import type { Image } from '../core/image.js';
 import { decodeImage, encodePng, ImageInputError } from '../core/io.js';
 import { isTypeId, TYPE_IDS, type TypeId } from '../degradations/types.js';
-import { psnr } from '../train/metrics.js';
+import { psnr } from '../core/metrics.js';
 import { TOOLKIT_VERSION } from '../version.js';
 import { Manifest, type SampleRow, type SourceRow } from './manifest.js';
 import { ShardWriter, StorageError, type ShardInfo } from './shards.js';

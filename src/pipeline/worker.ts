@@ -7,7 +7,7 @@ import { decodeImage, encodePng, ImageInputError } from '../core/io.js';
 import { createRng } from '../core/random.js';
 import { getDegradation } from '../degradations/registry.js';
 import type { Params, TypeId } from '../degradations/types.js';
-import { psnr } from '../train/metrics.js';
+import { psnr } from '../core/metrics.js';
 import type { CropBox } from './plan.js';
 import type { SplitName } from './recipe.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createImage, type Image } from '../../src/core/image.js';
 import { createRng } from '../../src/core/random.js';
-import { psnr } from '../../src/train/metrics.js';
+import { psnr } from '../../src/core/metrics.js';
 import { defocusBlur, gaussianSincBlur, motionBlur, type DepthBlurParams } from '../../src/degradations/blur.js';
 import { pseudoDepthGrid } from '../../src/degradations/haze.js';
 import { diskKernel } from '../../src/degradations/kernels/defocus.js';

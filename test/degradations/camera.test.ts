@@ -17,7 +17,7 @@ import {
   type CameraParams,
 } from '../../src/degradations/camera.js';
 import { mosaic } from '../../src/degradations/kernels/bayer.js';
-import { psnr } from '../../src/train/metrics.js';
+import { psnr } from '../../src/core/metrics.js';
 import { sampleCrops } from '../support/samples.js';
 
 const bytes = (im: Image) => Buffer.from(im.data.buffer, im.data.byteOffset, im.data.byteLength);

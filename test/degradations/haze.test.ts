@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createImage, cropImage, type Image } from '../../src/core/image.js';
 import { createRng } from '../../src/core/random.js';
-import { psnr } from '../../src/train/metrics.js';
+import { psnr } from '../../src/core/metrics.js';
 import { AIRLIGHT_RANGE, HAZE_BETAS, applyHaze, haze, pseudoDepthGrid, type HazeParams } from '../../src/degradations/haze.js';
 import { sampleCrops } from '../support/samples.js';
 

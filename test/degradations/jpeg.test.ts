@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../src/core/random.js';
-import { psnr } from '../../src/train/metrics.js';
+import { psnr } from '../../src/core/metrics.js';
 import { jpeg, jpegRoundTrip, JPEG_QUALITIES } from '../../src/degradations/jpeg.js';
 import { createImage, type Image } from '../../src/core/image.js';
 import { sampleCrops } from '../support/samples.js';

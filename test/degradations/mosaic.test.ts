@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createImage, type Image } from '../../src/core/image.js';
 import { createRng } from '../../src/core/random.js';
-import { psnr } from '../../src/train/metrics.js';
+import { psnr } from '../../src/core/metrics.js';
 import { mosaic, mosaicDemosaic, type MosaicParams } from '../../src/degradations/mosaic.js';
 import { sampleCrops } from '../support/samples.js';
 

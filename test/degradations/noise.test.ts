@@ -9,7 +9,7 @@ import {
   gaussianNoise,
   GRAY_NOISE_PROB,
 } from '../../src/degradations/noise.js';
-import { psnr } from '../../src/train/metrics.js';
+import { psnr } from '../../src/core/metrics.js';
 import { sampleCrops } from '../support/samples.js';
 
 const bytes = (im: Image) => Buffer.from(im.data.buffer, im.data.byteOffset, im.data.byteLength);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createRng, deriveSeed } from '../../src/core/random.js';
 import { getDegradation, listDegradations, resolveLevel, totalLevels } from '../../src/degradations/registry.js';
 import { TYPE_IDS } from '../../src/degradations/types.js';
-import { psnr } from '../../src/train/metrics.js';
+import { psnr } from '../../src/core/metrics.js';
 import { sampleCrops } from '../support/samples.js';
 
 const bytes = (data: Float32Array): Buffer => Buffer.from(data.buffer, data.byteOffset, data.byteLength);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createImage, cropImage, type Image } from '../../src/core/image.js';
 import { createRng } from '../../src/core/random.js';
-import { psnr } from '../../src/train/metrics.js';
+import { psnr } from '../../src/core/metrics.js';
 import { SNOW_DENSITIES, applySnow, sampleSnow, snow, type FlakeLayer, type SnowParams } from '../../src/degradations/snow.js';
 import { sampleCrops } from '../support/samples.js';
 

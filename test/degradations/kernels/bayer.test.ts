@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createImage } from '../../../src/core/image.js';
-import { psnr } from '../../../src/train/metrics.js';
+import { psnr } from '../../../src/core/metrics.js';
 import { BAYER_PATTERNS, DEMOSAIC_METHODS, cfaChannels, demosaic, mosaic } from '../../../src/degradations/kernels/bayer.js';
 import { sampleCrops } from '../../support/samples.js';
 

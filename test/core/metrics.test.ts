@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createImage, cropImage, fromUint8, toUint8, type Image } from '../../src/core/image.js';
 import { decodeImage } from '../../src/core/io.js';
 import { createRng } from '../../src/core/random.js';
-import { measure, psnr, ssim } from '../../src/train/metrics.js';
+import { measure, psnr, ssim } from '../../src/core/metrics.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/metrics/', import.meta.url));
 

@@ -1,9 +1,9 @@
-import { CHANNELS, type Image } from '../core/image.js';
+import { CHANNELS, type Image } from './image.js';
 
 /**
  * PSNR and SSIM the way image-restoration papers report them: BasicSR's `calculate_psnr` /
  * `calculate_ssim` (basicsr/metrics/psnr_ssim.py), checked against scikit-image and a numpy
- * re-implementation of BasicSR in test/train/metrics.test.ts (see scripts/metrics-reference.py).
+ * re-implementation of BasicSR in test/core/metrics.test.ts (see scripts/metrics-reference.py).
  *
  * Conventions:
  * - Both images are first quantized to 8 bits exactly as `toUint8` does (clamp to [0, 1], x255,
@@ -159,7 +159,7 @@ function planesOf(
 
 /**
  * The 8-bit value `toUint8` would store (clamp, x255, round half up, NaN -> 0), without allocating
- * its full-size buffer (test/train/metrics.test.ts checks the two agree).
+ * its full-size buffer (test/core/metrics.test.ts checks the two agree).
  */
 function q8(value: number): number {
   const v = value * 255 + 0.5;
