@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Piscina } from 'piscina';
 import sharp from 'sharp';
-import { cloneImage, cropImage, quantizeInPlace, type Image } from '../core/image.js';
-import { decodeImage, encodePng, ImageInputError } from '../core/io.js';
+import { cloneImage } from '../core/image.js';
+import { cropRaster8, decodeRaster8, encodePng, ImageInputError, type Raster8 } from '../core/io.js';
 import { createRng } from '../core/random.js';
 import { getDegradation } from '../degradations/registry.js';
 import type { Params, TypeId } from '../degradations/types.js';
@@ -13,9 +13,9 @@ import type { SplitName } from './recipe.js';
 
 /**
  * The piscina worker: one task = one source and some of its crops. It reads the source once,
- * checks its bytes against the sha256 the plan was made from, decodes it once (and keeps the last
- * decoded source, since consecutive tasks often share it), then for each crop: quantize the crop to
- * 8 bits (the stored gt, so lq is exactly apply(decode(gt.png), params)), draw params from the
+ * checks its bytes against the sha256 the plan was made from, decodes it once to 8 bits (and keeps the last
+ * decoded source, since consecutive tasks often share it), then for each crop: cut it as exact k/255
+ * values (the stored gt, so lq is exactly apply(decode(gt.png), params)), draw params from the
  * sample's seed, apply, encode both PNGs, hash them and measure PSNR. All output bytes go back in
  * one transferred buffer; the main thread only writes and indexes.
  */
@@ -72,9 +72,9 @@ export interface WorkerResult {
   data: Uint8Array;
 }
 
-let cached: { sha256: string; image: Image } | null = null;
+let cached: { sha256: string; image: Raster8 } | null = null;
 
-async function loadSource(task: WorkerTask): Promise<Image> {
+async function loadSource(task: WorkerTask): Promise<Raster8> {
   if (cached && cached.sha256 === task.sha256) return cached.image;
   cached = null;
   let bytes: Buffer;
@@ -87,9 +87,9 @@ async function loadSource(task: WorkerTask): Promise<Image> {
   if (sha !== task.sha256) {
     throw new SourceError('read', 'file changed since it was fingerprinted (sha256 differs); its samples are skipped');
   }
-  let image: Image;
+  let image: Raster8;
   try {
-    image = await decodeImage(bytes);
+    image = await decodeRaster8(bytes);
   } catch (err) {
     throw new SourceError('decode', err instanceof ImageInputError ? err.reason : String(err));
   }
@@ -123,8 +123,8 @@ interface Made {
  * encodes still running on libuv's pool, so the caller can start the next crop's degradation
  * while they finish; on two cores that keeps both busy instead of waiting for zlib.
  */
-async function degrade(source: Image, task: WorkerTask, s: WorkerSample): Promise<() => Promise<Made>> {
-  const gt = quantizeInPlace(cropImage(source, s.crop.x, s.crop.y, s.crop.w, s.crop.h));
+async function degrade(source: Raster8, task: WorkerTask, s: WorkerSample): Promise<() => Promise<Made>> {
+  const gt = cropRaster8(source, s.crop.x, s.crop.y, s.crop.w, s.crop.h);
   const d = getDegradation(s.type);
   const params = d.sample(s.level, createRng(s.seed), { width: gt.width, height: gt.height });
   // A clone, so an operator that works in place cannot change the gt we measure and store.
@@ -163,7 +163,7 @@ export async function runTask(task: WorkerTask): Promise<WorkerResult> {
     size += b.length;
     return [size - b.length, b.length];
   };
-  let source: Image;
+  let source: Raster8;
   try {
     source = await loadSource(task);
   } catch (err) {
