@@ -120,7 +120,7 @@ export function buildNet(config: NetConfig): MaskDcptNet {
 }
 
 /**
- * SparK / MaskDCPT patch masking: per image, exactly round(cells * (1 - ratio)) of the (h/f) x (w/f) cells are
+ * SparK / MaskDCPT patch masking: per image, exactly max(1, round(cells * (1 - ratio))) of the (h/f) x (w/f) cells are
  * kept, the kept set a seeded random choice. Returns 0/1 per cell, image-major, row-major.
  */
 export function sampleMaskCells(batch: number, cellsH: number, cellsW: number, ratio: number, seed: string): Uint8Array {
