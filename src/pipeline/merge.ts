@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { TOOLKIT_VERSION } from '../version.js';
-import { Manifest, type SampleRow, type ShardRow } from './manifest.js';
+import { Manifest, type ErrorRow, type SampleRow, type ShardRow, type SourceRow } from './manifest.js';
 import { shardName } from './plan.js';
 import { normalizeRecipe, planIdentity, RecipeError, type Recipe } from './recipe.js';
 import { storageError } from './shards.js';
@@ -185,21 +185,18 @@ async function mergeLocked(
     for (const part of parts) {
       const m = Manifest.open(join(part.dir, MANIFEST_FILE), { readonly: true });
       try {
-        for (const s of m.db.prepare('SELECT id, path, sha256, width, height FROM sources ORDER BY id').all() as {
-          id: string; path: string; sha256: string; width: number | null; height: number | null;
-        }[]) {
-          if (!sources.has(s.id)) {
-            target.upsertSource(s);
-            sources.add(s.id);
-          }
-        }
-        for (const e of m.db.prepare('SELECT path, stage, message FROM errors ORDER BY rowid').all() as { path: string; stage: string; message: string }[]) {
+        const newSources = (m.db.prepare('SELECT id, path, sha256, width, height FROM sources ORDER BY id').all() as SourceRow[]).filter(
+          (s) => !sources.has(s.id),
+        );
+        target.upsertSources(newSources);
+        for (const s of newSources) sources.add(s.id);
+        const newErrors = (m.db.prepare('SELECT path, stage, message FROM errors ORDER BY rowid').all() as ErrorRow[]).filter((e) => {
           const id = `${e.path}\u0000${e.stage}\u0000${e.message}`;
-          if (!errors.has(id)) {
-            target.recordError(e);
-            errors.add(id);
-          }
-        }
+          if (errors.has(id)) return false;
+          errors.add(id);
+          return true;
+        });
+        target.recordErrors(newErrors);
         const shards = m.db.prepare('SELECT name, samples, bytes, sha256 FROM shards ORDER BY name').all() as ShardRow[];
         const rowsOf = m.db.prepare('SELECT * FROM samples WHERE shard = ? ORDER BY key');
         for (const shard of shards) {

@@ -342,11 +342,11 @@ async function synthesizeLocked(options: SynthesizeOptions, settings: Settings):
     const present = new Set(
       (manifest.db.prepare('SELECT id FROM sources').pluck().all() as string[]),
     );
-    inTransaction(manifest, () => {
-      for (const s of plan.sources) {
-        if (!present.has(sourceId(s.sha256))) manifest.upsertSource({ id: sourceId(s.sha256), path: s.rel, sha256: s.sha256, width: s.width, height: s.height });
-      }
-    });
+    manifest.upsertSources(
+      plan.sources
+        .filter((s) => !present.has(sourceId(s.sha256)))
+        .map((s) => ({ id: sourceId(s.sha256), path: s.rel, sha256: s.sha256, width: s.width, height: s.height })),
+    );
     await removePartials(shardsDir);
     // A committed shard whose file went missing is redone, not trusted.
     for (const name of completed) {
@@ -494,11 +494,6 @@ async function describeHolder(path: string): Promise<string | null> {
   return `uirgen (pid ${String(info.pid)} on ${String(info.host)}, lock touched ${Math.round(age / 1000)} s ago)`;
 }
 
-/** Many small writes through the manifest's methods as one commit (better-sqlite3 nests them). */
-function inTransaction(m: Manifest, fn: () => void): void {
-  m.db.transaction(fn)();
-}
-
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Number.isFinite(x) ? Math.round(x * f) / f : 0;
@@ -536,9 +531,7 @@ class ErrorLog {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    inTransaction(this.manifest, () => {
-      for (const e of batch) this.manifest.recordError(e);
-    });
+    this.manifest.recordErrors(batch);
   }
 }
 
