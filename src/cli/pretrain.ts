@@ -21,6 +21,7 @@ interface PretrainFlags {
   lr: string;
   width: string;
   blocks: string;
+  clsExpand: string;
   warmup?: string;
   weightDecay: string;
   lambda: string;
@@ -44,7 +45,7 @@ interface DataSettings {
 }
 
 /** Flags that define the run: with --resume they come from the checkpoint and may not be changed. */
-const RUN_FLAGS = ['steps', 'batch', 'patch', 'maskRatio', 'method', 'seed', 'lr', 'width', 'blocks', 'warmup', 'weightDecay', 'lambda', 'types', 'levels', 'split', 'real'];
+const RUN_FLAGS = ['steps', 'batch', 'patch', 'maskRatio', 'method', 'seed', 'lr', 'width', 'blocks', 'clsExpand', 'warmup', 'weightDecay', 'lambda', 'types', 'levels', 'split', 'real'];
 
 function parseNumber(name: string, value: string, lo: number, hi: number, loOpen = false): number {
   const n = Number(value);
@@ -109,7 +110,7 @@ function settingsFromFlags(flags: PretrainFlags): RunSettings {
       middleBlocks: blocks[blocks.length - 1],
       decBlocks: [...enc].reverse(),
       clsBlocks: 1,
-      clsExpand: 2,
+      clsExpand: parseNumber('--cls-expand', flags.clsExpand, 0, 8, true),
     },
     data: data as unknown as Json,
   });
@@ -133,6 +134,7 @@ export function register(program: Command): void {
     .option('--lr <LR>', 'peak learning rate (AdamW; cosine decay after a linear warm-up)', '1e-3')
     .option('--width <C>', 'encoder width (channels after the intro conv)', '16')
     .option('--blocks <LIST>', 'NAF blocks per encoder stage, then the middle blocks', '1,1,1,1')
+    .option('--cls-expand <X>', 'classifier bottleneck width / feature channels (the released code uses 2)', '1')
     .option('--warmup <N>', 'warm-up steps (default 5% of --steps, at most 1000)')
     .option('--weight-decay <W>', 'AdamW decoupled weight decay', '1e-4')
     .option('--lambda <L>', 'weight of the classification loss', '1')

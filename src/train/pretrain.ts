@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { deriveSeed } from '../core/random.js';
 import { loadTrainer, saveCheckpoint, type CheckpointInfo, type Json } from './checkpoint.js';
 import { createTrainer, DEFAULT_HYPER, type Trainer, type TrainBatch } from './maskdcpt.js';
-import { downFactor, validateConfig, type Method, type NetConfig } from './models/maskdcpt-net.js';
+import { downFactor, TINY_DEFAULTS, validateConfig, type Method, type NetConfig } from './models/maskdcpt-net.js';
 import { lossCurveSvg, type CurvePoint } from './plot.js';
 import { defaultWarmup } from './schedule.js';
 
@@ -68,7 +68,7 @@ export function defaultSettings(over: Partial<RunSettings> & Pick<RunSettings, '
     warmup: defaultWarmup(over.steps),
     weightDecay: DEFAULT_HYPER.weightDecay,
     lambda: DEFAULT_HYPER.lambda,
-    net: { width: 16, encBlocks: [1, 1, 1], middleBlocks: 1, decBlocks: [1, 1, 1], clsBlocks: 1, clsExpand: 2 },
+    net: { ...TINY_DEFAULTS, encBlocks: [...TINY_DEFAULTS.encBlocks], decBlocks: [...TINY_DEFAULTS.decBlocks] },
     data: null,
     ...over,
   };
