@@ -28,16 +28,9 @@ const MOTION_LENGTHS = [4, 6, 9, 12, 16, 20, 25, 31, 38, 46, 55, 65] as const;
 const MOTION_ITERS = 2000;
 const motionLevels: LevelDef[] = levelsOf('trajectory', MOTION_LENGTHS, (length) => ({ length, iters: MOTION_ITERS, expl: [0.003, 0.01] }));
 
-export interface MotionBlurParams extends Params {
+/** Every setting that regenerates the trajectory, and the level it was drawn for. */
+export interface MotionBlurParams extends Params, TrajectorySettings {
   level: string;
-  length: number;
-  iters: number;
-  expl: number;
-  centripetal: number;
-  probBigShake: number;
-  gaussianShake: number;
-  initAngle: number;
-  seed: string;
 }
 
 function trajectoryOf(p: MotionBlurParams): TrajectorySettings {

@@ -18,6 +18,7 @@
  *
  * The pieces are exported as plain functions: LL and BLN chain them.
  */
+import { mat3Inverse, mat3Multiply } from '../core/mat3.js';
 import { CHANNELS, createImage, type Image } from '../core/image.js';
 import { createRng, type Rng } from '../core/random.js';
 import { BAYER_PATTERNS, demosaic, mosaic, type BayerPattern } from './kernels/bayer.js';
@@ -96,34 +97,18 @@ function checkCamera(cam: CameraParams): void {
   }
 }
 
-function matMul(a: readonly number[], b: readonly number[]): number[] {
-  const out = new Array<number>(9).fill(0);
-  for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) for (let k = 0; k < 3; k++) out[r * 3 + c] += a[r * 3 + k] * b[k * 3 + c];
-  return out;
-}
-
-function matInverse(m: readonly number[]): number[] {
-  const [a, b, c, d, e, f, g, h, i] = m;
-  const A = e * i - f * h;
-  const B = -(d * i - f * g);
-  const C = d * h - e * g;
-  const det = a * A + b * B + c * C;
-  if (!(Math.abs(det) > 1e-12)) throw new RangeError('colour matrix is singular');
-  return [A, -(b * i - c * h), b * f - c * e, B, a * i - c * g, -(a * f - c * d), C, -(a * h - b * g), a * e - b * d].map((v) => v / det);
-}
-
 /** RGB -> camera matrix, rows normalized to sum 1 (unprocess.py random_ccm), and its inverse. */
 export function cameraMatrices(cam: CameraParams): { rgb2cam: number[]; cam2rgb: number[] } {
   checkCamera(cam);
   const sum = cam.ccmWeights.reduce((a, b) => a + b, 0);
   const xyz2cam = new Array<number>(9).fill(0);
   cam.ccmWeights.forEach((w, m) => XYZ2CAMS[m].forEach((v, j) => (xyz2cam[j] += (v * w) / sum)));
-  const rgb2cam = matMul(xyz2cam, RGB2XYZ);
+  const rgb2cam = mat3Multiply(xyz2cam, RGB2XYZ);
   for (let r = 0; r < 3; r++) {
     const s = rgb2cam[r * 3] + rgb2cam[r * 3 + 1] + rgb2cam[r * 3 + 2];
     for (let c = 0; c < 3; c++) rgb2cam[r * 3 + c] /= s;
   }
-  return { rgb2cam, cam2rgb: matInverse(rgb2cam) };
+  return { rgb2cam, cam2rgb: mat3Inverse(rgb2cam, 'colour matrix') };
 }
 
 // Tone and gamma curves as lookup tables with linear interpolation: Math.pow/asin/sin per value

@@ -1,3 +1,4 @@
+import { mat3Inverse, mat3Multiply, mat3Project } from '../core/mat3.js';
 import { CHANNELS, clampInPlace, createImage, type Image } from '../core/image.js';
 import { createRng } from '../core/random.js';
 import { BAYER_PATTERNS, cfaChannels, demosaic, type BayerPattern } from './kernels/bayer.js';
@@ -130,30 +131,18 @@ function boxGaussProfile(width: number, sigma: number): Profile {
   return { radius, taps: Math.ceil(2 * radius) + 1, centre: half + 0.5, table };
 }
 
-/** Row-major 3x3 matrix product and inverse, for the homography. */
-function mul3(a: number[], b: number[]): number[] {
-  const out = new Array<number>(9);
-  for (let r = 0; r < 3; r++) {
-    for (let c = 0; c < 3; c++) out[r * 3 + c] = a[r * 3] * b[c] + a[r * 3 + 1] * b[3 + c] + a[r * 3 + 2] * b[6 + c];
-  }
-  return out;
-}
-
-function inv3(m: number[]): number[] {
-  const [a, b, c, d, e, f, g, h, i] = m;
-  const A = e * i - f * h;
-  const B = -(d * i - f * g);
-  const C = d * h - e * g;
-  const det = a * A + b * B + c * C;
-  if (!(Math.abs(det) > 1e-12)) throw new RangeError('the screen warp is singular');
-  return [A, -(b * i - c * h), b * f - c * e, B, a * i - c * g, -(a * f - c * d), C, -(a * h - b * g), a * e - b * d].map(
-    (v) => v / det,
-  );
-}
-
-function apply3(m: number[], x: number, y: number): [number, number] {
-  const w = m[6] * x + m[7] * y + m[8];
-  return [(m[0] * x + m[1] * y + m[2]) / w, (m[3] * x + m[4] * y + m[5]) / w];
+/** The three channels as separate planes, padded by `pad` on every side with the edge pixels repeated. */
+function edgePaddedPlanes(data: Float32Array, W: number, H: number, pad: number): Float32Array[] {
+  const pw = W + 2 * pad;
+  const ph = H + 2 * pad;
+  return [0, 1, 2].map((c) => {
+    const plane = new Float32Array(pw * ph);
+    for (let y = 0; y < ph; y++) {
+      const sy = (y < pad ? 0 : y >= H + pad ? H - 1 : y - pad) * W;
+      for (let x = 0; x < pw; x++) plane[y * pw + x] = data[(sy + (x < pad ? 0 : x >= W + pad ? W - 1 : x - pad)) * CHANNELS + c];
+    }
+    return plane;
+  });
 }
 
 function checkParams(p: MoireParams): void {
@@ -193,23 +182,23 @@ export function screenWarp(width: number, height: number, params: MoireParams): 
   const centre = [1, 0, -cx, 0, 1, -cy, 0, 0, 1];
   const keystone = [1, 0, 0, 0, 1, 0, params.keystone[0] / (width / 2), params.keystone[1] / (height / 2), 1];
   const rotScale = [cs, -sn, 0, sn, cs, 0, 0, 0, 1];
-  const m = mul3(rotScale, mul3(keystone, centre));
+  const m = mat3Multiply(rotScale, mat3Multiply(keystone, centre));
   let minX = Infinity;
   let minY = Infinity;
   let maxX = -Infinity;
   let maxY = -Infinity;
   for (const [x, y] of [[-0.5, -0.5], [width - 0.5, -0.5], [-0.5, height - 0.5], [width - 0.5, height - 0.5]]) {
-    const [u, v] = apply3(m, x, y);
+    const [u, v] = mat3Project(m, x, y);
     minX = Math.min(minX, u);
     maxX = Math.max(maxX, u);
     minY = Math.min(minY, v);
     maxY = Math.max(maxY, v);
   }
   const margin = 4;
-  const forward = mul3([1, 0, margin - minX + params.shift[0] - 1, 0, 1, margin - minY + params.shift[1] - 1, 0, 0, 1], m);
+  const forward = mat3Multiply([1, 0, margin - minX + params.shift[0] - 1, 0, 1, margin - minY + params.shift[1] - 1, 0, 0, 1], m);
   return {
     forward,
-    inverse: inv3(forward),
+    inverse: mat3Inverse(forward, 'the screen warp'),
     sensorWidth: Math.ceil(maxX - minX) + 2 * margin,
     sensorHeight: Math.ceil(maxY - minY) + 2 * margin,
   };
@@ -240,20 +229,12 @@ export function captureScreenExact(image: Image, warp: ScreenWarp, params: Moire
   // quadrilateral, so its corners bound it.
   let over = 0;
   for (const [p, q] of [[0, 0], [sw - 1, 0], [0, sh - 1], [sw - 1, sh - 1]]) {
-    const [x, y] = apply3(inv, p, q);
+    const [x, y] = mat3Project(inv, p, q);
     over = Math.max(over, -x, -y, x - (W - 1), y - (H - 1));
   }
   const pad = Math.ceil(over + Math.max(hR, vR)) + 2;
   const pw = W + 2 * pad;
-  const ph = H + 2 * pad;
-  const planes = [0, 1, 2].map((c) => {
-    const plane = new Float32Array(pw * ph);
-    for (let y = 0; y < ph; y++) {
-      const sy = (y < pad ? 0 : y >= H + pad ? H - 1 : y - pad) * W;
-      for (let x = 0; x < pw; x++) plane[y * pw + x] = data[(sy + (x < pad ? 0 : x >= W + pad ? W - 1 : x - pad)) * CHANNELS + c];
-    }
-    return plane;
-  });
+  const planes = edgePaddedPlanes(data, W, H, pad);
 
   const cells = cfaChannels(params.pattern);
   const raw = new Float32Array(sw * sh);
@@ -330,20 +311,12 @@ export function captureScreen(image: Image, warp: ScreenWarp, params: MoireParam
 
   let over = 0;
   for (const [p, q] of [[0, 0], [sw - 1, 0], [0, sh - 1], [sw - 1, sh - 1]]) {
-    const [x, y] = apply3(inv, p, q);
+    const [x, y] = mat3Project(inv, p, q);
     over = Math.max(over, -x, -y, x - (W - 1), y - (H - 1));
   }
   const pad = Math.ceil(over) + 2;
   const pw = W + 2 * pad;
-  const ph = H + 2 * pad;
-  const planes = [0, 1, 2].map((c) => {
-    const plane = new Float32Array(pw * ph);
-    for (let y = 0; y < ph; y++) {
-      const sy = (y < pad ? 0 : y >= H + pad ? H - 1 : y - pad) * W;
-      for (let x = 0; x < pw; x++) plane[y * pw + x] = data[(sy + (x < pad ? 0 : x >= W + pad ? W - 1 : x - pad)) * CHANNELS + c];
-    }
-    return plane;
-  });
+  const planes = edgePaddedPlanes(data, W, H, pad);
 
   const cells = cfaChannels(params.pattern);
   const raw = new Float32Array(sw * sh);
