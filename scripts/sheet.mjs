@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Contact sheet: every type at three levels (mildest, middle, most severe) beside the clean crop.
-// Usage: npm run sheet [-- --out docs/degradations.png --tile 192]
+// Usage: npm run sheet [-- --out docs/degradations.jpg --tile 192]
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import sharp from 'sharp';
@@ -11,7 +11,7 @@ import { listDegradations } from '../dist/degradations/registry.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
-const out = opt('--out', 'docs/degradations.png');
+const out = opt('--out', 'docs/degradations.jpg');
 const tile = Number(opt('--tile', '192'));
 const label = 22;
 const photos = ['astronaut.png', 'chelsea.png', 'coffee.png', 'rocket.jpg'];
@@ -48,5 +48,7 @@ for (const [row, d] of types.entries()) {
   layers.push({ input: Buffer.from(svg), left: 0, top: y });
 }
 mkdirSync(dirname(out), { recursive: true });
-await sharp({ create: { width: W, height: H, channels: 3, background: '#000' } }).composite(layers).png().toFile(out);
+const sheet = sharp({ create: { width: W, height: H, channels: 3, background: '#000' } }).composite(layers);
+// a documentation picture: JPEG keeps the repository light (a PNG of this sheet is ~6 MB)
+await (/\.png$/i.test(out) ? sheet.png() : sheet.jpeg({ quality: 85, mozjpeg: true })).toFile(out);
 console.log(`wrote ${out} (${W}x${H}): ${types.length} types x (clean + 3 levels)`);
