@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createImage, type Image } from '../../src/core/image.js';
 import { createRng } from '../../src/core/random.js';
-import { psnr } from '../../src/core/metrics.js';
 import { mosaic, mosaicDemosaic, type MosaicParams } from '../../src/degradations/mosaic.js';
 import { sampleCrops } from '../support/samples.js';
+import { expectFallingWithinVariants, meanPsnrByVariant } from '../support/severity.js';
 
 const bytes = (im: Image) => Buffer.from(im.data.buffer, im.data.byteOffset, im.data.byteLength);
 
@@ -66,19 +66,8 @@ describe('MS (mosaic)', () => {
   });
 
   it('PSNR falls strictly with severity within each variant (5 photos, 2 seeds)', async () => {
-    const crops = await sampleCrops(128);
-    const byVariant = new Map<string, number[]>();
-    for (let level = 0; level < mosaic.levels.length; level++) {
-      let s = 0;
-      for (const seed of [1, 2]) {
-        for (const im of crops) s += psnr(await mosaic.apply(im, mosaic.sample(level, createRng(seed), im)), im);
-      }
-      const v = mosaic.levels[level].variant;
-      byVariant.set(v, [...(byVariant.get(v) ?? []), s / (2 * crops.length)]);
-    }
-    for (const means of byVariant.values()) {
-      for (let i = 1; i < means.length; i++) expect(means[i]).toBeLessThan(means[i - 1]);
-    }
+    const byVariant = await meanPsnrByVariant(mosaic, await sampleCrops(128), [1, 2]);
+    expectFallingWithinVariants(mosaic.id, byVariant);
     // Malvar beats bilinear beats pixel replication at full resolution.
     expect(byVariant.get('malvar')![0]).toBeGreaterThan(byVariant.get('bilinear')![0]);
     expect(byVariant.get('bilinear')![0]).toBeGreaterThan(byVariant.get('nearest')![0]);

@@ -9,8 +9,8 @@ import {
   gaussianNoise,
   GRAY_NOISE_PROB,
 } from '../../src/degradations/noise.js';
-import { psnr } from '../../src/core/metrics.js';
 import { sampleCrops } from '../support/samples.js';
+import { expectFallingWithinVariants, meanPsnrByVariant } from '../support/severity.js';
 
 const bytes = (im: Image) => Buffer.from(im.data.buffer, im.data.byteOffset, im.data.byteLength);
 const info = { width: 64, height: 64 };
@@ -80,21 +80,7 @@ describe('GN contract', () => {
   });
 
   it('PSNR falls strictly with severity within each variant (5 photos, 2 seeds)', async () => {
-    const crops = await sampleCrops(128);
-    for (const v of ['gaussian', 'poisson', 'saltpepper']) {
-      const means: number[] = [];
-      gaussianNoise.levels.forEach((l, level) => {
-        if (l.variant === v) means.push(level);
-      });
-      for (let i = 0; i < means.length; i++) {
-        let s = 0;
-        for (const seed of [1, 2]) {
-          for (const im of crops) s += psnr(await gaussianNoise.apply(im, gaussianNoise.sample(means[i], createRng(seed), im)), im);
-        }
-        means[i] = s / (2 * crops.length);
-      }
-      for (let i = 1; i < means.length; i++) expect(means[i], `${v} level ${i}`).toBeLessThan(means[i - 1]);
-    }
+    expectFallingWithinVariants(gaussianNoise.id, await meanPsnrByVariant(gaussianNoise, await sampleCrops(128), [1, 2]));
   });
 
   it('draws grey noise with probability ~0.4 for gaussian and poisson, never for salt & pepper', () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createImage, cropImage, type Image } from '../../src/core/image.js';
 import { createRng } from '../../src/core/random.js';
-import { psnr } from '../../src/core/metrics.js';
 import type { Degradation } from '../../src/degradations/types.js';
 import {
   DROP_COUNTS,
@@ -19,6 +18,7 @@ import {
   type RainStreakSettings,
 } from '../../src/degradations/rain.js';
 import { sampleCrops } from '../support/samples.js';
+import { expectFallingWithinVariants, meanPsnrByVariant } from '../support/severity.js';
 
 const bytes = (im: Image) => Buffer.from(im.data.buffer, im.data.byteOffset, im.data.byteLength);
 
@@ -78,15 +78,7 @@ function contract(deg: Degradation, count: number): void {
   });
 
   it('PSNR falls strictly as severity rises within each variant (5 photos, 2 seeds)', async () => {
-    const crops = await sampleCrops(128);
-    const byVariant = new Map<string, number[]>();
-    for (let level = 0; level < deg.levels.length; level++) {
-      let s = 0;
-      for (const seed of [1, 2]) for (const im of crops) s += psnr(await deg.apply(im, deg.sample(level, createRng(seed), im)), im);
-      const v = deg.levels[level].variant;
-      byVariant.set(v, [...(byVariant.get(v) ?? []), s / (2 * crops.length)]);
-    }
-    for (const means of byVariant.values()) for (let i = 1; i < means.length; i++) expect(means[i]).toBeLessThan(means[i - 1]);
+    expectFallingWithinVariants(deg.id, await meanPsnrByVariant(deg, await sampleCrops(128), [1, 2]));
   });
 }
 

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createRng, deriveSeed } from '../../src/core/random.js';
 import { getDegradation, listDegradations, resolveLevel, totalLevels } from '../../src/degradations/registry.js';
 import { TYPE_IDS } from '../../src/degradations/types.js';
-import { psnr } from '../../src/core/metrics.js';
 import { sampleCrops } from '../support/samples.js';
+import { expectFallingWithinVariants, meanPsnrByVariant } from '../support/severity.js';
 
 const bytes = (data: Float32Array): Buffer => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 
@@ -65,27 +65,10 @@ describe.each(listDegradations().map((d) => [d.id, d] as const))('%s', (_id, d) 
   });
 
   it('gets more severe as the level rises within each variant (mean PSNR over the photos falls)', async () => {
-    const crops = await sampleCrops(128);
-    const info = { width: 128, height: 128 };
-    const byVariant = new Map<string, number[]>();
-    for (let level = 0; level < d.levels.length; level++) {
-      let sum = 0;
-      let n = 0;
-      for (const [i, crop] of crops.entries()) {
-        for (const s of [0, 1, 2, 3]) {
-          const params = d.sample(level, createRng(deriveSeed('severity', d.id, level, i, s)), info);
-          sum += Math.min(psnr(await d.apply(crop, params), crop), 60);
-          n++;
-        }
-      }
-      const list = byVariant.get(d.levels[level].variant) ?? [];
-      list.push(sum / n);
-      byVariant.set(d.levels[level].variant, list);
-    }
-    for (const [variant, means] of byVariant) {
-      for (let i = 1; i < means.length; i++) {
-        expect(means[i], `${d.id} ${variant}: ${means.map((m) => m.toFixed(2)).join(' > ')}`).toBeLessThan(means[i - 1]);
-      }
-    }
+    const byVariant = await meanPsnrByVariant(d, await sampleCrops(128), [0, 1, 2, 3], {
+      rngFor: (level, i, s) => createRng(deriveSeed('severity', d.id, level, i, s)),
+      cap: 60,
+    });
+    expectFallingWithinVariants(d.id, byVariant);
   });
 });
