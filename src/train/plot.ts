@@ -23,7 +23,7 @@ export interface PlotOptions {
 const W = 720;
 const PANEL_H = 220;
 const GAP = 46;
-const M = { left: 64, right: 20, top: 40, bottom: 34 };
+const M = { left: 64, right: 20, top: 52, bottom: 34 };
 const H = M.top + PANEL_H + GAP + PANEL_H * 0.6 + M.bottom;
 const COLORS = { rec: '#1f77b4', cls: '#d62728', acc: '#2ca02c' };
 
@@ -98,9 +98,28 @@ function legend(showRec: boolean): Array<[string, string]> {
   return items;
 }
 
-function polyline(xs: number[], ys: number[], color: string): string {
+function polyline(xs: number[], ys: number[], color: string, kind: 'raw' | 'smooth'): string {
   const pts = xs.map((x, i) => `${x.toFixed(1)},${ys[i].toFixed(1)}`).join(' ');
-  return `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts}"/>`;
+  const style = kind === 'raw' ? 'stroke-width="1" stroke-opacity="0.3"' : 'stroke-width="1.8"';
+  return `<polyline class="${kind}" fill="none" stroke="${color}" ${style} points="${pts}"/>`;
+}
+
+/** Trailing moving average over `window` points (per-step losses are noisy; the trend is what matters). */
+export function movingAverage(values: readonly number[], window: number): number[] {
+  const out: number[] = [];
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    sum += values[i];
+    if (i >= window) sum -= values[i - window];
+    out.push(sum / Math.min(i + 1, window));
+  }
+  return out;
+}
+
+/** A series drawn faint as measured and solid as its moving average. */
+function series(xs: number[], values: number[], map: (v: number) => number, color: string, window: number): string {
+  const smooth = movingAverage(values, window);
+  return [polyline(xs, values.map(map), color, 'raw'), polyline(xs, smooth.map(map), color, 'smooth')].join('\n');
 }
 
 function panel(top: number, height: number, xAxis: Axis, yAxis: Axis, yLabel: string): string {
@@ -144,21 +163,26 @@ export function lossCurveSvg(records: readonly CurvePoint[], opt: PlotOptions = 
   const h2 = PANEL_H * 0.6;
   const accAxis = linearAxis(0, 1, top2 + h2, top2, 4);
 
+  const window = Math.max(1, Math.round(pts.length / 40));
+  const legendItems = legend(showRec);
   const body = [
     '<rect width="100%" height="100%" fill="white"/>',
     title,
     panel(top1, PANEL_H, xAxis, lossAxis, 'loss'),
-    showRec ? polyline(xs, pts.map((p) => lossAxis.map(p.loss_rec)), COLORS.rec) : '',
-    polyline(xs, pts.map((p) => lossAxis.map(p.loss_cls)), COLORS.cls),
+    showRec ? series(xs, pts.map((p) => p.loss_rec), lossAxis.map, COLORS.rec, window) : '',
+    series(xs, pts.map((p) => p.loss_cls), lossAxis.map, COLORS.cls, window),
     panel(top2, h2, xAxis, accAxis, 'accuracy'),
-    polyline(xs, pts.map((p) => accAxis.map(p.acc)), COLORS.acc),
+    series(xs, pts.map((p) => p.acc), accAxis.map, COLORS.acc, window),
     `<text x="${W / 2}" y="${H - 6}" text-anchor="middle">step</text>`,
-    // legend
-    ...legend(showRec).map(
-      ([c, label], i) =>
-        `<line x1="${W - M.right - 170}" x2="${W - M.right - 150}" y1="${top1 + 14 + i * 15}" y2="${top1 + 14 + i * 15}" stroke="${c}" stroke-width="2"/>` +
-        `<text x="${W - M.right - 145}" y="${top1 + 18 + i * 15}">${esc(label)}</text>`,
-    ),
+    // legend: one row between the title and the first panel, clear of the curves
+    ...legendItems.map(([c, label], i) => {
+      const x = M.left + i * 170;
+      return (
+        `<line x1="${x}" x2="${x + 20}" y1="${M.top - 10}" y2="${M.top - 10}" stroke="${c}" stroke-width="2"/>` +
+        `<text x="${x + 25}" y="${M.top - 6}">${esc(label)}</text>`
+      );
+    }),
+    window > 1 ? `<text x="${W - M.right}" y="${M.top - 6}" text-anchor="end" fill="#666">solid: mean of ${window} points</text>` : '',
   ].filter((s) => s !== '');
   return `${head}\n${body.join('\n')}\n</svg>\n`;
 }
