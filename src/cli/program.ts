@@ -8,6 +8,7 @@ import { register as registerImport } from './import.js';
 import { register as registerSynthesize } from './synthesize.js';
 import { register as registerMerge } from './merge.js';
 import { register as registerBenchTrain } from './bench-train.js';
+import { register as registerPretrain } from './pretrain.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerImport(program);
   registerMerge(program);
   registerMetrics(program);
+  registerPretrain(program);
   registerBenchTrain(program);
   return program;
 }

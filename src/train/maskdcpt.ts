@@ -76,8 +76,9 @@ export class AdamW {
     private readonly hyper: Pick<TrainHyper, 'weightDecay' | 'beta1' | 'beta2' | 'eps'>,
   ) {
     for (const [name, p] of params.entries()) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      // tf.variable copies its initial value; inside tidy the zero tensors are released at once
+      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
     }
   }
 

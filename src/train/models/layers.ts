@@ -38,7 +38,8 @@ export class ParamStore {
     if (this.vars.has(name)) throw new Error(`parameter ${name} defined twice`);
     const size = shape.reduce((a, b) => a * b, 1);
     const values = fillInit(new Float32Array(size), init, createRng(`${this.seed}/${name}`));
-    const v = tf.variable(tf.tensor(values, shape, 'float32'), true, undefined, 'float32');
+    // tf.variable copies its initial value; inside tidy the temporary tensor is released at once
+    const v = tf.tidy(() => tf.variable(tf.tensor(values, shape, 'float32'), true, undefined, 'float32'));
     this.vars.set(name, v);
     this.specs.set(name, { shape: [...shape], init, decay });
     return v;
