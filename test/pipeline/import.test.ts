@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Command } from 'commander';
 import sharp from 'sharp';
-import * as tar from 'tar';
+import { readTarMembers } from '../support/webdataset.js';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { register } from '../../src/cli/import.js';
 import { ImportError, classify, importPairs, matchPairs } from '../../src/pipeline/import.js';
@@ -174,14 +174,7 @@ describe('importPairs', () => {
     expect(rows).toHaveLength(3);
     const members = new Map<string, Buffer>();
     for (const name of new Set(rows.map((r) => r.shard as string))) {
-      await tar.t({
-        file: join(out, 'shards', name),
-        onReadEntry: (e) => {
-          const chunks: Buffer[] = [];
-          e.on('data', (c: Buffer) => chunks.push(c));
-          e.on('end', () => members.set(e.path, Buffer.concat(chunks)));
-        },
-      });
+      for (const m of await readTarMembers(join(out, 'shards', name))) members.set(m.name, m.data);
     }
     expect(members.size).toBe(9);
     for (const r of rows) {

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tar from 'tar';
+import { groupLikeWebDataset, readTarMembers } from '../support/webdataset.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ShardWriter, StorageError, type ShardSample } from '../../src/pipeline/shards.js';
 
@@ -44,57 +44,6 @@ async function writeShard(dir: string, name: string, samples: ShardSample[]) {
   return { info, where, path: join(dir, info.name) };
 }
 
-interface Member {
-  name: string;
-  data: Buffer;
-  mtime: number;
-  uid: number;
-  gid: number;
-  uname: string;
-  gname: string;
-  mode: number;
-}
-
-/** Read a tar with node-tar (not our writer's library). */
-async function readWithNodeTar(file: string): Promise<Member[]> {
-  const members: Member[] = [];
-  await tar.t({
-    file,
-    onReadEntry: (entry) => {
-      const chunks: Buffer[] = [];
-      entry.on('data', (c: Buffer) => chunks.push(c));
-      entry.on('end', () =>
-        members.push({
-          name: entry.path,
-          data: Buffer.concat(chunks),
-          mtime: entry.mtime ? entry.mtime.getTime() : -1,
-          uid: entry.uid ?? -1,
-          gid: entry.gid ?? -1,
-          uname: entry.uname ?? '',
-          gname: entry.gname ?? '',
-          mode: entry.mode ?? -1,
-        }),
-      );
-    },
-  });
-  return members;
-}
-
-/** Python webdataset's grouping: key = name up to the first dot after the last slash; consecutive equal keys form a sample. */
-function groupLikeWebdataset(names: string[]): { key: string; suffixes: string[] }[] {
-  const groups: { key: string; suffixes: string[] }[] = [];
-  for (const name of names) {
-    const slash = name.lastIndexOf('/');
-    const dot = name.indexOf('.', slash + 1);
-    const key = dot < 0 ? name : name.slice(0, dot);
-    const suffix = dot < 0 ? '' : name.slice(dot + 1);
-    const last = groups[groups.length - 1];
-    if (last && last.key === key) last.suffixes.push(suffix);
-    else groups.push({ key, suffixes: [suffix] });
-  }
-  return groups;
-}
-
 function hasPython(): boolean {
   try {
     execFileSync('python3', ['-c', 'import tarfile'], { stdio: 'ignore' });
@@ -110,9 +59,9 @@ describe('ShardWriter', () => {
     const { info, path } = await writeShard(freshDir(), 'uir-000000', samples);
     expect(info.name).toBe('uir-000000.tar');
     expect(info.samples).toBe(9);
-    const members = await readWithNodeTar(path);
+    const members = await readTarMembers(path);
     expect(members).toHaveLength(27);
-    const groups = groupLikeWebdataset(members.map((m) => m.name));
+    const groups = groupLikeWebDataset(members);
     expect(groups.map((g) => g.key)).toEqual(samples.map((s) => s.key));
     expect(new Set(groups.map((g) => g.key)).size).toBe(groups.length);
     for (const g of groups) expect(g.suffixes).toEqual(['gt.png', 'json', 'lq.png']);
@@ -174,7 +123,7 @@ describe('ShardWriter', () => {
     const samples = makeSamples(6);
     await Promise.all(samples.map((s) => w.add(s)));
     const info = await w.close();
-    const groups = groupLikeWebdataset((await readWithNodeTar(join(dir, info.name))).map((m) => m.name));
+    const groups = groupLikeWebDataset(await readTarMembers(join(dir, info.name)));
     expect(groups.map((g) => g.key)).toEqual(samples.map((s) => s.key));
   });
 
@@ -253,7 +202,7 @@ print(json.dumps(out))
     const rows = JSON.parse(execFileSync('python3', ['-c', script, path], { encoding: 'utf8' })) as [
       string, number, number, string, number, number, number, string, string, number,
     ][];
-    const groups = groupLikeWebdataset(rows.map((r) => r[0]));
+    const groups = groupLikeWebDataset(rows.map((r) => ({ name: r[0] })));
     expect(groups.map((g) => g.key)).toEqual(samples.map((s) => s.key));
     for (const g of groups) expect(g.suffixes).toEqual(['gt.png', 'json', 'lq.png']);
     rows.forEach(([name, offsetData, size, sha, mtime, uid, gid, uname, gname, mode]) => {

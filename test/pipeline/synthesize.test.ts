@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { deflateSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
-import * as tar from 'tar';
+import { groupLikeWebDataset, readTarMembers } from '../support/webdataset.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage, encodePng } from '../../src/core/io.js';
 import { getDegradation } from '../../src/degradations/registry.js';
@@ -28,38 +28,6 @@ afterAll(() => {
 
 function recipe(extra: Record<string, unknown> = {}): Recipe {
   return normalizeRecipe({ sources: [SAMPLES_DIR], crop: 64, samples: 30, types: ['GN', 'GB', 'J'], shard_samples: 8, seed: 'test', ...extra });
-}
-
-interface Member {
-  name: string;
-  data: Buffer;
-}
-
-/** Members in file order, read with node-tar (not the writer's library). */
-async function readTar(file: string): Promise<Member[]> {
-  const members: Member[] = [];
-  await tar.t({
-    file,
-    onReadEntry: (entry) => {
-      const chunks: Buffer[] = [];
-      entry.on('data', (c: Buffer) => chunks.push(c));
-      entry.on('end', () => members.push({ name: entry.path, data: Buffer.concat(chunks) }));
-    },
-  });
-  return members;
-}
-
-/** WebDataset's grouping: consecutive members sharing the name before the first dot. */
-function groupLikeWebDataset(members: Member[]): { key: string; parts: Record<string, Buffer> }[] {
-  const out: { key: string; parts: Record<string, Buffer> }[] = [];
-  for (const m of members) {
-    const dot = m.name.indexOf('.');
-    const key = m.name.slice(0, dot);
-    const suffix = m.name.slice(dot + 1);
-    if (out.length === 0 || out[out.length - 1].key !== key) out.push({ key, parts: {} });
-    out[out.length - 1].parts[suffix] = m.data;
-  }
-  return out;
 }
 
 function shardFiles(ds: string): string[] {
@@ -117,7 +85,7 @@ describe('synthesize: determinism and format', () => {
     let seen = 0;
     for (const file of shardFiles(one)) {
       const path = join(one, 'shards', file);
-      const samples = groupLikeWebDataset(await readTar(path));
+      const samples = groupLikeWebDataset(await readTarMembers(path));
       expect(new Set(samples.map((s) => s.key)).size).toBe(samples.length); // a key is never split
       for (const s of samples) {
         seen++;
@@ -145,7 +113,7 @@ describe('synthesize: determinism and format', () => {
 
   it('stores 8-bit RGB PNGs, and lq is exactly apply(decode(gt.png), params)', async () => {
     const path = join(one, 'shards', 'uir-000001.tar');
-    const samples = groupLikeWebDataset(await readTar(path));
+    const samples = groupLikeWebDataset(await readTarMembers(path));
     for (const s of samples.slice(0, 3)) {
       const info = await sharp(s.parts['gt.png']).metadata();
       expect(info).toMatchObject({ width: 64, height: 64, channels: 3, depth: 'uchar', format: 'png' });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTrainer, readCheckpoint, readCheckpointInfo, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { createTrainer, DEFAULT_HYPER, type TrainBatch, type Trainer } from '../../src/train/maskdcpt.js';
 import { makeMasks, sampleMaskCells, type NetConfig } from '../../src/train/models/maskdcpt-net.js';
+import { tinyNetConfig } from './models/synthetic.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -17,17 +18,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const config: NetConfig = {
-  method: 'maskdcpt',
-  width: 4,
-  encBlocks: [1, 1],
-  middleBlocks: 1,
-  decBlocks: [1, 1],
-  clsBlocks: 1,
-  clsExpand: 1,
-  classes: ['a', 'b'],
-  initSeed: 'ck',
-};
+const config: NetConfig = tinyNetConfig({ classes: ['a', 'b'], initSeed: 'ck' });
 const hyper = { ...DEFAULT_HYPER, schedule: { lr: 1e-2, minLr: 0, warmup: 1, total: 10 }, seed: 'run' };
 
 function batch(seed: number): TrainBatch {

@@ -4,24 +4,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AdamW, createMaskDcptBenchStep, createTrainer, DEFAULT_HYPER, type TrainHyper } from '../../src/train/maskdcpt.js';
 import { ParamStore } from '../../src/train/models/layers.js';
 import type { NetConfig } from '../../src/train/models/maskdcpt-net.js';
-import { syntheticBatch } from './models/synthetic.js';
+import { syntheticBatch, tinyNetConfig } from './models/synthetic.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const config = (over: Partial<NetConfig> = {}): NetConfig => ({
-  method: 'maskdcpt',
-  width: 4,
-  encBlocks: [1, 1],
-  middleBlocks: 1,
-  decBlocks: [1, 1],
-  clsBlocks: 1,
-  clsExpand: 1,
-  classes: ['blur', 'noise'],
-  initSeed: 'init',
-  ...over,
-});
+const config = (over: Partial<NetConfig> = {}): NetConfig => tinyNetConfig({ classes: ['blur', 'noise'], ...over });
 const hyper = (over: Partial<TrainHyper> = {}): TrainHyper => ({
   ...DEFAULT_HYPER,
   schedule: { lr: 1e-3, minLr: 0, warmup: 0, total: 100 },

@@ -4,23 +4,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { layerNormRef } from './reference.js';
 import { defineLayerNorm, ParamStore, pixelShuffle } from '../../../src/train/models/layers.js';
 import { buildNet, makeMasks, sampleMaskCells, validateConfig, type NetConfig } from '../../../src/train/models/maskdcpt-net.js';
+import { tinyNetConfig } from './synthetic.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const tiny = (over: Partial<NetConfig> = {}): NetConfig => ({
-  method: 'maskdcpt',
-  width: 4,
-  encBlocks: [1, 1],
-  middleBlocks: 1,
-  decBlocks: [1, 1],
-  clsBlocks: 1,
-  clsExpand: 1,
-  classes: ['a', 'b', 'c'],
-  initSeed: 'init',
-  ...over,
-});
+const tiny = (over: Partial<NetConfig> = {}): NetConfig => tinyNetConfig({ classes: ['a', 'b', 'c'], ...over });
 
 function randomImages(n: number, size: number, seed: number): Float32Array {
   const out = new Float32Array(n * size * size * 3);

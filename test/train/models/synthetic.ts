@@ -1,6 +1,7 @@
 import { createRng, deriveSeed } from '../../../src/core/random.js';
 import type { TrainBatch } from '../../../src/train/maskdcpt.js';
 import type { BatchSource } from '../../../src/train/pretrain.js';
+import type { NetConfig } from '../../../src/train/models/maskdcpt-net.js';
 
 /**
  * An in-memory BatchSource of two "degradations" for learning tests: smooth random images (a few low
@@ -65,4 +66,20 @@ export function syntheticSource(seed: string, size: number, patch: number, start
     },
   };
   return src;
+}
+
+/** The smallest network the model tests build: width 4, two encoder stages (downsampling by 4). */
+export function tinyNetConfig(over: Partial<NetConfig> = {}): NetConfig {
+  return {
+    method: 'maskdcpt',
+    width: 4,
+    encBlocks: [1, 1],
+    middleBlocks: 1,
+    decBlocks: [1, 1],
+    clsBlocks: 1,
+    clsExpand: 1,
+    classes: ['a', 'b'],
+    initSeed: 'init',
+    ...over,
+  };
 }
