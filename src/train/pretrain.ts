@@ -29,14 +29,8 @@ export interface BatchSource {
   close?(): Promise<void>;
 }
 
-export interface NetSettings {
-  width: number;
-  encBlocks: number[];
-  middleBlocks: number;
-  decBlocks: number[];
-  clsBlocks: number;
-  clsExpand: number;
-}
+/** The network's shape as a run chooses it (method and classes come from elsewhere). */
+export type NetSettings = Pick<NetConfig, 'width' | 'encBlocks' | 'middleBlocks' | 'decBlocks' | 'clsBlocks' | 'clsExpand'>;
 
 /** Everything that defines a run; stored in its checkpoints, so `--resume` needs none of it again. */
 export interface RunSettings {
