@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BACKEND_NAMES, BackendUnavailableError, initBackend, isBackendName } from '../train/backend.js';
 import { CheckpointError, readCheckpointInfo, type Json } from '../train/checkpoint.js';
@@ -179,6 +180,11 @@ export function register(program: Command): void {
           settings = settingsFromFlags(flags);
         }
 
+        // A wrong --data is the likeliest mistake: say so before a backend is probed and loaded.
+        const dataDir = dataset ?? (settings.data as unknown as DataSettings).dataset;
+        if (!existsSync(join(dataDir, 'manifest.sqlite'))) {
+          throw new UserError(`${dataDir}: no manifest.sqlite there; is this a uirgen dataset directory? (make one with \`uirgen synthesize\`)`);
+        }
         try {
           await initBackend(flags.backend, (line) => process.stderr.write(`${line}\n`));
         } catch (err) {

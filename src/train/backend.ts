@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -186,7 +187,7 @@ export async function initBackend(name: BackendName, log: BackendLog = () => {})
   const skipped: string[] = [];
   for (const [label, start] of [
     ['tensorflow', initTensorflow],
-    ['webgpu', () => initWebGpu(true)],
+    ['webgpu', () => (vulkanLoaderPresent() ? initWebGpu(true) : Promise.reject(new BackendUnavailableError('the webgpu backend is not usable here (no Vulkan loader libvulkan.so.1)')))],
   ] as const) {
     try {
       const choice = await start();
@@ -200,6 +201,21 @@ export async function initBackend(name: BackendName, log: BackendLog = () => {})
   const choice = await initWasm();
   log(`backend: ${choice.name} (${choice.detail}); passed over ${skipped.join('; ')}`);
   return choice;
+}
+
+/**
+ * On Linux Dawn reaches the GPU through the Vulkan loader; without libvulkan.so.1 it can only fail,
+ * and it prints a warning while doing so, so `auto` does not try it. Other systems use Metal/D3D12.
+ */
+export function vulkanLoaderPresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter((d) => d);
+  if (dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')))) return true;
+  try {
+    return readFileSync('/etc/ld.so.cache').includes('libvulkan.so.1');
+  } catch {
+    return true; // no cache to read: let Dawn decide
+  }
 }
 
 function shortReason(message: string): string {

@@ -101,6 +101,11 @@ describe('uirgen pretrain', () => {
     }
     const missing = await uirgen('pretrain', '--data', join(dir, 'nope'), '--out', join(dir, 'bad'), ...tiny);
     expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/nope: no manifest\.sqlite there/);
     expect(existsSync(join(dir, 'bad'))).toBe(false);
+    // the dataset is checked before any backend is probed (auto would log its choice)
+    const early = await uirgen('pretrain', '--data', join(dir, 'nope'), '--out', join(dir, 'bad'), '--backend', 'auto');
+    expect(early.code).toBe(1);
+    expect(early.stderr).not.toMatch(/backend:/);
   });
 });

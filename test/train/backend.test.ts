@@ -1,8 +1,10 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { BackendUnavailableError, initBackend, isBackendName, wasmBinaryFolder } from '../../src/train/backend.js';
-import { existsSync } from 'node:fs';
+import { BackendUnavailableError, initBackend, isBackendName, vulkanLoaderPresent, wasmBinaryFolder } from '../../src/train/backend.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const installed = (pkg: string): boolean => {
@@ -69,5 +71,24 @@ describe('initBackend', () => {
     expect(isBackendName('wasm')).toBe(true);
     expect(isBackendName('gpu')).toBe(false);
     await expect(initBackend('gpu' as 'wasm')).rejects.toThrow(/unknown backend "gpu"/);
+  });
+});
+
+describe('vulkanLoaderPresent', () => {
+  it('finds libvulkan.so.1 on LD_LIBRARY_PATH', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uirgen-vk-'));
+    const saved = process.env.LD_LIBRARY_PATH;
+    try {
+      process.env.LD_LIBRARY_PATH = `/nonexistent:${dir}`;
+      const before = vulkanLoaderPresent();
+      writeFileSync(join(dir, 'libvulkan.so.1'), '');
+      expect(vulkanLoaderPresent()).toBe(true);
+      // without the file, the answer is the system's (ld.so.cache), which the file above must not be needed for
+      if (process.platform === 'linux' && !readFileSync('/etc/ld.so.cache').includes('libvulkan.so.1')) expect(before).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.LD_LIBRARY_PATH;
+      else process.env.LD_LIBRARY_PATH = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
