@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { normalizeRecipe } from '../../src/pipeline/recipe.js';
 import { SAMPLES_DIR } from '../support/samples.js';
+import { shardBytes } from '../support/webdataset.js';
 
 /** The command as a user runs it. UIRGEN_CLI may point at the built dist/cli/main.js. */
 const CLI = process.env.UIRGEN_CLI ?? 'src/cli/main.ts';
@@ -41,15 +41,6 @@ afterAll(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 const SMALL = ['--crop', '64', '--types', 'GN,J', '--seed', 'cli', '--workers', '2'];
-
-function shardBytes(ds: string): Record<string, string> {
-  const dir = join(ds, 'shards');
-  return Object.fromEntries(
-    readdirSync(dir)
-      .sort()
-      .map((f) => [f, createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')]),
-  );
-}
 
 describe('uirgen synthesize (CLI)', () => {
   it('--json prints the summary; progress goes to stderr as plain lines when not a terminal', async () => {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { merge } from '../../src/pipeline/merge.js';
 import { normalizeRecipe, type Recipe } from '../../src/pipeline/recipe.js';
 import { synthesize } from '../../src/pipeline/synthesize.js';
 import { SAMPLES_DIR } from '../support/samples.js';
+import { shardBytes } from '../support/webdataset.js';
 
 const made: string[] = [];
 const tmp = (name: string): string => {
@@ -21,15 +21,6 @@ afterAll(() => {
 
 function recipe(extra: Record<string, unknown> = {}): Recipe {
   return normalizeRecipe({ sources: [SAMPLES_DIR], crop: 64, samples: 40, types: ['GN', 'J'], shard_samples: 6, seed: 'merge', ...extra });
-}
-
-function shardBytes(ds: string): Record<string, string> {
-  const dir = join(ds, 'shards');
-  return Object.fromEntries(
-    readdirSync(dir)
-      .sort()
-      .map((f) => [f, createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')]),
-  );
 }
 
 function query(ds: string, sql: string): unknown[] {

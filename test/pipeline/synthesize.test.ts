@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { deflateSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
-import { groupLikeWebDataset, readTarMembers } from '../support/webdataset.js';
+import { groupLikeWebDataset, readTarMembers, shardBytes, shardFiles } from '../support/webdataset.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage, encodePng } from '../../src/core/io.js';
 import { getDegradation } from '../../src/degradations/registry.js';
@@ -28,14 +28,6 @@ afterAll(() => {
 
 function recipe(extra: Record<string, unknown> = {}): Recipe {
   return normalizeRecipe({ sources: [SAMPLES_DIR], crop: 64, samples: 30, types: ['GN', 'GB', 'J'], shard_samples: 8, seed: 'test', ...extra });
-}
-
-function shardFiles(ds: string): string[] {
-  return readdirSync(join(ds, 'shards')).sort();
-}
-
-function shardBytes(ds: string): Record<string, string> {
-  return Object.fromEntries(shardFiles(ds).map((f) => [f, createHash('sha256').update(readFileSync(join(ds, 'shards', f))).digest('hex')]));
 }
 
 function rows(ds: string, sql = 'SELECT * FROM samples ORDER BY key'): Record<string, unknown>[] {

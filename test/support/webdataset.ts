@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tar from 'tar';
 
 /** One tar member as node-tar (a reader that is not our writer's library) sees it. */
@@ -63,4 +66,14 @@ export function groupLikeWebDataset(members: readonly { name: string; data?: Buf
     if (m.data) sample.parts[suffix] = m.data;
   }
   return samples;
+}
+
+/** Shard file names of a dataset, sorted. */
+export function shardFiles(ds: string): string[] {
+  return readdirSync(join(ds, 'shards')).sort();
+}
+
+/** shard file name -> sha256 of its bytes: what "byte-identical datasets" compares. */
+export function shardBytes(ds: string): Record<string, string> {
+  return Object.fromEntries(shardFiles(ds).map((f) => [f, createHash('sha256').update(readFileSync(join(ds, 'shards', f))).digest('hex')]));
 }
