@@ -111,7 +111,8 @@ def basicsr_to_y_channel(img_rgb):
     return (y * 255.)[..., None]  # stays float32
 
 
-def basicsr_psnr(img, img2, crop_border, test_y_channel):
+def basicsr_prepare(img, img2, crop_border, test_y_channel):
+    """BasicSR's shared first steps: crop the border, optionally keep Y, compute in float64."""
     if crop_border != 0:
         img = img[crop_border:-crop_border, crop_border:-crop_border, ...]
         img2 = img2[crop_border:-crop_border, crop_border:-crop_border, ...]
@@ -120,6 +121,11 @@ def basicsr_psnr(img, img2, crop_border, test_y_channel):
         img2 = basicsr_to_y_channel(img2)
     img = img.astype(np.float64)
     img2 = img2.astype(np.float64)
+    return img, img2
+
+
+def basicsr_psnr(img, img2, crop_border, test_y_channel):
+    img, img2 = basicsr_prepare(img, img2, crop_border, test_y_channel)
     mse = np.mean((img - img2) ** 2)
     if mse == 0:
         return float('inf')
@@ -156,14 +162,7 @@ def basicsr_ssim_channel(img, img2):
 
 
 def basicsr_ssim(img, img2, crop_border, test_y_channel):
-    if crop_border != 0:
-        img = img[crop_border:-crop_border, crop_border:-crop_border, ...]
-        img2 = img2[crop_border:-crop_border, crop_border:-crop_border, ...]
-    if test_y_channel:
-        img = basicsr_to_y_channel(img)
-        img2 = basicsr_to_y_channel(img2)
-    img = img.astype(np.float64)
-    img2 = img2.astype(np.float64)
+    img, img2 = basicsr_prepare(img, img2, crop_border, test_y_channel)
     return float(np.mean([basicsr_ssim_channel(img[..., i], img2[..., i]) for i in range(img.shape[2])]))
 
 
