@@ -6,7 +6,7 @@ import { decodeImage, encodePng, ImageInputError } from '../core/io.js';
 import { isTypeId, TYPE_IDS, type TypeId } from '../degradations/types.js';
 import { psnr } from '../core/metrics.js';
 import { TOOLKIT_VERSION } from '../version.js';
-import { Manifest, type SampleRow, type SourceRow } from './manifest.js';
+import { Manifest, MANIFEST_FILE, type SampleRow, type SourceRow } from './manifest.js';
 import { ShardWriter, StorageError, type ShardInfo } from './shards.js';
 import { walkSources } from './sources.js';
 
@@ -425,7 +425,7 @@ export async function importPairs(options: ImportOptions): Promise<ImportSummary
     identity,
   };
   const shardDir = join(options.out, 'shards');
-  const manifest = Manifest.open(join(options.out, 'manifest.sqlite'));
+  const manifest = Manifest.open(join(options.out, MANIFEST_FILE));
   try {
     const resuming = checkPrefix(manifest, recipe);
     const names = Array.from({ length: summary.shards }, (_, s) => `${prefix}-${String(s).padStart(6, '0')}`);

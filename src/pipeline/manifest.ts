@@ -12,6 +12,9 @@ import { StorageError, storageError } from './shards.js';
  * last committed transaction made it.
  */
 
+/** The manifest's file name inside a dataset directory (DESIGN: <dataset>/manifest.sqlite). */
+export const MANIFEST_FILE = 'manifest.sqlite';
+
 export const SCHEMA_VERSION = 1;
 
 const SCHEMA = `

@@ -5,11 +5,11 @@ import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { TOOLKIT_VERSION } from '../version.js';
-import { Manifest, type ErrorRow, type SampleRow, type ShardRow, type SourceRow } from './manifest.js';
+import { Manifest, MANIFEST_FILE, type ErrorRow, type SampleRow, type ShardRow, type SourceRow } from './manifest.js';
 import { shardName } from './plan.js';
 import { normalizeRecipe, planIdentity, RecipeError, type Recipe } from './recipe.js';
 import { storageError } from './shards.js';
-import { lockDataset, lockHolder, MANIFEST_FILE, RECIPE_FILE, SHARDS_DIR, type PlanRecord } from './synthesize.js';
+import { lockDataset, lockHolder, RECIPE_FILE, SHARDS_DIR, type PlanRecord } from './synthesize.js';
 
 /**
  * `uirgen merge DS PART...`: join the outputs of partitioned runs (--shard-index/--shard-count)

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { ImageInputError, probeImage } from '../core/io.js';
 import { getDegradation, resolveLevel } from '../degradations/registry.js';
 import { TOOLKIT_VERSION } from '../version.js';
-import { Manifest, type SampleRow } from './manifest.js';
+import { Manifest, MANIFEST_FILE, type SampleRow } from './manifest.js';
 import { Plan, type PlanSource, type PlanTask, type PlanType } from './plan.js';
 import { createPool, defaultWorkers, type TaskPool } from './pool.js';
 import { silentProgress, type Progress } from './progress.js';
@@ -29,7 +29,6 @@ import type { WorkerResult, WorkerTask } from './worker.js';
 /** Crops per task: enough to amortize a decode, small enough to keep memory and balance. */
 export const DEFAULT_TASK_SAMPLES = 8;
 
-export const MANIFEST_FILE = 'manifest.sqlite';
 export const RECIPE_FILE = 'recipe.json';
 export const SHARDS_DIR = 'shards';
 
