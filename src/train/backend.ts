@@ -3,14 +3,18 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { assertGradientsRegistered } from './kernels/gradients.js';
-import { registerWasmTrainingKernels } from './kernels/index.js';
+import { installWasmKernels, registerWasmTrainingKernels, wasmTrainingFallback, withReplacements } from './kernels/index.js';
+import { loadNativeAddon } from './native/addon.js';
+import { convKernels } from './native/conv-kernels.js';
+import { elementwiseKernels } from './native/elementwise-kernels.js';
+import { poolKernels } from './native/pool-kernels.js';
 
-export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 /** The backend that is running and a line saying what it runs on. */
 export interface BackendChoice {
-  name: 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+  name: Exclude<BackendName, 'auto'>;
   detail: string;
 }
 
@@ -19,6 +23,14 @@ export type BackendLog = (line: string) => void;
 /** A backend that cannot start here, with the reason and what to do about it. */
 export class BackendUnavailableError extends Error {
   override name = 'BackendUnavailableError';
+
+  /** @param summary a few words for `auto`'s log of what it passed over (default: taken from the message) */
+  constructor(
+    message: string,
+    readonly summary?: string,
+  ) {
+    super(message);
+  }
 }
 
 const TFJS_VERSION = '4.22.0';
@@ -144,6 +156,35 @@ export function wasmBinaryFolder(): string {
   return join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
 }
 
+/**
+ * The wasm backend with its convolutions (forward and both gradients) run by oneDNN, the library PyTorch's
+ * CPU convolutions use, and its busiest memory-bound kernels run natively on all cores, through the addon
+ * that `npm run build` compiles where oneDNN is installed. The other kernels stay wasm's.
+ */
+async function initNative(): Promise<BackendChoice> {
+  let addon;
+  try {
+    addon = loadNativeAddon();
+  } catch (err) {
+    throw new BackendUnavailableError(`the native backend is not usable here: ${(err as Error).message}`, 'oneDNN kernels not built');
+  }
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  wasm.setWasmPaths(wasmBinaryFolder());
+  installWasmKernels(
+    withReplacements([
+      ...convKernels(addon, wasmTrainingFallback),
+      ...elementwiseKernels(addon, wasmTrainingFallback),
+      ...poolKernels(addon, wasmTrainingFallback),
+    ]),
+  );
+  await activate('wasm');
+  const info = addon.info();
+  return {
+    name: 'native',
+    detail: `oneDNN ${info.onednn} convolutions (${info.isa}) and native elementwise kernels on ${info.threads} threads, the rest on WebAssembly`,
+  };
+}
+
 async function initWasm(): Promise<BackendChoice> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   // Threads: tfjs reports no multithread support under Node (tfjs issue 3830), because Emscripten would
@@ -168,15 +209,35 @@ async function initCpu(): Promise<BackendChoice> {
 
 /**
  * Start a TensorFlow.js backend. `auto` tries tensorflow (libtensorflow through tfjs-node), then webgpu
- * on a real (non-fallback) GPU adapter, then wasm, and logs what it chose and why the others were passed over.
+ * on a real (non-fallback) GPU adapter, then native (oneDNN), then wasm, and logs what it chose and why the
+ * others were passed over.
  */
 export async function initBackend(name: BackendName, log: BackendLog = () => {}): Promise<BackendChoice> {
+  const choice = await chooseBackend(name, log);
+  lastChoice = choice;
+  return choice;
+}
+
+let lastChoice: BackendChoice | undefined;
+
+/**
+ * The running backend by uirgen's name: tf.getBackend() says "wasm" for the native backend too, since native
+ * is the wasm backend with kernels replaced.
+ */
+export function activeBackendName(): string {
+  const tfjsName = tf.getBackend();
+  return lastChoice?.name === 'native' && tfjsName === 'wasm' ? 'native' : tfjsName;
+}
+
+async function chooseBackend(name: BackendName, log: BackendLog): Promise<BackendChoice> {
   if (!isBackendName(name)) throw new BackendUnavailableError(`unknown backend "${String(name)}" (expected one of ${BACKEND_NAMES.join(', ')})`);
   switch (name) {
     case 'tensorflow':
       return initTensorflow();
     case 'webgpu':
       return initWebGpu(false);
+    case 'native':
+      return initNative();
     case 'wasm':
       return initWasm();
     case 'cpu':
@@ -188,14 +249,15 @@ export async function initBackend(name: BackendName, log: BackendLog = () => {})
   for (const [label, start] of [
     ['tensorflow', initTensorflow],
     ['webgpu', () => (vulkanLoaderPresent() ? initWebGpu(true) : Promise.reject(new BackendUnavailableError('the webgpu backend is not usable here (no Vulkan loader libvulkan.so.1)')))],
+    ['native', initNative],
   ] as const) {
     try {
       const choice = await start();
-      log(`backend: ${choice.name} (${choice.detail})`);
+      log(`backend: ${choice.name} (${choice.detail})${skipped.length ? `; passed over ${skipped.join('; ')}` : ''}`);
       return choice;
     } catch (err) {
       if (!(err instanceof BackendUnavailableError)) throw err;
-      skipped.push(`${label}: ${shortReason(err.message)}`);
+      skipped.push(`${label}: ${err.summary ?? shortReason(err.message)}`);
     }
   }
   const choice = await initWasm();

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { activeBackendName } from './backend.js';
 import { createMaskDcptBenchStep } from './maskdcpt.js';
 import { createReferenceNet, REFERENCE_CLASSES, type ReferenceNet } from './nets/reference.js';
 
@@ -142,7 +143,7 @@ export async function benchTrain(options: BenchOptions): Promise<BenchResult> {
     const ms = median(stepMs);
     return {
       net: netName,
-      backend: tf.getBackend(),
+      backend: activeBackendName(),
       ms_per_step: Math.round(ms * 100) / 100,
       images_per_s: Math.round((batch * 1000 * 100) / ms) / 100,
       batch,

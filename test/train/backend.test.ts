@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { BackendUnavailableError, initBackend, isBackendName, vulkanLoaderPresent, wasmBinaryFolder } from '../../src/train/backend.js';
+import { activeBackendName, BackendUnavailableError, initBackend, isBackendName, vulkanLoaderPresent, wasmBinaryFolder } from '../../src/train/backend.js';
+import { loadNativeAddon } from '../../src/train/native/addon.js';
+import { runNative } from '../support/native.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,16 +47,44 @@ describe('initBackend', () => {
     expect(message).toContain('not installed');
   });
 
-  it('auto falls back along tensorflow -> webgpu -> wasm and logs its choice', async () => {
+  it('auto falls back along tensorflow -> webgpu -> native -> wasm and logs its choice', async () => {
     const lines: string[] = [];
     const choice = await initBackend('auto', (l) => lines.push(l));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`backend: ${choice.name}`);
-    expect(tf.getBackend()).toBe(choice.name);
+    expect(activeBackendName()).toBe(choice.name);
     if (!hasTfjsNode) {
       expect(choice.name).not.toBe('tensorflow');
-      if (choice.name === 'wasm') expect(lines[0]).toMatch(/passed over tensorflow: .*not installed.*webgpu: /);
+      if (runNative && choice.name !== 'webgpu') expect(choice.name).toBe('native');
+      if (choice.name === 'native') expect(lines[0]).toMatch(/passed over tensorflow: .*not installed.*webgpu: /);
+      if (choice.name === 'wasm') expect(lines[0]).toMatch(/passed over tensorflow: .*not installed.*webgpu: .*native: oneDNN kernels not built/);
     }
+  });
+
+  it.runIf(runNative)('native runs convolutions on oneDNN; wasm afterwards gets the stock kernels back', async () => {
+    const choice = await initBackend('native');
+    expect(choice.name).toBe('native');
+    expect(choice.detail).toMatch(/oneDNN \d+\.\d+/);
+    expect(tf.getBackend()).toBe('wasm');
+    expect(activeBackendName()).toBe('native');
+    const nativeConv = tf.getKernel('Conv2D', 'wasm')?.kernelFunc;
+    const x = tf.ones([1, 4, 4, 2]);
+    const w = tf.ones([3, 3, 2, 1]);
+    const g = tf.grad((f: tf.Tensor) => tf.sum(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')))(w);
+    // the 3x3 filter over a 4x4 all-ones image with zero padding: corners see 9 pixels, edges 12, the middle 16
+    expect(Array.from(g.dataSync())).toEqual([9, 9, 12, 12, 9, 9, 12, 12, 16, 16, 12, 12, 9, 9, 12, 12, 9, 9]);
+    tf.dispose([x, w, g]);
+
+    await initBackend('wasm');
+    expect(activeBackendName()).toBe('wasm');
+    const stockConv = tf.getKernel('Conv2D', 'wasm')?.kernelFunc;
+    expect(stockConv).toBeDefined();
+    expect(stockConv).not.toBe(nativeConv);
+    expect(tf.getKernel('UirgenReluGrad', 'wasm')).toBeUndefined();
+  });
+
+  it('native says how to build its kernels when they are missing', () => {
+    expect(() => loadNativeAddon('/nonexistent/uirgen_native.node')).toThrow(/apt-get install libdnnl-dev g\+\+.*npm run build/);
   });
 
   it('webgpu either runs on an adapter or says why not', async () => {

@@ -1,5 +1,4 @@
 import {
-  backend_util,
   Cast,
   Concat,
   Conv2DBackpropFilter,
@@ -22,20 +21,12 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { concatWasm, sliceWasm, splitWasm } from './copy.js';
+import { convInfo, inputOf, shape4, type KernelArgs, type Shape4 } from './conv-info.js';
 import { convBackpropFilter, depthwiseBackpropFilter } from './filter-grad.js';
 import { unsortedSegmentSum } from './segment-sum.js';
 import { sumLeadingAxes } from './sum.js';
 import { convBackpropInput } from './transposed-conv.js';
 import { WasmOps, withWasmOps } from './wasm-ops.js';
-
-type Shape4 = [number, number, number, number];
-type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
-type Rounding = 'floor' | 'round' | 'ceil' | undefined;
-
-function shape4(value: unknown, what: string): Shape4 {
-  if (!Array.isArray(value) || value.length !== 4) throw new Error(`${what} must be a 4-D shape, got ${JSON.stringify(value)}`);
-  return value as Shape4;
-}
 
 function assertNHWC(attrs: NamedAttrMap, kernel: string): void {
   const format = attrs.dataFormat;
@@ -44,20 +35,9 @@ function assertNHWC(attrs: NamedAttrMap, kernel: string): void {
   }
 }
 
-function convInfo(inShape: Shape4, filterShape: Shape4, attrs: NamedAttrMap, depthwise: boolean): backend_util.Conv2DInfo {
-  const strides = attrs.strides as number | [number, number];
-  const dilations = (attrs.dilations ?? 1) as number | [number, number];
-  return backend_util.computeConv2DInfo(inShape, filterShape, strides, dilations, attrs.pad as Pad, attrs.dimRoundingMode as Rounding, depthwise);
-}
-
-type Args = Parameters<KernelFunc>[0];
+type Args = KernelArgs;
 const wasmBackend = (args: Args): BackendWasm => args.backend as BackendWasm;
-
-function input(args: Args, name: string, kernel: string): TensorInfo {
-  const t = args.inputs[name];
-  if (!t) throw new Error(`${kernel}: missing input ${name}`);
-  return t;
-}
+const input = inputOf;
 
 const conv2DBackpropInput: KernelFunc = (args) => {
   const attrs = args.attrs ?? {};
@@ -179,16 +159,47 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{ name: string; kernelFunc: Ke
   { name: Cast, kernelFunc: cast },
 ];
 
-const OURS = new Set<KernelFunc>(WASM_TRAINING_KERNELS.map((k) => k.kernelFunc));
+export type KernelList = ReadonlyArray<{ name: string; kernelFunc: KernelFunc }>;
+
+const ours = new Set<KernelFunc>();
+let installed = new Set<string>();
+
+/**
+ * Make `kernels` the wasm backend's kernels under their names, and give back to the stock kernels the names a
+ * previously installed list replaced and this one does not. Safe to call again (backends switch kernel lists).
+ */
+export function installWasmKernels(kernels: KernelList): void {
+  const names = new Set([...installed, ...kernels.map((k) => k.name)]);
+  for (const name of names) {
+    const current = getKernel(name, 'wasm');
+    if (current && !ours.has(current.kernelFunc)) stock.set(name, current);
+    if (current) unregisterKernel(name, 'wasm');
+    const mine = kernels.find((k) => k.name === name);
+    const original = stock.get(name);
+    if (mine) {
+      ours.add(mine.kernelFunc);
+      // a stock kernel kept as a fallback still needs its setup (binding its wasm function)
+      registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: mine.kernelFunc, ...(original?.setupFunc ? { setupFunc: original.setupFunc } : {}) });
+    } else if (original) {
+      registerKernel(original);
+    }
+  }
+  installed = new Set(kernels.map((k) => k.name));
+}
 
 /** Register (or re-register) the training kernels for the 'wasm' backend; safe to call more than once. */
 export function registerWasmTrainingKernels(): void {
-  for (const { name, kernelFunc } of WASM_TRAINING_KERNELS) {
-    const current = getKernel(name, 'wasm');
-    if (current && !OURS.has(current.kernelFunc)) stock.set(name, current);
-    if (current) unregisterKernel(name, 'wasm');
-    // a stock kernel kept as a fallback still needs its setup (binding its wasm function)
-    const setupFunc = stock.get(name)?.setupFunc;
-    registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc, ...(setupFunc ? { setupFunc } : {}) });
-  }
+  installWasmKernels(WASM_TRAINING_KERNELS);
+}
+
+/** The kernel the wasm backend runs for `name` without faster replacements: ours from WASM_TRAINING_KERNELS, else stock. */
+export function wasmTrainingFallback(name: string, args: Args): ReturnType<KernelFunc> {
+  const mine = WASM_TRAINING_KERNELS.find((k) => k.name === name);
+  return mine ? mine.kernelFunc(args) : fallback(name, args);
+}
+
+/** WASM_TRAINING_KERNELS with `replacements` taking the place of the same-named ones (and added where new). */
+export function withReplacements(replacements: KernelList): KernelList {
+  const names = new Set(replacements.map((k) => k.name));
+  return [...WASM_TRAINING_KERNELS.filter((k) => !names.has(k.name)), ...replacements];
 }

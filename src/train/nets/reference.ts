@@ -55,10 +55,13 @@ export function createReferenceNet(options: ReferenceNetOptions = {}): Reference
   const logits = (x: tf.Tensor4D): tf.Tensor2D =>
     tf.tidy(() => {
       if (x.shape[3] !== inChannels) throw new RangeError(`input must have ${inChannels} channels, got shape [${x.shape}]`);
-      let h = tf.fused.conv2d({ x, filter: w1 as tf.Tensor4D, strides: 1, pad: 'same', bias: b1, activation: 'relu' });
+      // Bias fused, ReLU apart: under a gradient tape tfjs unfuses a fused activation into conv, add and relu,
+      // but keeps a convolution with a bias alone fused (one pass less over each activation). Not the first
+      // layer: a fused convolution's gradient always computes its input's gradient, which the images do not need.
+      let h = tf.relu(tf.add(tf.conv2d(x, w1 as tf.Tensor4D, 1, 'same'), b1) as tf.Tensor4D);
       h = tf.fused.depthwiseConv2d({ x: h, filter: wd as tf.Tensor4D, strides: 1, pad: 'same', bias: bd });
-      h = tf.fused.conv2d({ x: h, filter: w2 as tf.Tensor4D, strides: 2, pad: 'valid', bias: b2, activation: 'relu' });
-      h = tf.fused.conv2d({ x: h, filter: w3 as tf.Tensor4D, strides: 1, pad: 'same', bias: b3, activation: 'relu' });
+      h = tf.relu(tf.fused.conv2d({ x: h, filter: w2 as tf.Tensor4D, strides: 2, pad: 'valid', bias: b2 }));
+      h = tf.relu(tf.fused.conv2d({ x: h, filter: w3 as tf.Tensor4D, strides: 1, pad: 'same', bias: b3 }));
       const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
       return tf.fused.matMul({ a: pooled, b: wf as tf.Tensor2D, bias: bf }) as tf.Tensor2D;
     });

@@ -1,0 +1,255 @@
+// N-API entry points of uirgen's native kernels (see conv.h and elementwise.h). Every array argument is a
+// Float32Array view of the wasm backend's heap; lengths are checked here against the shapes before any
+// pointer is used.
+#include <node_api.h>
+#include <omp.h>
+
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "conv.h"
+#include "elementwise.h"
+
+namespace {
+
+using namespace uirgen;
+
+struct Args {
+  napi_env env;
+  size_t count = 0;
+  napi_value values[8];
+  bool ok = true;
+
+  Args(napi_env e, napi_callback_info info, size_t expected) : env(e) {
+    count = 8;
+    if (napi_get_cb_info(env, info, &count, values, nullptr, nullptr) != napi_ok || count != expected) {
+      fail(("expected " + std::to_string(expected) + " arguments").c_str());
+    }
+  }
+
+  void fail(const char* message) {
+    if (ok) napi_throw_type_error(env, nullptr, message);
+    ok = false;
+  }
+
+  int32_t int32(size_t i) {
+    int32_t v = 0;
+    if (ok && napi_get_value_int32(env, values[i], &v) != napi_ok) fail("expected an integer");
+    return v;
+  }
+
+  double number(size_t i) {
+    double v = 0;
+    if (ok && napi_get_value_double(env, values[i], &v) != napi_ok) fail("expected a number");
+    return v;
+  }
+
+  // A typed array's data pointer and element count; null for JS null when `optional`.
+  void* typed(size_t i, napi_typedarray_type want, size_t* length, bool optional = false) {
+    *length = 0;
+    if (!ok) return nullptr;
+    napi_valuetype t;
+    napi_typeof(env, values[i], &t);
+    if (optional && (t == napi_null || t == napi_undefined)) return nullptr;
+    bool isTyped = false;
+    napi_is_typedarray(env, values[i], &isTyped);
+    napi_typedarray_type type;
+    void* data = nullptr;
+    if (!isTyped || napi_get_typedarray_info(env, values[i], &type, length, &data, nullptr, nullptr) != napi_ok || type != want) {
+      fail(want == napi_float32_array ? "expected a Float32Array" : "expected an Int32Array");
+      return nullptr;
+    }
+    return data;
+  }
+
+  float* floats(size_t i, size_t want, bool optional = false) {
+    size_t length;
+    auto* data = static_cast<float*>(typed(i, napi_float32_array, &length, optional));
+    if (ok && data && length != want) {
+      napi_throw_range_error(env, nullptr, "array length does not match the shapes");
+      ok = false;
+    }
+    return data;
+  }
+};
+
+template <class F>
+napi_value guarded(napi_env env, F body) {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, e.what());
+  }
+  return nullptr;
+}
+
+bool readConvShapes(Args& args, size_t i, ConvShapes* s) {
+  size_t n;
+  void* raw = args.typed(i, napi_int32_array, &n);
+  if (!args.ok) return false;
+  if (n != P_COUNT) {
+    args.fail("convolution shapes must be an Int32Array of SHAPE_FIELDS.length");
+    return false;
+  }
+  std::memcpy(s->p, raw, sizeof(s->p));
+  for (int k = 0; k < P_COUNT; k++) {
+    if (s->p[k] < 0 || (k < P_PT && s->p[k] < 1)) {
+      napi_throw_range_error(args.env, nullptr, "invalid convolution shape");
+      return false;
+    }
+  }
+  const int64_t g = (*s)[P_GROUPS];
+  if ((g != 1 && g != (*s)[P_C]) || (*s)[P_OC] % g != 0) {
+    napi_throw_range_error(args.env, nullptr, "groups must be 1 or the input channel count (depthwise)");
+    return false;
+  }
+  return true;
+}
+
+// conv(kind, shapes: Int32Array, alpha, a, b, bias | null, out)
+napi_value Conv(napi_env env, napi_callback_info info) {
+  Args args(env, info, 7);
+  ConvShapes s;
+  if (!args.ok || !readConvShapes(args, 1, &s)) return nullptr;
+  const int kind = args.int32(0);
+  const float alpha = static_cast<float>(args.number(2));
+  if (args.ok && (kind < K_FORWARD || kind > K_BACKWARD_WEIGHTS)) args.fail("unknown convolution kind");
+  const size_t x = size_t(s[P_N]) * s[P_H] * s[P_W] * s[P_C];
+  const size_t y = size_t(s[P_N]) * s[P_OH] * s[P_OW] * s[P_OC];
+  const size_t w = size_t(s[P_KH]) * s[P_KW] * (s[P_C] / s[P_GROUPS]) * s[P_OC];
+  const size_t sizes[3][3] = {{x, w, y}, {y, w, x}, {x, y, w}};
+  if (!args.ok) return nullptr;
+  const float* a = args.floats(3, sizes[kind][0]);
+  const float* b = args.floats(4, sizes[kind][1]);
+  const float* bias = args.floats(5, size_t(s[P_OC]), true);
+  float* out = args.floats(6, sizes[kind][2]);
+  if (!args.ok) return nullptr;
+  if (bias && kind != K_FORWARD) {
+    args.fail("only the forward convolution takes a bias");
+    return nullptr;
+  }
+  return guarded(env, [&] { convolve(kind, s, alpha, a, b, bias, out); });
+}
+
+// binary(op, broadcast, outer, mid, inner, a, b, out): see elementwise.h.
+napi_value Binary(napi_env env, napi_callback_info info) {
+  Args args(env, info, 8);
+  const int op = args.int32(0), broadcast = args.int32(1);
+  const int64_t outer = args.number(2), mid = args.number(3), inner = args.number(4);
+  if (args.ok && (outer < 1 || mid < 1 || inner < 1)) args.fail("binary: sizes must be positive");
+  if (args.ok && broadcast != B_REPEATS && broadcast != A_REPEATS) args.fail("binary: unknown broadcast");
+  if (!args.ok) return nullptr;
+  const size_t big = size_t(outer * mid * inner), small = size_t(outer * inner);
+  const float* a = args.floats(5, broadcast == A_REPEATS ? small : big);
+  const float* b = args.floats(6, broadcast == B_REPEATS ? small : big);
+  float* out = args.floats(7, big);
+  if (!args.ok) return nullptr;
+  return guarded(env, [&] { binary(op, broadcast, a, b, out, outer, mid, inner); });
+}
+
+// unary(op, alpha, x, out)
+napi_value Unary(napi_env env, napi_callback_info info) {
+  Args args(env, info, 4);
+  const int op = args.int32(0);
+  const float alpha = static_cast<float>(args.number(1));
+  size_t lx, lo;
+  auto* x = static_cast<const float*>(args.typed(2, napi_float32_array, &lx));
+  auto* out = static_cast<float*>(args.typed(3, napi_float32_array, &lo));
+  if (!args.ok) return nullptr;
+  if (lx != lo) {
+    napi_throw_range_error(env, nullptr, "unary: input and output lengths differ");
+    return nullptr;
+  }
+  return guarded(env, [&] { unary(op, alpha, x, out, int64_t(lx)); });
+}
+
+// reduce(mean, outer, reduced, inner, x, out)
+napi_value Reduce(napi_env env, napi_callback_info info) {
+  Args args(env, info, 6);
+  const bool mean = args.int32(0) != 0;
+  const int64_t outer = args.number(1), reduced = args.number(2), inner = args.number(3);
+  if (args.ok && (outer < 1 || reduced < 1 || inner < 1)) args.fail("reduce: sizes must be positive");
+  const float* x = args.floats(4, size_t(outer * reduced * inner));
+  float* out = args.floats(5, size_t(outer * inner));
+  if (!args.ok) return nullptr;
+  return guarded(env, [&] { reduce(mean, x, out, outer, reduced, inner); });
+}
+
+// maxPoolGrad(shapes: Int32Array, x, dy, dx)
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  Args args(env, info, 4);
+  size_t n;
+  void* raw = args.typed(0, napi_int32_array, &n);
+  if (!args.ok) return nullptr;
+  if (n != Q_COUNT) {
+    args.fail("pool shapes must be an Int32Array of POOL_FIELDS.length");
+    return nullptr;
+  }
+  PoolShapes p;
+  std::memcpy(p.p, raw, sizeof(p.p));
+  for (int k = 0; k < Q_COUNT; k++) {
+    if (p.p[k] < (k < Q_PT ? 1 : 0)) {
+      napi_throw_range_error(env, nullptr, "invalid pool shape");
+      return nullptr;
+    }
+  }
+  const size_t xLen = size_t(p[Q_N]) * p[Q_H] * p[Q_W] * p[Q_C], yLen = size_t(p[Q_N]) * p[Q_OH] * p[Q_OW] * p[Q_C];
+  const float* x = args.floats(1, xLen);
+  const float* dy = args.floats(2, yLen);
+  float* dx = args.floats(3, xLen);
+  if (!args.ok) return nullptr;
+  return guarded(env, [&] { maxPoolGrad(p, x, dy, dx); });
+}
+
+// implementation(kind, shapes, alpha): the oneDNN implementation such a convolution runs.
+napi_value Implementation(napi_env env, napi_callback_info info) {
+  Args args(env, info, 3);
+  ConvShapes s;
+  if (!args.ok || !readConvShapes(args, 1, &s)) return nullptr;
+  const int kind = args.int32(0);
+  const float alpha = static_cast<float>(args.number(2));
+  if (!args.ok) return nullptr;
+  napi_value result = nullptr;
+  guarded(env, [&] {
+    const std::string impl = convImplementation(kind, s, alpha);
+    napi_create_string_utf8(env, impl.c_str(), impl.size(), &result);
+  });
+  return result;
+}
+
+void setProperty(napi_env env, napi_value obj, const char* key, const std::string& value) {
+  napi_value v;
+  napi_create_string_utf8(env, value.c_str(), value.size(), &v);
+  napi_set_named_property(env, obj, key, v);
+}
+
+// info(): oneDNN's version, the instruction set it uses, and the thread count.
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value obj;
+  napi_create_object(env, &obj);
+  setProperty(env, obj, "onednn", onednnVersion());
+  setProperty(env, obj, "isa", onednnIsa());
+  napi_value threads;
+  napi_create_int32(env, omp_get_max_threads(), &threads);
+  napi_set_named_property(env, obj, "threads", threads);
+  return obj;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"implementation", nullptr, Implementation, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,85 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** What the compiled addon (native/*.cc) exports. Arrays are views of the wasm backend's heap. */
+export interface NativeAddon {
+  /**
+   * One convolution. kind 0 forward (a = x, b = filter, bias optional, out = y), 1 data gradient
+   * (a = dy, b = filter, out = dx), 2 filter gradient (a = x, b = dy, out = dw). Arrays are NHWC
+   * activations and tfjs-layout filters; `shapes` is laid out as SHAPE_FIELDS.
+   */
+  conv(kind: ConvKind, shapes: Int32Array, alpha: number, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array): void;
+  /** The oneDNN implementation a call with these shapes runs (for example "brgconv:avx512_core"). */
+  implementation(kind: ConvKind, shapes: Int32Array, alpha: number): string;
+  /**
+   * The output as [outer, mid, inner], the smaller operand (b for BROADCAST_B, a for BROADCAST_A) as
+   * [outer, inner] repeated over mid: out[o, m, i] = op(a[o, m, i], b[o, i]) or op(a[o, i], b[o, m, i]).
+   */
+  binary(op: BinaryOp, broadcast: Broadcast, outer: number, mid: number, inner: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /** relu or step(alpha), as tfjs defines them. */
+  unary(op: UnaryOp, alpha: number, x: Float32Array, out: Float32Array): void;
+  /** x as [outer, reduced, inner] summed (or averaged) over the middle axis, in an order fixed by the shape. */
+  reduce(mean: 0 | 1, outer: number, reduced: number, inner: number, x: Float32Array, out: Float32Array): void;
+  /** The gradient of an NHWC max pool (dx overwritten); `shapes` is laid out as POOL_FIELDS. */
+  maxPoolGrad(shapes: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  info(): { onednn: string; isa: string; threads: number };
+}
+
+/** The order of the Int32Array of max-pool shapes the addon reads (enum PoolParam in the C++). */
+export const POOL_FIELDS = [
+  'batch', 'inHeight', 'inWidth', 'channels', 'outHeight', 'outWidth', 'filterHeight', 'filterWidth',
+  'strideHeight', 'strideWidth', 'padTop', 'padLeft',
+] as const;
+
+/** The addon's binary ops by kernel name; ReluGrad is dy * step(x) (RELU_GRAD in kernels/gradients.ts). */
+export const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, UirgenReluGrad: 4 } as const;
+export type BinaryOp = (typeof BINARY_OPS)[keyof typeof BINARY_OPS];
+export const BROADCAST_B = 1;
+export const BROADCAST_A = 2;
+export type Broadcast = typeof BROADCAST_B | typeof BROADCAST_A;
+export const UNARY_OPS = { Relu: 0, Step: 1 } as const;
+export type UnaryOp = (typeof UNARY_OPS)[keyof typeof UNARY_OPS];
+
+export const CONV_FORWARD = 0;
+export const CONV_BACKWARD_DATA = 1;
+export const CONV_BACKWARD_FILTER = 2;
+export type ConvKind = typeof CONV_FORWARD | typeof CONV_BACKWARD_DATA | typeof CONV_BACKWARD_FILTER;
+
+/** The order of the Int32Array of convolution shapes the addon reads (enum Param in the C++). */
+export const SHAPE_FIELDS = [
+  'batch', 'inHeight', 'inWidth', 'inChannels', 'outHeight', 'outWidth', 'outChannels', 'filterHeight', 'filterWidth',
+  'strideHeight', 'strideWidth', 'dilationHeight', 'dilationWidth', 'padTop', 'padBottom', 'padLeft', 'padRight',
+  'groups', 'activation', 'hasBias',
+] as const;
+
+/** Where `npm run build` puts the addon: build/native under the package root (two levels above src/train/native or dist/train/native). */
+export const ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'build', 'native', 'uirgen_native.node');
+
+let loaded: NativeAddon | undefined;
+
+/**
+ * Load the addon once. Throws with a message saying how to build it when it is missing or cannot load
+ * (for example when libdnnl.so.2 is not installed).
+ */
+export function loadNativeAddon(path = ADDON_PATH): NativeAddon {
+  if (loaded && path === ADDON_PATH) return loaded;
+  if (!existsSync(path)) {
+    throw new Error(
+      `the native kernels are not built (${path} is missing): install oneDNN and a C++ compiler ` +
+        '(Debian/Ubuntu: `apt-get install libdnnl-dev g++`), then run `npm run build`',
+    );
+  }
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (err) {
+    throw new Error(
+      `the native kernels failed to load (${(err as Error).message.split('\n')[0]}): is libdnnl2 installed? ` +
+        '(Debian/Ubuntu: `apt-get install libdnnl-dev`, then `npm run build`)',
+    );
+  }
+  if (path === ADDON_PATH) loaded = addon;
+  return addon;
+}
