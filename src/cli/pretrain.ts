@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BACKEND_NAMES, BackendUnavailableError, initBackend, isBackendName } from '../train/backend.js';
+import { activeBackendName, BACKEND_NAMES, BackendUnavailableError, initBackend, isBackendName } from '../train/backend.js';
 import { CheckpointError, readCheckpointInfo, type Json } from '../train/checkpoint.js';
 import { openTrainingStream, type DataPosition, type Split } from '../train/data.js';
 import { defaultSettings, pretrain, PretrainError, type BatchSource, type RunSettings } from '../train/pretrain.js';
@@ -194,7 +194,7 @@ export function register(program: Command): void {
         let backendName = '';
         {
           const tf = await import('@tensorflow/tfjs-core');
-          backendName = tf.getBackend();
+          backendName = activeBackendName();
         }
 
         const abort = new AbortController();
