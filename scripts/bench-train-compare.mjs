@@ -3,7 +3,7 @@
 // backends and the same net in PyTorch (scripts/bench-train-torch.py, when a python3 with torch is found),
 // run in alternation for several rounds so that a noisy neighbour slows every contender alike. Prints each
 // round's medians, then per contender the median and the best of the round medians.
-// Usage: node scripts/bench-train-compare.mjs [--rounds 5] [--steps 30] [--backends native,wasm] [--python /usr/bin/python3]
+// Usage: node scripts/bench-train-compare.mjs [--rounds 5] [--steps 30] [--backends native,wasm] [--python PY] [--threads N]
 import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     steps: { type: 'string', default: '30' },
     backends: { type: 'string', default: 'native,wasm' },
-    python: { type: 'string', default: process.env.PYTHON ?? 'python3' },
+    python: { type: 'string' },
     threads: { type: 'string', default: '' },
   },
 });
@@ -32,15 +32,19 @@ const contenders = values.backends
   .split(',')
   .filter(Boolean)
   .map((b) => ({ label: `uirgen ${b}`, run: () => runJson(process.execPath, [join(root, 'dist/cli/main.js'), 'bench-train', '--net', 'reference', '--backend', b, '--steps', steps, '--json']) }));
-const torchProbe = spawnSync(values.python, ['-c', 'import torch, os; print(torch.__version__, os.cpu_count())'], { encoding: 'utf8' });
-if (torchProbe.status === 0) {
+// The first Python that imports torch: --python, $PYTHON, python3 on PATH, then the system one (Debian's
+// python3-torch lives there when a pyenv python3 comes first on PATH).
+const pythons = [values.python, process.env.PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean);
+const python = pythons.find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
+if (python) {
+  const version = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim();
   const threadArgs = values.threads ? ['--threads', values.threads] : [];
   contenders.push({
-    label: `pytorch ${torchProbe.stdout.trim().split(' ')[0]}`,
-    run: () => runJson(values.python, [join(root, 'scripts/bench-train-torch.py'), '--steps', steps, ...threadArgs]),
+    label: `pytorch ${version}`,
+    run: () => runJson(python, [join(root, 'scripts/bench-train-torch.py'), '--steps', steps, ...threadArgs]),
   });
 } else {
-  console.log(`(no PyTorch: ${values.python} cannot import torch; Debian: apt-get install python3-torch)`);
+  console.log(`(no PyTorch: none of ${pythons.join(', ')} imports torch; Debian: apt-get install python3-torch)`);
 }
 
 const results = new Map(contenders.map((c) => [c.label, []]));

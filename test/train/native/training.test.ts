@@ -1,0 +1,100 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../src/train/backend.js';
+import { randomBatch } from '../../../src/train/bench.js';
+import { createTrainer, DEFAULT_HYPER, type TrainHyper } from '../../../src/train/maskdcpt.js';
+import { createReferenceNet } from '../../../src/train/nets/reference.js';
+import { defaultSettings, pretrain, readLog, type RunSettings } from '../../../src/train/pretrain.js';
+import { runNative } from '../../support/native.js';
+import { syntheticBatch, syntheticSource, tinyNetConfig } from '../models/synthetic.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'uirgen-native-'));
+  await initBackend('cpu');
+  if (runNative) await initBackend('native');
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Loss and gradients of the reference net on one backend (tfjs name; native runs as 'wasm'). */
+async function referenceGrads(backend: string) {
+  await tf.setBackend(backend);
+  const net = createReferenceNet({ seed: 3 });
+  const data = randomBatch(4, 16, 19, 5);
+  const { value, grads } = tf.variableGrads(() => net.loss(data.x, data.labels), net.variables);
+  const out = { loss: value.dataSync()[0], grads: net.variables.map((v) => grads[v.name].dataSync()) };
+  tf.dispose([value, ...Object.values(grads), data.x, data.labels]);
+  net.dispose();
+  return out;
+}
+
+const hyper = (over: Partial<TrainHyper> = {}): TrainHyper => ({
+  ...DEFAULT_HYPER,
+  schedule: { lr: 1e-3, minLr: 0, warmup: 0, total: 100 },
+  seed: 'mask',
+  ...over,
+});
+
+describe.runIf(runNative)('training on the native backend', () => {
+  it('the reference net has the loss and gradients it has on cpu', async () => {
+    const cpu = await referenceGrads('cpu');
+    const native = await referenceGrads('wasm');
+    expect(native.loss).toBeCloseTo(cpu.loss, 4);
+    cpu.grads.forEach((g, i) => {
+      const scale = Math.max(1e-3, ...Array.from(g, Math.abs));
+      const diff = Math.max(...Array.from(g, (v, j) => Math.abs(v - native.grads[i][j])));
+      expect(diff / scale, `variable ${i}`).toBeLessThan(1e-4);
+    });
+  });
+
+  it('a MaskDCPT step matches cpu, and two trainers with the same seeds take byte-identical steps', async () => {
+    const config = tinyNetConfig({ classes: ['blur', 'noise', 'rain'] });
+    await tf.setBackend('cpu');
+    const ref = createTrainer(config, hyper());
+    const want = await ref.trainStep(syntheticBatch('n', 0, 2, 16));
+    ref.dispose();
+    await tf.setBackend('wasm');
+    const a = createTrainer(config, hyper());
+    const b = createTrainer(config, hyper());
+    const got = await a.trainStep(syntheticBatch('n', 0, 2, 16));
+    expect(got.lossRec).toBeCloseTo(want.lossRec, 4);
+    expect(got.lossCls).toBeCloseTo(want.lossCls, 4);
+    expect(await b.trainStep(syntheticBatch('n', 0, 2, 16))).toEqual(got);
+    for (let i = 1; i < 3; i++) expect(await b.trainStep(syntheticBatch('n', i, 2, 16))).toEqual(await a.trainStep(syntheticBatch('n', i, 2, 16)));
+    const w = (t: typeof a) => Buffer.from(t.net.params.get('cls.fc.w').dataSync().buffer);
+    expect(w(a)).toEqual(w(b));
+    a.dispose();
+    b.dispose();
+  });
+
+  it('pretrain: 4 steps straight equal 2 steps, an interruption and --resume', async () => {
+    await tf.setBackend('wasm');
+    const settings: RunSettings = defaultSettings({
+      steps: 4,
+      batch: 2,
+      patch: 16,
+      seed: 'native-resume',
+      lr: 5e-3,
+      warmup: 1,
+      net: { width: 8, encBlocks: [1, 1], middleBlocks: 1, decBlocks: [1, 1], clsBlocks: 1, clsExpand: 1 },
+    });
+    const openSource = async (s: RunSettings, position: unknown) =>
+      syntheticSource('data', s.batch, s.patch, (position as { index: number } | null)?.index ?? 0);
+    const straight = join(dir, 'straight');
+    await pretrain({ out: straight, settings, openSource, progress: 'none', checkpointEvery: 2 });
+    const split = join(dir, 'split');
+    const abort = new AbortController();
+    await pretrain({ out: split, settings, openSource, progress: 'none', checkpointEvery: 100, signal: abort.signal, onRecord: (r) => r.step === 2 && abort.abort() });
+    const resumed = await pretrain({ out: split, settings, resume: true, openSource, progress: 'none' });
+    expect(resumed.startedAt).toBe(2);
+    const strip = (rs: Awaited<ReturnType<typeof readLog>>) => rs.map(({ images_per_s: _ips, ...rest }) => rest);
+    expect(strip(await readLog(join(split, 'log.jsonl')))).toEqual(strip(await readLog(join(straight, 'log.jsonl'))));
+    const weights = async (d: string) => readFile(join(d, (await readdir(d)).find((f) => f.endsWith('.bin'))!));
+    expect(await weights(split)).toEqual(await weights(straight));
+  });
+});
