@@ -57,7 +57,7 @@ struct Args {
     napi_typedarray_type type;
     void* data = nullptr;
     if (!isTyped || napi_get_typedarray_info(env, values[i], &type, length, &data, nullptr, nullptr) != napi_ok || type != want) {
-      fail(want == napi_float32_array ? "expected a Float32Array" : "expected an Int32Array");
+      fail(want == napi_float32_array ? "expected a Float32Array" : want == napi_int32_array ? "expected an Int32Array" : "expected a Float64Array");
       return nullptr;
     }
     return data;
@@ -176,6 +176,31 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
   return guarded(env, [&] { reduce(mean, x, out, outer, reduced, inner); });
 }
 
+// adamw(constants: Float64Array [b1, 1-b1, b2, 1-b2, c1, c2, eps, lr, decayFactor, decay], p, m, v, g, pOut, mOut, vOut)
+napi_value AdamW(napi_env env, napi_callback_info info) {
+  Args args(env, info, 8);
+  size_t nk;
+  auto* raw = static_cast<const double*>(args.typed(0, napi_float64_array, &nk));
+  if (!args.ok) return nullptr;
+  if (nk != 10) {
+    args.fail("adamw constants must be a Float64Array of 10");
+    return nullptr;
+  }
+  const AdamWConstants k{float(raw[0]), float(raw[1]), float(raw[2]), float(raw[3]), float(raw[4]),
+                         float(raw[5]), float(raw[6]), float(raw[7]), float(raw[8]), raw[9] != 0};
+  size_t n;
+  const float* p = static_cast<const float*>(args.typed(1, napi_float32_array, &n));
+  if (!args.ok) return nullptr;
+  const float* m = args.floats(2, n);
+  const float* v = args.floats(3, n);
+  const float* g = args.floats(4, n);
+  float* pOut = args.floats(5, n);
+  float* mOut = args.floats(6, n);
+  float* vOut = args.floats(7, n);
+  if (!args.ok) return nullptr;
+  return guarded(env, [&] { adamw(k, p, m, v, g, pOut, mOut, vOut, int64_t(n)); });
+}
+
 // maxPoolGrad(shapes: Int32Array, x, dy, dx)
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   Args args(env, info, 4);
@@ -243,6 +268,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"implementation", nullptr, Implementation, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -133,6 +133,23 @@ void reduce(bool mean, const float* x, float* out, int64_t outer, int64_t reduce
   }
 }
 
+void adamw(const AdamWConstants& k, const float* p, const float* m, const float* v, const float* g, float* pOut, float* mOut,
+           float* vOut, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN)
+  for (int64_t i = 0; i < n; i++) {
+    const float gi = g[i];
+    const float mi = m[i] * k.beta1 + gi * k.oneMinusBeta1;
+    const float gg = gi * gi;
+    const float vi = v[i] * k.beta2 + gg * k.oneMinusBeta2;
+    const float denom = std::sqrt(vi / k.correction2) + k.eps;
+    const float update = (mi / k.correction1) / denom;
+    const float base = k.decay ? p[i] * k.decayFactor : p[i];
+    mOut[i] = mi;
+    vOut[i] = vi;
+    pOut[i] = base - update * k.lr;
+  }
+}
+
 void maxPoolGrad(const PoolShapes& p, const float* x, const float* dy, float* dx) {
   const int64_t N = p[Q_N], H = p[Q_H], W = p[Q_W], C = p[Q_C], OH = p[Q_OH], OW = p[Q_OW];
   const int64_t KH = p[Q_KH], KW = p[Q_KW], SH = p[Q_SH], SW = p[Q_SW], PT = p[Q_PT], PL = p[Q_PL];

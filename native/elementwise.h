@@ -23,6 +23,17 @@ void unary(int op, float alpha, const float* x, float* out, int64_t n);
 // fixed by the shape alone (never by the thread count), so results repeat bit for bit on any machine.
 void reduce(bool mean, const float* x, float* out, int64_t outer, int64_t reduced, int64_t inner);
 
+// Constants of one AdamW step, each rounded to float32 as tfjs rounds a scalar operand.
+struct AdamWConstants {
+  float beta1, oneMinusBeta1, beta2, oneMinusBeta2, correction1, correction2, eps, lr, decayFactor;
+  bool decay;
+};
+
+// One AdamW step over n values, in the order of operations (and roundings) of AdamW.apply's tfjs ops:
+// m' = m*b1 + g*(1-b1); v' = v*b2 + g*g*(1-b2); p' = (decay ? p*(1-lr*wd) : p) - lr * (m'/c1) / (sqrt(v'/c2) + eps).
+void adamw(const AdamWConstants& k, const float* p, const float* m, const float* v, const float* g, float* pOut, float* mOut,
+           float* vOut, int64_t n);
+
 // Layout of the Int32Array of max-pool shapes (POOL_FIELDS in addon.ts).
 enum PoolParam { Q_N, Q_H, Q_W, Q_C, Q_OH, Q_OW, Q_KH, Q_KW, Q_SH, Q_SW, Q_PT, Q_PL, Q_COUNT };
 struct PoolShapes {

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const sourceDir = join(root, 'native');
 const sources = readdirSync(sourceDir).filter((f) => f.endsWith('.cc')).sort().map((f) => join(sourceDir, f));
-const newestSource = Math.max(...readdirSync(sourceDir).map((f) => statSync(join(sourceDir, f)).mtimeMs));
+// this script's own flags count as a source too
+const newestSource = Math.max(statSync(fileURLToPath(import.meta.url)).mtimeMs, ...readdirSync(sourceDir).map((f) => statSync(join(sourceDir, f)).mtimeMs));
 const outDir = join(root, 'build', 'native');
 const target = join(outDir, 'uirgen_native.node');
 const required = process.env.UIRGEN_NATIVE === 'required';
@@ -39,7 +40,7 @@ const nodeHeaders = headerDirs.find((d) => existsSync(join(d, 'node_api.h')));
 if (!nodeHeaders) give(`Node's headers (node_api.h) were not found in ${headerDirs.join(', ')}`);
 
 const compiler = process.env.CXX || 'c++';
-const args = ['-O3', '-std=c++17', '-shared', '-fPIC', '-fopenmp', '-fvisibility=hidden', '-DNODE_GYP_MODULE_NAME=uirgen_native', `-I${nodeHeaders}`, ...sources, '-ldnnl', '-o', target];
+const args = ['-O3', '-ffp-contract=off', '-std=c++17', '-shared', '-fPIC', '-fopenmp', '-fvisibility=hidden', '-DNODE_GYP_MODULE_NAME=uirgen_native', `-I${nodeHeaders}`, ...sources, '-ldnnl', '-o', target];
 mkdirSync(outDir, { recursive: true });
 const started = Date.now();
 const result = spawnSync(compiler, args, { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });

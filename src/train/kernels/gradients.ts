@@ -9,9 +9,7 @@ import {
   cast,
   div,
   engine,
-  getBackend,
   getGradient,
-  getKernel,
   Mean,
   mul,
   onesLike,
@@ -23,14 +21,10 @@ import {
   type Tensor,
   util,
 } from '@tensorflow/tfjs-core';
+import { hasKernel, RELU_GRAD } from './fused.js';
 
-/**
- * A kernel (dy, x) -> dy * step(x), where a backend has one (the native backend does): ReLU's gradient in
- * one pass over the activation instead of tfjs's two (Step, then Multiply).
- */
-export const RELU_GRAD = 'UirgenReluGrad';
-
-// tfjs's own ReLU gradient, with the one-pass kernel used where the active backend registers it.
+// tfjs's own ReLU gradient, with the one-pass kernel used where the active backend registers it (one pass
+// over the activation instead of tfjs's two: Step, then Multiply).
 registerGradient({
   kernelName: Relu,
   inputsToSave: ['x'],
@@ -38,7 +32,7 @@ registerGradient({
     const [x] = saved;
     const dyT = dy as Tensor;
     return {
-      x: () => (getKernel(RELU_GRAD, getBackend()) ? (engine().runKernel(RELU_GRAD, { dy: dyT, x }) as Tensor) : mul(dyT, cast(step(x), 'float32'))),
+      x: () => (hasKernel(RELU_GRAD) ? (engine().runKernel(RELU_GRAD, { dy: dyT, x }) as Tensor) : mul(dyT, cast(step(x), 'float32'))),
     };
   },
 });

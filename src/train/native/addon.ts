@@ -22,6 +22,11 @@ export interface NativeAddon {
   unary(op: UnaryOp, alpha: number, x: Float32Array, out: Float32Array): void;
   /** x as [outer, reduced, inner] summed (or averaged) over the middle axis, in an order fixed by the shape. */
   reduce(mean: 0 | 1, outer: number, reduced: number, inner: number, x: Float32Array, out: Float32Array): void;
+  /**
+   * One AdamW step (see ADAMW_UPDATE in kernels/fused.ts); constants are [beta1, 1 - beta1, beta2, 1 - beta2,
+   * correction1, correction2, eps, lr, decayFactor, decay ? 1 : 0], rounded to float32 in the addon.
+   */
+  adamw(constants: Float64Array, p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array): void;
   /** The gradient of an NHWC max pool (dx overwritten); `shapes` is laid out as POOL_FIELDS. */
   maxPoolGrad(shapes: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   info(): { onednn: string; isa: string; threads: number };

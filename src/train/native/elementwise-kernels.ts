@@ -1,7 +1,7 @@
 import { Add, Mean, Multiply, RealDiv, Relu, Step, Sub, Sum, util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { inputOf, type KernelArgs } from '../kernels/conv-info.js';
-import { RELU_GRAD } from '../kernels/gradients.js';
+import { ADAMW_UPDATE, RELU_GRAD } from '../kernels/fused.js';
 import { BINARY_OPS, BROADCAST_A, BROADCAST_B, UNARY_OPS, type Broadcast, type NativeAddon } from './addon.js';
 import type { Fallback } from './conv-kernels.js';
 
@@ -56,7 +56,7 @@ const heap = (backend: BackendWasm, t: TensorInfo) => backend.typedArrayFromHeap
 
 /**
  * The wasm backend's busiest memory-bound kernels (binary arithmetic with block broadcasts, ReLU and its
- * gradient's Step, Sum and Mean over contiguous axes) run natively on all cores. Everything else (other
+ * gradient, Sum and Mean over contiguous axes, the fused AdamW update) run natively on all cores. Everything else (other
  * dtypes, other broadcasts, empty tensors) goes to `fallback`.
  */
 export function elementwiseKernels(addon: NativeAddon, fallback: Fallback): Array<{ name: string; kernelFunc: KernelFunc }> {
@@ -93,7 +93,21 @@ export function elementwiseKernels(addon: NativeAddon, fallback: Fallback): Arra
     return out;
   };
 
+  const adamwUpdate: KernelFunc = (args) => {
+    const [p, m, v, g] = ['p', 'm', 'v', 'g'].map((k) => inputOf(args, k, ADAMW_UPDATE));
+    const n = size(p.shape);
+    if ([p, m, v, g].some((t) => t.dtype !== 'float32' || size(t.shape) !== n)) throw new Error(`${ADAMW_UPDATE}: p, m, v and g must be float32 of one size`);
+    const a = args.attrs ?? {};
+    const constants = Float64Array.from([a.beta1, 1 - Number(a.beta1), a.beta2, 1 - Number(a.beta2), a.correction1, a.correction2, a.eps, a.lr, a.decayFactor, a.decay ? 1 : 0].map(Number));
+    const backend = wasmBackend(args);
+    const outs = [p, m, v].map((t) => backend.makeOutput(t.shape, 'float32'));
+    const [pOut, mOut, vOut] = outs.map((t) => heap(backend, t));
+    addon.adamw(constants, heap(backend, p), heap(backend, m), heap(backend, v), heap(backend, g), pOut, mOut, vOut);
+    return outs;
+  };
+
   return [
+    { name: ADAMW_UPDATE, kernelFunc: adamwUpdate },
     { name: Add, kernelFunc: binary('Add') },
     { name: Sub, kernelFunc: binary('Sub') },
     { name: Multiply, kernelFunc: binary('Multiply') },

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/train/backend.js';
-import { RELU_GRAD } from '../../../src/train/kernels/gradients.js';
+import { RELU_GRAD } from '../../../src/train/kernels/fused.js';
 
 beforeAll(async () => {
   await initBackend('cpu');

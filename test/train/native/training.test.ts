@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/train/backend.js';
 import { randomBatch } from '../../../src/train/bench.js';
-import { createTrainer, DEFAULT_HYPER, type TrainHyper } from '../../../src/train/maskdcpt.js';
+import { AdamW, createTrainer, DEFAULT_HYPER, type TrainHyper } from '../../../src/train/maskdcpt.js';
+import { buildNet } from '../../../src/train/models/maskdcpt-net.js';
 import { createReferenceNet } from '../../../src/train/nets/reference.js';
 import { defaultSettings, pretrain, readLog, type RunSettings } from '../../../src/train/pretrain.js';
 import { runNative } from '../../support/native.js';
@@ -70,6 +71,28 @@ describe.runIf(runNative)('training on the native backend', () => {
     expect(w(a)).toEqual(w(b));
     a.dispose();
     b.dispose();
+  });
+
+  it('the fused AdamW kernel gives the bits of the same update as tfjs ops', async () => {
+    await tf.setBackend('wasm');
+    const config = tinyNetConfig({ classes: ['blur', 'noise'] });
+    const nets = [buildNet(config), buildNet(config)];
+    const optimizers = [new AdamW(nets[0].params, DEFAULT_HYPER, true), new AdamW(nets[1].params, DEFAULT_HYPER, false)];
+    for (let step = 0; step < 3; step++) {
+      nets.forEach((net, i) => {
+        const grads = new Map([...net.params.entries()].map(([name, p]) => [name, tf.tidy(() => tf.sin(tf.add(tf.mul(p, 3), step)))]));
+        optimizers[i].apply(grads, 1e-2);
+        grads.forEach((g) => g.dispose());
+      });
+    }
+    for (const name of nets[0].params.names()) {
+      const bits = (i: number) => Buffer.from(nets[i].params.get(name).dataSync().buffer);
+      expect(bits(0), name).toEqual(bits(1));
+    }
+    const moments = (i: number) => [...optimizers[i].stateTensors().values()].map((t) => Buffer.from(t.dataSync().buffer));
+    expect(moments(0)).toEqual(moments(1));
+    optimizers.forEach((o) => o.dispose());
+    nets.forEach((n) => n.dispose());
   });
 
   it('pretrain: 4 steps straight equal 2 steps, an interruption and --resume', async () => {

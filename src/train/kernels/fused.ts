@@ -1,0 +1,17 @@
+import { getBackend, getKernel } from '@tensorflow/tfjs-core';
+
+/**
+ * Kernels that fuse several tfjs ops into one pass, registered by backends that have them (the native
+ * backend); callers check `hasKernel` and otherwise run the same computation as tfjs ops.
+ */
+
+/** (dy, x) -> dy * step(x): ReLU's gradient. */
+export const RELU_GRAD = 'UirgenReluGrad';
+
+/**
+ * One AdamW step for one parameter: inputs p, m, v, g; attrs beta1, beta2, correction1, correction2, eps,
+ * lr, decayFactor (1 - lr * weightDecay) and decay (whether to apply it); outputs [p', m', v'].
+ */
+export const ADAMW_UPDATE = 'UirgenAdamWUpdate';
+
+export const hasKernel = (name: string): boolean => getKernel(name, getBackend()) !== undefined;
