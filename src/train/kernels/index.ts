@@ -19,9 +19,8 @@ import {
   type TensorInfo,
   util,
 } from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { concatWasm, sliceWasm, splitWasm } from './copy.js';
-import { convInfo, inputOf, shape4, type KernelArgs, type Shape4 } from './conv-info.js';
+import { convInfo, inputOf, shape4, wasmBackendOf, type KernelArgs, type KernelList, type Shape4 } from './args.js';
 import { convBackpropFilter, depthwiseBackpropFilter } from './filter-grad.js';
 import { unsortedSegmentSum } from './segment-sum.js';
 import { sumLeadingAxes } from './sum.js';
@@ -36,7 +35,7 @@ function assertNHWC(attrs: NamedAttrMap, kernel: string): void {
 }
 
 type Args = KernelArgs;
-const wasmBackend = (args: Args): BackendWasm => args.backend as BackendWasm;
+const wasmBackend = wasmBackendOf;
 const input = inputOf;
 
 const conv2DBackpropInput: KernelFunc = (args) => {
@@ -145,7 +144,7 @@ const concat: KernelFunc = (args) => {
 };
 
 /** The kernels this module supplies to the wasm backend (the others replace stock ones, falling back to them). */
-export const WASM_TRAINING_KERNELS: ReadonlyArray<{ name: string; kernelFunc: KernelFunc }> = [
+export const WASM_TRAINING_KERNELS: KernelList = [
   { name: Conv2DBackpropInput, kernelFunc: conv2DBackpropInput },
   { name: Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter },
   { name: DepthwiseConv2dNativeBackpropInput, kernelFunc: depthwiseBackpropInput },
@@ -158,8 +157,6 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{ name: string; kernelFunc: Ke
   { name: Concat, kernelFunc: concat },
   { name: Cast, kernelFunc: cast },
 ];
-
-export type KernelList = ReadonlyArray<{ name: string; kernelFunc: KernelFunc }>;
 
 const ours = new Set<KernelFunc>();
 let installed = new Set<string>();

@@ -13,7 +13,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { convInfo, inputOf, shape4, type KernelArgs, type Shape4 } from '../kernels/conv-info.js';
+import { convInfo, heapF32, inputOf, shape4, wasmBackendOf, type Fallback, type KernelList, type Shape4 } from '../kernels/args.js';
 import { CONV_BACKWARD_DATA, CONV_BACKWARD_FILTER, CONV_FORWARD, SHAPE_FIELDS, type ConvKind, type NativeAddon } from './addon.js';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
@@ -59,8 +59,6 @@ export function dnnlShapes(info: Conv2DInfo, groups: number, activation = 0, has
   return Int32Array.from(SHAPE_FIELDS, (f) => fields[f]);
 }
 
-const wasmBackend = (args: KernelArgs): BackendWasm => args.backend as BackendWasm;
-
 function isFloat32(...ts: TensorInfo[]): boolean {
   return ts.every((t) => t.dtype === 'float32');
 }
@@ -83,19 +81,16 @@ function run(
   bias: TensorInfo | undefined,
 ): TensorInfo {
   const out = backend.makeOutput(outShape, 'float32');
-  const view = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-  addon.conv(kind, shapes, alpha, view(a), view(b), bias ? view(bias) : null, view(out));
+  addon.conv(kind, shapes, alpha, heapF32(backend, a), heapF32(backend, b), bias ? heapF32(backend, bias) : null, heapF32(backend, out));
   return out;
 }
-
-export type Fallback = (name: string, args: KernelArgs) => ReturnType<KernelFunc>;
 
 /**
  * The convolution kernels run by oneDNN, for the wasm backend: forward (plain and fused with bias and an
  * activation), data gradient and filter gradient, dense and depthwise. Anything oneDNN cannot express here
  * (NCHW, PReLU, a broadcast bias, non-float data) goes to `fallback`.
  */
-export function convKernels(addon: NativeAddon, fallback: Fallback): Array<{ name: string; kernelFunc: KernelFunc }> {
+export function convKernels(addon: NativeAddon, fallback: Fallback): KernelList {
   const forward = (name: string, depthwise: boolean, fused: boolean): KernelFunc => (args) => {
     const attrs = args.attrs ?? {};
     const x = inputOf(args, 'x', name);
@@ -110,7 +105,7 @@ export function convKernels(addon: NativeAddon, fallback: Fallback): Array<{ nam
     const shapes = dnnlShapes(info, depthwise ? info.inChannels : 1, activation, Boolean(bias));
     if (!shapes) return fallback(name, args);
     const alpha = Number(attrs.leakyreluAlpha ?? 0.2);
-    return run(addon, wasmBackend(args), CONV_FORWARD, shapes, alpha, info.outShape, x, filter, bias);
+    return run(addon, wasmBackendOf(args), CONV_FORWARD, shapes, alpha, info.outShape, x, filter, bias);
   };
 
   const backwardData = (name: string, depthwise: boolean): KernelFunc => (args) => {
@@ -122,7 +117,7 @@ export function convKernels(addon: NativeAddon, fallback: Fallback): Array<{ nam
     const info = convInfo(inShape, filter.shape as Shape4, attrs, depthwise);
     const shapes = dnnlShapes(info, depthwise ? info.inChannels : 1);
     if (!shapes) return fallback(name, args);
-    return run(addon, wasmBackend(args), CONV_BACKWARD_DATA, shapes, 0, inShape, dy, filter, undefined);
+    return run(addon, wasmBackendOf(args), CONV_BACKWARD_DATA, shapes, 0, inShape, dy, filter, undefined);
   };
 
   const backwardFilter = (name: string, depthwise: boolean): KernelFunc => (args) => {
@@ -134,7 +129,7 @@ export function convKernels(addon: NativeAddon, fallback: Fallback): Array<{ nam
     const info = convInfo(x.shape as Shape4, filterShape, attrs, depthwise);
     const shapes = dnnlShapes(info, depthwise ? info.inChannels : 1);
     if (!shapes) return fallback(name, args);
-    return run(addon, wasmBackend(args), CONV_BACKWARD_FILTER, shapes, 0, filterShape, x, dy, undefined);
+    return run(addon, wasmBackendOf(args), CONV_BACKWARD_FILTER, shapes, 0, filterShape, x, dy, undefined);
   };
 
   return [

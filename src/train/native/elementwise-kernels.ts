@@ -1,9 +1,7 @@
-import { Add, Mean, Multiply, RealDiv, Relu, Step, Sub, Sum, util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { inputOf, type KernelArgs } from '../kernels/conv-info.js';
+import { Add, Mean, Multiply, RealDiv, Relu, Step, Sub, Sum, util, type KernelFunc } from '@tensorflow/tfjs-core';
+import { heapF32, inputOf, wasmBackendOf, type Fallback, type KernelList } from '../kernels/args.js';
 import { ADAMW_UPDATE, RELU_GRAD } from '../kernels/fused.js';
 import { BINARY_OPS, BROADCAST_A, BROADCAST_B, UNARY_OPS, type Broadcast, type NativeAddon } from './addon.js';
-import type { Fallback } from './conv-kernels.js';
 
 const size = (shape: readonly number[]): number => util.sizeFromShape(shape as number[]);
 
@@ -34,7 +32,7 @@ export function repeatPattern(aShape: readonly number[], bShape: readonly number
   if (size(a) === n) [broadcast, small] = [BROADCAST_B, b];
   else if (size(b) === n) [broadcast, small] = [BROADCAST_A, a];
   else return null;
-  const repeated = out.map((d, i) => i).filter((i) => small[i] !== out[i]);
+  const repeated = out.map((_, i) => i).filter((i) => small[i] !== out[i]);
   if (repeated.length === 0) return { broadcast, outShape: out, outer: 1, mid: 1, inner: n };
   const first = repeated[0];
   const last = repeated[repeated.length - 1];
@@ -51,21 +49,20 @@ export function reductionBlock(shape: readonly number[], axis: number | number[]
   return { outer: size(shape.slice(0, first)), reduced: size(shape.slice(first, last + 1)), inner: size(shape.slice(last + 1)), axes };
 }
 
-const wasmBackend = (args: KernelArgs): BackendWasm => args.backend as BackendWasm;
-const heap = (backend: BackendWasm, t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+const heap = heapF32;
 
 /**
  * The wasm backend's busiest memory-bound kernels (binary arithmetic with block broadcasts, ReLU and its
  * gradient, Sum and Mean over contiguous axes, the fused AdamW update) run natively on all cores. Everything else (other
  * dtypes, other broadcasts, empty tensors) goes to `fallback`.
  */
-export function elementwiseKernels(addon: NativeAddon, fallback: Fallback): Array<{ name: string; kernelFunc: KernelFunc }> {
+export function elementwiseKernels(addon: NativeAddon, fallback: Fallback): KernelList {
   const binary = (name: keyof typeof BINARY_OPS, [aName, bName] = ['a', 'b']): KernelFunc => (args) => {
     const a = inputOf(args, aName, name);
     const b = inputOf(args, bName, name);
     const pattern = a.dtype === 'float32' && b.dtype === 'float32' ? repeatPattern(a.shape, b.shape) : null;
     if (!pattern || size(pattern.outShape) === 0) return fallback(name, args);
-    const backend = wasmBackend(args);
+    const backend = wasmBackendOf(args);
     const out = backend.makeOutput(pattern.outShape, 'float32');
     const { broadcast, outer, mid, inner } = pattern;
     addon.binary(BINARY_OPS[name], broadcast, outer, mid, inner, heap(backend, a), heap(backend, b), heap(backend, out));
@@ -75,7 +72,7 @@ export function elementwiseKernels(addon: NativeAddon, fallback: Fallback): Arra
   const unary = (name: keyof typeof UNARY_OPS): KernelFunc => (args) => {
     const x = inputOf(args, 'x', name);
     if (x.dtype !== 'float32' || size(x.shape) === 0) return fallback(name, args);
-    const backend = wasmBackend(args);
+    const backend = wasmBackendOf(args);
     const out = backend.makeOutput(x.shape, 'float32');
     addon.unary(UNARY_OPS[name], Number((args.attrs ?? {}).alpha ?? 0), heap(backend, x), heap(backend, out));
     return out;
@@ -87,7 +84,7 @@ export function elementwiseKernels(addon: NativeAddon, fallback: Fallback): Arra
     const block = x.dtype === 'float32' && size(x.shape) > 0 ? reductionBlock(x.shape, attrs.axis as number | number[]) : null;
     if (!block) return fallback(name, args);
     const outShape = attrs.keepDims ? x.shape.map((d, i) => (block.axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !block.axes.includes(i));
-    const backend = wasmBackend(args);
+    const backend = wasmBackendOf(args);
     const out = backend.makeOutput(outShape, 'float32');
     addon.reduce(name === Mean ? 1 : 0, block.outer, block.reduced, block.inner, heap(backend, x), heap(backend, out));
     return out;
@@ -99,7 +96,7 @@ export function elementwiseKernels(addon: NativeAddon, fallback: Fallback): Arra
     if ([p, m, v, g].some((t) => t.dtype !== 'float32' || size(t.shape) !== n)) throw new Error(`${ADAMW_UPDATE}: p, m, v and g must be float32 of one size`);
     const a = args.attrs ?? {};
     const constants = Float64Array.from([a.beta1, 1 - Number(a.beta1), a.beta2, 1 - Number(a.beta2), a.correction1, a.correction2, a.eps, a.lr, a.decayFactor, a.decay ? 1 : 0].map(Number));
-    const backend = wasmBackend(args);
+    const backend = wasmBackendOf(args);
     const outs = [p, m, v].map((t) => backend.makeOutput(t.shape, 'float32'));
     const [pOut, mOut, vOut] = outs.map((t) => heap(backend, t));
     addon.adamw(constants, heap(backend, p), heap(backend, m), heap(backend, v), heap(backend, g), pOut, mOut, vOut);

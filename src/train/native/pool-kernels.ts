@@ -1,8 +1,6 @@
 import { backend_util, MaxPoolGrad, type KernelFunc } from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { inputOf, type Shape4 } from '../kernels/conv-info.js';
+import { heapF32, inputOf, wasmBackendOf, type Fallback, type KernelList, type Shape4 } from '../kernels/args.js';
 import { POOL_FIELDS, type NativeAddon } from './addon.js';
-import type { Fallback } from './conv-kernels.js';
 
 type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
 type Rounding = 'floor' | 'round' | 'ceil' | undefined;
@@ -30,7 +28,7 @@ export function poolShapes(info: backend_util.Conv2DInfo): Int32Array {
  * MaxPoolGrad run natively (the stock wasm kernel takes about 20 ms for a 2x2 pool over 2M values, the
  * native one under a millisecond). Anything but float32 NHWC with non-negative padding goes to `fallback`.
  */
-export function poolKernels(addon: NativeAddon, fallback: Fallback): Array<{ name: string; kernelFunc: KernelFunc }> {
+export function poolKernels(addon: NativeAddon, fallback: Fallback): KernelList {
   const maxPoolGrad: KernelFunc = (args) => {
     const attrs = args.attrs ?? {};
     const dy = inputOf(args, 'dy', MaxPoolGrad);
@@ -45,10 +43,9 @@ export function poolKernels(addon: NativeAddon, fallback: Fallback): Array<{ nam
       attrs.dimRoundingMode as Rounding,
     );
     if (info.padInfo.top < 0 || info.padInfo.left < 0) return fallback(MaxPoolGrad, args);
-    const backend = args.backend as BackendWasm;
+    const backend = wasmBackendOf(args);
     const dx = backend.makeOutput(x.shape, 'float32');
-    const view = (t: typeof x) => backend.typedArrayFromHeap(t) as Float32Array;
-    addon.maxPoolGrad(poolShapes(info), view(x), view(dy), view(dx));
+    addon.maxPoolGrad(poolShapes(info), heapF32(backend, x), heapF32(backend, dy), heapF32(backend, dx));
     return dx;
   };
   return [{ name: MaxPoolGrad, kernelFunc: maxPoolGrad }];

@@ -1,4 +1,7 @@
 import { backend_util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+// Reading a kernel's arguments: its inputs, shapes and convolution geometry, and the wasm backend's heap.
 
 export type Shape4 = [number, number, number, number];
 export type KernelArgs = Parameters<KernelFunc>[0];
@@ -22,3 +25,17 @@ export function inputOf(args: KernelArgs, name: string, kernel: string): TensorI
   if (!t) throw new Error(`${kernel}: missing input ${name}`);
   return t;
 }
+
+/** The backend a kernel registered for 'wasm' runs on. */
+export const wasmBackendOf = (args: KernelArgs): BackendWasm => args.backend as BackendWasm;
+
+/**
+ * A live view of a float32 tensor on the wasm heap. Allocating may grow the heap and detach views, so take
+ * views after the last allocation of a kernel.
+ */
+export const heapF32 = (backend: BackendWasm, t: TensorInfo): Float32Array => backend.typedArrayFromHeap(t) as Float32Array;
+
+/** The kernel a replacement hands a call to when it does not apply (another dtype, layout or broadcast). */
+export type Fallback = (name: string, args: KernelArgs) => ReturnType<KernelFunc>;
+
+export type KernelList = ReadonlyArray<{ name: string; kernelFunc: KernelFunc }>;
