@@ -119,13 +119,20 @@ std::unique_ptr<Plan> makePlan(int kind, const ConvShapes& s, float alpha) {
   return plan;
 }
 
+// A training run uses a few dozen shapes; a program that keeps changing them (patch sizes, batch sizes)
+// would otherwise grow the cache without end, so it is emptied when it reaches this many plans.
+constexpr size_t MAX_PLANS = 512;
+
 Plan& planFor(int kind, const ConvShapes& s, float alpha) {
   static std::unordered_map<std::string, std::unique_ptr<Plan>> cache;
   std::string key(reinterpret_cast<const char*>(s.p), sizeof(s.p));
   key.push_back(static_cast<char>(kind));
   key.append(reinterpret_cast<const char*>(&alpha), sizeof(alpha));
   auto it = cache.find(key);
-  if (it == cache.end()) it = cache.emplace(key, makePlan(kind, s, alpha)).first;
+  if (it == cache.end()) {
+    if (cache.size() >= MAX_PLANS) cache.clear();
+    it = cache.emplace(key, makePlan(kind, s, alpha)).first;
+  }
   return *it->second;
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/train/backend.js';
-import { randomBatch } from '../../../src/train/bench.js';
+import { randomBatch, trainStep } from '../../../src/train/bench.js';
 import { AdamW, createTrainer, DEFAULT_HYPER, type TrainHyper } from '../../../src/train/maskdcpt.js';
 import { buildNet } from '../../../src/train/models/maskdcpt-net.js';
 import { createReferenceNet } from '../../../src/train/nets/reference.js';
@@ -51,6 +51,21 @@ describe.runIf(runNative)('training on the native backend', () => {
       const diff = Math.max(...Array.from(g, (v, j) => Math.abs(v - native.grads[i][j])));
       expect(diff / scale, `variable ${i}`).toBeLessThan(1e-4);
     });
+  });
+
+  it('frees what it allocates: tensors and wasm heap blocks stay level over training steps', async () => {
+    await tf.setBackend('wasm');
+    const net = createReferenceNet({ seed: 1 });
+    const data = randomBatch(4, 16, 19, 2);
+    const optimizer = tf.train.adam(1e-3);
+    trainStep(net, optimizer, data);
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const before = { tensors: tf.memory().numTensors, blocks: backend.numDataIds() };
+    for (let i = 0; i < 5; i++) trainStep(net, optimizer, data);
+    expect({ tensors: tf.memory().numTensors, blocks: backend.numDataIds() }).toEqual(before);
+    optimizer.dispose();
+    net.dispose();
+    tf.dispose([data.x, data.labels]);
   });
 
   it('a MaskDCPT step matches cpu, and two trainers with the same seeds take byte-identical steps', async () => {
