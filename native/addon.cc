@@ -10,6 +10,7 @@
 
 #include "conv.h"
 #include "elementwise.h"
+#include "norm.h"
 
 namespace {
 
@@ -201,6 +202,47 @@ napi_value AdamW(napi_env env, napi_callback_info info) {
   return guarded(env, [&] { adamw(k, p, m, v, g, pOut, mOut, vOut, int64_t(n)); });
 }
 
+// layerNorm(eps, x, g, b, y, mean, rstd): x and y [pixels * C], g and b [C], mean and rstd [pixels].
+napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  Args args(env, info, 7);
+  const float eps = static_cast<float>(args.number(0));
+  size_t n, c;
+  const float* x = static_cast<const float*>(args.typed(1, napi_float32_array, &n));
+  const float* g = static_cast<const float*>(args.typed(2, napi_float32_array, &c));
+  if (!args.ok) return nullptr;
+  if (c == 0 || n % c != 0) {
+    napi_throw_range_error(env, nullptr, "layerNorm: x's length must be a multiple of the channel count");
+    return nullptr;
+  }
+  const float* b = args.floats(3, c);
+  float* y = args.floats(4, n);
+  float* mean = args.floats(5, n / c);
+  float* rstd = args.floats(6, n / c);
+  if (!args.ok) return nullptr;
+  return guarded(env, [&] { layerNorm(x, g, b, eps, y, mean, rstd, int64_t(n / c), int64_t(c)); });
+}
+
+// layerNormGrad(dy, x, mean, rstd, g, dx, dg, db)
+napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  Args args(env, info, 8);
+  size_t n, c;
+  const float* dy = static_cast<const float*>(args.typed(0, napi_float32_array, &n));
+  const float* g = static_cast<const float*>(args.typed(4, napi_float32_array, &c));
+  if (!args.ok) return nullptr;
+  if (c == 0 || n % c != 0) {
+    napi_throw_range_error(env, nullptr, "layerNormGrad: dy's length must be a multiple of the channel count");
+    return nullptr;
+  }
+  const float* x = args.floats(1, n);
+  const float* mean = args.floats(2, n / c);
+  const float* rstd = args.floats(3, n / c);
+  float* dx = args.floats(5, n);
+  float* dg = args.floats(6, c);
+  float* db = args.floats(7, c);
+  if (!args.ok) return nullptr;
+  return guarded(env, [&] { layerNormGrad(dy, x, mean, rstd, g, dx, dg, db, int64_t(n / c), int64_t(c)); });
+}
+
 // maxPoolGrad(shapes: Int32Array, x, dy, dx)
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   Args args(env, info, 4);
@@ -269,6 +311,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"implementation", nullptr, Implementation, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -14,4 +14,13 @@ export const RELU_GRAD = 'UirgenReluGrad';
  */
 export const ADAMW_UPDATE = 'UirgenAdamWUpdate';
 
+/**
+ * Per-pixel LayerNorm over the last axis: inputs x, g, b; attr eps; outputs [y, mean, rstd] (mean and rstd
+ * shaped like x with a last axis of 1, for the gradient).
+ */
+export const LAYER_NORM = 'UirgenLayerNorm';
+
+/** Its gradient: inputs dy, x, mean, rstd, g; outputs [dx, dg, db]. */
+export const LAYER_NORM_GRAD = 'UirgenLayerNormGrad';
+
 export const hasKernel = (name: string): boolean => getKernel(name, getBackend()) !== undefined;

@@ -12,12 +12,14 @@ import {
   getGradient,
   Mean,
   mul,
+  ones,
   onesLike,
   RealDiv,
   registerGradient,
   Relu,
   reshape,
   step,
+  Sum,
   type Tensor,
   util,
 } from '@tensorflow/tfjs-core';
@@ -42,20 +44,28 @@ export function assertGradientsRegistered(): void {
 }
 
 /**
- * tfjs's Mean gradient multiplies dy by a tensor of ones the size of x that it fills element by element in
- * JavaScript and copies to the backend (about 4 ms a step for the reference net's pool). The backend's own
- * OnesLike makes the same ones in place, and dividing the small dy first saves a pass over the large result.
+ * tfjs's Mean and Sum gradients multiply dy by a tensor of ones the size of x that they fill element by element
+ * in JavaScript and copy to the backend (about 4 ms a step for the reference net's pool). The backend's own
+ * OnesLike makes the same ones in place, and scaling the small dy first saves a pass over the large result.
  * (Not broadcastTo: the wasm backend's Tile is far slower still.)
  */
-registerGradient({
-  kernelName: Mean,
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved, attrs) => {
-    const [x] = saved;
-    const axes = util.parseAxisParam((attrs as { axis: number | number[] }).axis, x.shape);
-    const count = axes.reduce((n, a) => n * x.shape[a], 1);
-    const expanded = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-    return { x: () => mul(div(reshape(dy as Tensor, expanded), count), onesLike(x)) };
-  },
-});
+function broadcastGradient(dy: Tensor, x: Tensor, axis: number | number[], mean: boolean): Tensor {
+  const axes = util.parseAxisParam(axis, x.shape);
+  const expanded = reshape(dy, x.shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+  const scaled = mean ? div(expanded, axes.reduce((n, a) => n * x.shape[a], 1)) : expanded;
+  return mul(scaled, x.dtype === 'float32' ? onesLike(x) : ones(x.shape, 'float32'));
+}
 
+for (const [kernelName, mean] of [
+  [Mean, true],
+  [Sum, false],
+] as const) {
+  registerGradient({
+    kernelName,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      return { x: () => broadcastGradient(dy as Tensor, x, (attrs as { axis: number | number[] }).axis, mean) };
+    },
+  });
+}

@@ -27,6 +27,10 @@ export interface NativeAddon {
    * correction1, correction2, eps, lr, decayFactor, decay ? 1 : 0], rounded to float32 in the addon.
    */
   adamw(constants: Float64Array, p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array): void;
+  /** LayerNorm over the last axis (C = g.length) of x; writes y, and mean and rstd per pixel for the gradient. */
+  layerNorm(eps: number, x: Float32Array, g: Float32Array, b: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array): void;
+  /** Its gradient: dx, and dg, db summed over pixels in an order fixed by the shape. */
+  layerNormGrad(dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, g: Float32Array, dx: Float32Array, dg: Float32Array, db: Float32Array): void;
   /** The gradient of an NHWC max pool (dx overwritten); `shapes` is laid out as POOL_FIELDS. */
   maxPoolGrad(shapes: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   info(): { onednn: string; isa: string; threads: number };

@@ -29,6 +29,17 @@ describe('gradient overrides', () => {
     tf.dispose([x, w]);
   });
 
+  it("Sum's gradient is dy broadcast over the reduced axes, for float and int inputs", () => {
+    const x = tf.randomUniform([2, 3, 4], -1, 1, 'float32', 3);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.sum(t, [0, 2]), tf.tensor([1, 2, 3]))))(x);
+    expect(g.shape).toEqual([2, 3, 4]);
+    const gv = g.arraySync() as number[][][];
+    for (let n = 0; n < 2; n++) for (let k = 0; k < 4; k++) expect([gv[n][0][k], gv[n][1][k], gv[n][2][k]]).toEqual([1, 2, 3]);
+    const gradOfInt = tf.grad((t: tf.Tensor) => tf.sum(tf.cast(tf.sum(tf.cast(t, 'int32'), 1), 'float32')));
+    expect(gradOfInt(tf.ones([2, 2])).dtype).toBe('float32');
+    tf.dispose([x, g]);
+  });
+
   it("ReLU's gradient is dy * step(x), through tfjs's ops where the backend has no one-pass kernel", () => {
     expect(tf.getKernel(RELU_GRAD, 'cpu')).toBeUndefined();
     const x = tf.tensor([-2, -0.5, 0, 0.5, 2, Number.NaN]);

@@ -1,0 +1,87 @@
+import { spawnSync } from 'node:child_process';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../src/train/backend.js';
+import { hasKernel, LAYER_NORM } from '../../../src/train/kernels/fused.js';
+import { defineLayerNorm, ParamStore } from '../../../src/train/models/layers.js';
+import { ADDON_PATH } from '../../../src/train/native/addon.js';
+import { values } from '../../support/conv-kernels.js';
+import { runNative } from '../../support/native.js';
+
+/** LayerNorm's output and the gradients of a weighted sum of it for x, g and b, on one backend. */
+async function layerNormAndGrads(backend: string, shape: [number, number, number, number]) {
+  await tf.setBackend(backend);
+  const c = shape[3];
+  const ps = new ParamStore('ln-test');
+  const ln = defineLayerNorm(ps, 'ln', c, 1e-6);
+  const g = ps.get('ln.g');
+  const b = ps.get('ln.b');
+  g.assign(tf.tensor(values(c, 1).map((v) => 1 + v / 2)));
+  b.assign(tf.tensor(values(c, 2)));
+  const n = shape.reduce((p, d) => p * d, 1);
+  // channels with different offsets and scales, so the statistics matter
+  const x = tf.tensor4d(values(n, 3).map((v, i) => v * (1 + (i % c)) + (i % 7)), shape);
+  const w = tf.tensor4d(values(n, 4), shape);
+  const y = ln(x);
+  const { grads } = tf.variableGrads(() => tf.sum(tf.mul(ln(x), w)) as tf.Scalar, [g, b]);
+  const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(ln(t as tf.Tensor4D), w)))(x);
+  const out = { fused: hasKernel(LAYER_NORM), y: y.dataSync(), dx: dx.dataSync(), dg: grads[g.name].dataSync(), db: grads[b.name].dataSync() };
+  tf.dispose([x, w, y, dx, ...Object.values(grads)]);
+  ps.dispose();
+  return out;
+}
+
+function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, label: string): void {
+  let scale = 1;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) {
+    scale = Math.max(scale, Math.abs(a[i]));
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+  }
+  expect(diff / scale, label).toBeLessThan(1e-4);
+}
+
+describe.runIf(runNative)('native fused LayerNorm', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+    await initBackend('native');
+  });
+
+  for (const shape of [
+    [2, 5, 7, 16],
+    [1, 9, 3, 13],
+    [3, 17, 19, 64],
+  ] as Array<[number, number, number, number]>) {
+    it(`gives tfjs ops' output and gradients for x, g and b: ${shape}`, async () => {
+      const ops = await layerNormAndGrads('cpu', shape);
+      const fused = await layerNormAndGrads('wasm', shape);
+      expect([ops.fused, fused.fused]).toEqual([false, true]);
+      expectClose(ops.y, fused.y, 'y');
+      expectClose(ops.dx, fused.dx, 'dx');
+      expectClose(ops.dg, fused.dg, 'dg');
+      expectClose(ops.db, fused.db, 'db');
+    });
+  }
+
+  it('sums dg and db in an order fixed by the shape: the same bits on 1 and 2 threads', () => {
+    // the addon alone in a child process, so that OMP_NUM_THREADS applies from the start
+    const script = `
+      const addon = require(${JSON.stringify(ADDON_PATH)});
+      const c = 24, pixels = 5000, n = c * pixels;
+      const f = (seed) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * seed) * 3);
+      const x = f(1), dy = f(2), g = Float32Array.from({ length: c }, (_, i) => 1 + i / c), b = new Float32Array(c);
+      const y = new Float32Array(n), mean = new Float32Array(pixels), rstd = new Float32Array(pixels);
+      addon.layerNorm(1e-6, x, g, b, y, mean, rstd);
+      const dx = new Float32Array(n), dg = new Float32Array(c), db = new Float32Array(c);
+      addon.layerNormGrad(dy, x, mean, rstd, g, dx, dg, db);
+      const bits = [y, dx, dg, db].map((a) => Buffer.from(a.buffer).toString('base64').slice(0, 4000)).join(',');
+      process.stdout.write(addon.info().threads + ':' + require('crypto').createHash('sha256').update(bits).digest('hex'));`;
+    const run = (threads: string) => spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: threads } });
+    const one = run('1');
+    const two = run('2');
+    expect(one.status, one.stderr).toBe(0);
+    expect(two.status, two.stderr).toBe(0);
+    expect([one.stdout.split(':')[0], two.stdout.split(':')[0]]).toEqual(['1', '2']);
+    expect(two.stdout.split(':')[1]).toBe(one.stdout.split(':')[1]);
+  });
+});
