@@ -10,7 +10,7 @@
 
 #include "conv.h"
 #include "elementwise.h"
-#include "norm.h"
+#include "naf.h"
 
 namespace {
 
@@ -243,6 +243,38 @@ napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   return guarded(env, [&] { layerNormGrad(dy, x, mean, rstd, g, dx, dg, db, int64_t(n / c), int64_t(c)); });
 }
 
+// simpleGate(half, x, y) and simpleGateGrad(half, dy, x, dx): x and dx [pixels * 2 * half], y and dy [pixels * half].
+napi_value SimpleGate(napi_env env, napi_callback_info info) {
+  Args args(env, info, 3);
+  const int64_t half = args.int32(0);
+  size_t n;
+  const float* x = static_cast<const float*>(args.typed(1, napi_float32_array, &n));
+  if (!args.ok) return nullptr;
+  if (half < 1 || n % size_t(2 * half) != 0) {
+    napi_throw_range_error(env, nullptr, "simpleGate: x's length must be a multiple of 2 * half");
+    return nullptr;
+  }
+  float* y = args.floats(2, n / 2);
+  if (!args.ok) return nullptr;
+  return guarded(env, [&] { simpleGate(x, y, int64_t(n) / (2 * half), half); });
+}
+
+napi_value SimpleGateGrad(napi_env env, napi_callback_info info) {
+  Args args(env, info, 4);
+  const int64_t half = args.int32(0);
+  size_t n;
+  const float* x = static_cast<const float*>(args.typed(2, napi_float32_array, &n));
+  if (!args.ok) return nullptr;
+  if (half < 1 || n % size_t(2 * half) != 0) {
+    napi_throw_range_error(env, nullptr, "simpleGateGrad: x's length must be a multiple of 2 * half");
+    return nullptr;
+  }
+  const float* dy = args.floats(1, n / 2);
+  float* dx = args.floats(3, n);
+  if (!args.ok) return nullptr;
+  return guarded(env, [&] { simpleGateGrad(dy, x, dx, int64_t(n) / (2 * half), half); });
+}
+
 // maxPoolGrad(shapes: Int32Array, x, dy, dx)
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   Args args(env, info, 4);
@@ -312,6 +344,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"simpleGate", nullptr, SimpleGate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"simpleGateGrad", nullptr, SimpleGateGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"implementation", nullptr, Implementation, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},

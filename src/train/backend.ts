@@ -7,7 +7,7 @@ import { installWasmKernels, registerWasmTrainingKernels, wasmTrainingFallback, 
 import { loadNativeAddon } from './native/addon.js';
 import { convKernels } from './native/conv-kernels.js';
 import { elementwiseKernels } from './native/elementwise-kernels.js';
-import { normKernels } from './native/norm-kernels.js';
+import { nafKernels } from './native/naf-kernels.js';
 import { poolKernels } from './native/pool-kernels.js';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
@@ -176,7 +176,7 @@ async function initNative(): Promise<BackendChoice> {
       ...convKernels(addon, wasmTrainingFallback),
       ...elementwiseKernels(addon, wasmTrainingFallback),
       ...poolKernels(addon, wasmTrainingFallback),
-      ...normKernels(addon),
+      ...nafKernels(addon),
     ]),
   );
   await activate('wasm');

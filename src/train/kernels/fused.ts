@@ -23,4 +23,10 @@ export const LAYER_NORM = 'UirgenLayerNorm';
 /** Its gradient: inputs dy, x, mean, rstd, g; outputs [dx, dg, db]. */
 export const LAYER_NORM_GRAD = 'UirgenLayerNormGrad';
 
+/** NAFNet's SimpleGate, x[..., :C/2] * x[..., C/2:]: input x; output y with half the channels. */
+export const SIMPLE_GATE = 'UirgenSimpleGate';
+
+/** Its gradient: inputs dy, x; output dx = concat(dy * x[..., C/2:], dy * x[..., :C/2]). */
+export const SIMPLE_GATE_GRAD = 'UirgenSimpleGateGrad';
+
 export const hasKernel = (name: string): boolean => getKernel(name, getBackend()) !== undefined;

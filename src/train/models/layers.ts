@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, type Rng } from '../../core/random.js';
-import { hasKernel, LAYER_NORM, LAYER_NORM_GRAD } from '../kernels/fused.js';
+import { hasKernel, LAYER_NORM, LAYER_NORM_GRAD, SIMPLE_GATE, SIMPLE_GATE_GRAD } from '../kernels/fused.js';
 
 /**
  * Building blocks shared by the pre-training networks: a parameter store with stable names
@@ -200,9 +200,20 @@ function fusedLayerNorm(x: tf.Tensor4D, g: tf.Tensor, b: tf.Tensor, eps: number)
 
 /** NAFNet's SimpleGate: split channels in halves and multiply them. */
 export function simpleGate(x: tf.Tensor4D): tf.Tensor4D {
+  if (hasKernel(SIMPLE_GATE)) return fusedSimpleGate(x);
   const [a, b] = tf.split(x, 2, 3);
   return tf.mul(a, b) as tf.Tensor4D;
 }
+
+/** The same as one kernel each way, where the backend has them (no split and concat copies). */
+const fusedSimpleGate = tf.customGrad((xIn, save) => {
+  const x = xIn as tf.Tensor;
+  (save as tf.GradSaveFunc)([x]);
+  return {
+    value: tf.engine().runKernel(SIMPLE_GATE, { x }) as tf.Tensor4D,
+    gradFunc: (dy, saved) => tf.engine().runKernel(SIMPLE_GATE_GRAD, { dy: dy as tf.Tensor, x: saved[0] }) as tf.Tensor,
+  };
+}) as (x: tf.Tensor4D) => tf.Tensor4D;
 
 /**
  * Pixel shuffle (x2 and beyond): [n, h, w, r*r*c] -> [n, h*r, w*r, c], channel index (i*r + j)*c + k going to

@@ -31,6 +31,9 @@ export interface NativeAddon {
   layerNorm(eps: number, x: Float32Array, g: Float32Array, b: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array): void;
   /** Its gradient: dx, and dg, db summed over pixels in an order fixed by the shape. */
   layerNormGrad(dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, g: Float32Array, dx: Float32Array, dg: Float32Array, db: Float32Array): void;
+  /** NAFNet's SimpleGate over channels-last x of 2 * half channels, and its gradient. */
+  simpleGate(half: number, x: Float32Array, y: Float32Array): void;
+  simpleGateGrad(half: number, dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** The gradient of an NHWC max pool (dx overwritten); `shapes` is laid out as POOL_FIELDS. */
   maxPoolGrad(shapes: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   info(): { onednn: string; isa: string; threads: number };

@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/train/backend.js';
-import { hasKernel, LAYER_NORM } from '../../../src/train/kernels/fused.js';
-import { defineLayerNorm, ParamStore } from '../../../src/train/models/layers.js';
+import { hasKernel, LAYER_NORM, SIMPLE_GATE } from '../../../src/train/kernels/fused.js';
+import { defineLayerNorm, ParamStore, simpleGate } from '../../../src/train/models/layers.js';
 import { ADDON_PATH } from '../../../src/train/native/addon.js';
 import { values } from '../../support/conv-kernels.js';
 import { runNative } from '../../support/native.js';
@@ -41,7 +41,7 @@ function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, label: string):
   expect(diff / scale, label).toBeLessThan(1e-4);
 }
 
-describe.runIf(runNative)('native fused LayerNorm', () => {
+describe.runIf(runNative)('native NAF block kernels', () => {
   beforeAll(async () => {
     await initBackend('cpu');
     await initBackend('native');
@@ -62,6 +62,25 @@ describe.runIf(runNative)('native fused LayerNorm', () => {
       expectClose(ops.db, fused.db, 'db');
     });
   }
+
+  it("SimpleGate's output and gradient are tfjs ops' bits", async () => {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const x = tf.tensor4d(values(2 * 5 * 7 * 24, 5), [2, 5, 7, 24]);
+      const w = tf.tensor4d(values(2 * 5 * 7 * 12, 6), [2, 5, 7, 12]);
+      const y = simpleGate(x);
+      const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(simpleGate(t as tf.Tensor4D), w)))(x);
+      const out = { fused: hasKernel(SIMPLE_GATE), shape: y.shape, y: Buffer.from(y.dataSync().buffer), dx: Buffer.from(dx.dataSync().buffer) };
+      tf.dispose([x, w, y, dx]);
+      return out;
+    };
+    const ops = await run('cpu');
+    const fused = await run('wasm');
+    expect([ops.fused, fused.fused]).toEqual([false, true]);
+    expect(fused.shape).toEqual([2, 5, 7, 12]);
+    expect(fused.y).toEqual(ops.y);
+    expect(fused.dx).toEqual(ops.dx);
+  });
 
   it('sums dg and db in an order fixed by the shape: the same bits on 1 and 2 threads', () => {
     // the addon alone in a child process, so that OMP_NUM_THREADS applies from the start

@@ -1,4 +1,4 @@
-#include "norm.h"
+#include "naf.h"
 
 #include <algorithm>
 #include <cmath>
@@ -84,6 +84,31 @@ void layerNormGrad(const float* dy, const float* x, const float* mean, const flo
     }
     dg[i] = sg;
     db[i] = sb;
+  }
+}
+
+void simpleGate(const float* x, float* y, int64_t pixels, int64_t half) {
+#pragma omp parallel for schedule(static) if (pixels * half >= PARALLEL_MIN)
+  for (int64_t p = 0; p < pixels; p++) {
+    const float* a = x + p * 2 * half;
+    const float* b = a + half;
+    float* out = y + p * half;
+    for (int64_t i = 0; i < half; i++) out[i] = a[i] * b[i];
+  }
+}
+
+void simpleGateGrad(const float* dy, const float* x, float* dx, int64_t pixels, int64_t half) {
+#pragma omp parallel for schedule(static) if (pixels * half >= PARALLEL_MIN)
+  for (int64_t p = 0; p < pixels; p++) {
+    const float* a = x + p * 2 * half;
+    const float* b = a + half;
+    const float* g = dy + p * half;
+    float* da = dx + p * 2 * half;
+    float* db = da + half;
+    for (int64_t i = 0; i < half; i++) {
+      da[i] = g[i] * b[i];
+      db[i] = g[i] * a[i];
+    }
   }
 }
 
