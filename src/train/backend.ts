@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { assertGradientsRegistered } from './kernels/gradients.js';
 import { installWasmKernels, registerWasmTrainingKernels, wasmTrainingFallback, withReplacements } from './kernels/index.js';
-import { loadNativeAddon } from './native/addon.js';
+import { loadNativeAddon, type NativeAddon } from './native/addon.js';
 import { convKernels } from './native/conv-kernels.js';
 import { elementwiseKernels } from './native/elementwise-kernels.js';
 import { nafKernels } from './native/naf-kernels.js';
@@ -163,11 +163,12 @@ export function wasmBinaryFolder(): string {
  * that `npm run build` compiles where oneDNN is installed. The other kernels stay wasm's.
  */
 async function initNative(): Promise<BackendChoice> {
-  let addon;
+  let addon: NativeAddon;
   try {
     addon = loadNativeAddon();
   } catch (err) {
-    throw new BackendUnavailableError(`the native backend is not usable here: ${(err as Error).message}`, 'oneDNN kernels not built');
+    const message = (err as Error).message;
+    throw new BackendUnavailableError(`the native backend is not usable here: ${message}`, `oneDNN kernels ${message.includes('not built') ? 'not built' : 'failed to load'}`);
   }
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   wasm.setWasmPaths(wasmBinaryFolder());
