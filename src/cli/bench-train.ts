@@ -1,8 +1,9 @@
 import { availableParallelism, loadavg } from 'node:os';
 import type { Command } from 'commander';
-import { BACKEND_NAMES, BackendUnavailableError, initBackend, isBackendName } from '../train/backend.js';
+import { BACKEND_NAMES, isBackendName } from '../train/backend.js';
 import { BENCH_NETS, benchTrain, type BenchNet } from '../train/bench.js';
-import { action, parseIntOption, UsageError, UserError } from './errors.js';
+import { action, parseIntOption, UsageError } from './errors.js';
+import { startBackend } from './start-backend.js';
 
 interface BenchTrainOptions {
   net: string;
@@ -40,13 +41,7 @@ export function register(program: Command): void {
         const multiple = opts.net === 'reference' ? 2 : 8;
         if (size % multiple) throw new UsageError(`--size must be a multiple of ${multiple} for --net ${opts.net} (its downsampling), got ${size}`);
         const seed = parseIntOption('--seed', opts.seed, 0, 2 ** 31 - 1);
-        let choice;
-        try {
-          choice = await initBackend(opts.backend, (line) => process.stderr.write(`${line}\n`));
-        } catch (err) {
-          if (err instanceof BackendUnavailableError) throw new UserError(err.message);
-          throw err;
-        }
+        const choice = await startBackend(opts.backend);
         const result = await benchTrain({ net: opts.net as BenchNet, steps, warmup, batch, size, seed });
         const [load1] = loadavg();
         if (opts.json) {

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { activeBackendName, BACKEND_NAMES, BackendUnavailableError, initBackend, isBackendName } from '../train/backend.js';
+import { BACKEND_NAMES, isBackendName } from '../train/backend.js';
 import { CheckpointError, readCheckpointInfo, type Json } from '../train/checkpoint.js';
 import { openTrainingStream, type DataPosition, type Split } from '../train/data.js';
 import { defaultSettings, pretrain, PretrainError, type BatchSource, type RunSettings } from '../train/pretrain.js';
 import { defaultWarmup } from '../train/schedule.js';
 import { action, parseIntOption, UsageError, UserError } from './errors.js';
+import { startBackend } from './start-backend.js';
 
 interface PretrainFlags {
   data?: string;
@@ -185,17 +186,7 @@ export function register(program: Command): void {
         if (!existsSync(join(dataDir, 'manifest.sqlite'))) {
           throw new UserError(`${dataDir}: no manifest.sqlite there; is this a uirgen dataset directory? (make one with \`uirgen synthesize\`)`);
         }
-        try {
-          await initBackend(flags.backend, (line) => process.stderr.write(`${line}\n`));
-        } catch (err) {
-          if (err instanceof BackendUnavailableError) throw new UserError(err.message);
-          throw err;
-        }
-        let backendName = '';
-        {
-          const tf = await import('@tensorflow/tfjs-core');
-          backendName = activeBackendName();
-        }
+        const backendName = (await startBackend(flags.backend)).name;
 
         const abort = new AbortController();
         const onSigint = (): void => {

@@ -20,6 +20,12 @@ export function convInfo(inShape: Shape4, filterShape: Shape4, attrs: NamedAttrM
   return backend_util.computeConv2DInfo(inShape, filterShape, strides, dilations, attrs.pad as Pad, attrs.dimRoundingMode as Rounding, depthwise);
 }
 
+/** Whether a kernel's dataFormat attribute (absent means NHWC) is channels-last. */
+export function isNHWC(attrs: NamedAttrMap): boolean {
+  const f = attrs.dataFormat;
+  return f === undefined || f === 'NHWC' || f === 'channelsLast';
+}
+
 export function inputOf(args: KernelArgs, name: string, kernel: string): TensorInfo {
   const t = args.inputs[name];
   if (!t) throw new Error(`${kernel}: missing input ${name}`);

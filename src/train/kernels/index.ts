@@ -20,7 +20,7 @@ import {
   util,
 } from '@tensorflow/tfjs-core';
 import { concatWasm, sliceWasm, splitWasm } from './copy.js';
-import { convInfo, inputOf, shape4, wasmBackendOf, type KernelArgs, type KernelList, type Shape4 } from './args.js';
+import { convInfo, inputOf, isNHWC, shape4, wasmBackendOf, type KernelArgs, type KernelList, type Shape4 } from './args.js';
 import { convBackpropFilter, depthwiseBackpropFilter } from './filter-grad.js';
 import { unsortedSegmentSum } from './segment-sum.js';
 import { sumLeadingAxes } from './sum.js';
@@ -28,55 +28,48 @@ import { convBackpropInput } from './transposed-conv.js';
 import { WasmOps, withWasmOps } from './wasm-ops.js';
 
 function assertNHWC(attrs: NamedAttrMap, kernel: string): void {
-  const format = attrs.dataFormat;
-  if (format !== undefined && format !== 'NHWC' && format !== 'channelsLast') {
-    throw new Error(`${kernel} on wasm supports only NHWC data, got dataFormat ${String(format)}`);
-  }
+  if (!isNHWC(attrs)) throw new Error(`${kernel} on wasm supports only NHWC data, got dataFormat ${String(attrs.dataFormat)}`);
 }
-
-type Args = KernelArgs;
-const wasmBackend = wasmBackendOf;
-const input = inputOf;
 
 const conv2DBackpropInput: KernelFunc = (args) => {
   const attrs = args.attrs ?? {};
   assertNHWC(attrs, Conv2DBackpropInput);
-  const dy = input(args, 'dy', Conv2DBackpropInput);
-  const filter = input(args, 'filter', Conv2DBackpropInput);
+  const dy = inputOf(args, 'dy', Conv2DBackpropInput);
+  const filter = inputOf(args, 'filter', Conv2DBackpropInput);
   const info = convInfo(shape4(attrs.inputShape, 'inputShape'), filter.shape as Shape4, attrs, false);
-  return withWasmOps(wasmBackend(args), (ops) => convBackpropInput(ops, dy, filter, info, false));
+  return withWasmOps(wasmBackendOf(args), (ops) => convBackpropInput(ops, dy, filter, info, false));
 };
 
 const conv2DBackpropFilter: KernelFunc = (args) => {
   const attrs = args.attrs ?? {};
   assertNHWC(attrs, Conv2DBackpropFilter);
-  const x = input(args, 'x', Conv2DBackpropFilter);
-  const dy = input(args, 'dy', Conv2DBackpropFilter);
+  const x = inputOf(args, 'x', Conv2DBackpropFilter);
+  const dy = inputOf(args, 'dy', Conv2DBackpropFilter);
   const info = convInfo(x.shape as Shape4, shape4(attrs.filterShape, 'filterShape'), attrs, false);
-  return withWasmOps(wasmBackend(args), (ops) => convBackpropFilter(ops, x, dy, info));
+  return withWasmOps(wasmBackendOf(args), (ops) => convBackpropFilter(ops, x, dy, info));
 };
 
 const depthwiseBackpropInput: KernelFunc = (args) => {
   const attrs = args.attrs ?? {};
-  const dy = input(args, 'dy', DepthwiseConv2dNativeBackpropInput);
-  const filter = input(args, 'filter', DepthwiseConv2dNativeBackpropInput);
+  const dy = inputOf(args, 'dy', DepthwiseConv2dNativeBackpropInput);
+  const filter = inputOf(args, 'filter', DepthwiseConv2dNativeBackpropInput);
   const info = convInfo(shape4(attrs.inputShape, 'inputShape'), filter.shape as Shape4, attrs, true);
-  return withWasmOps(wasmBackend(args), (ops) => convBackpropInput(ops, dy, filter, info, true));
+  return withWasmOps(wasmBackendOf(args), (ops) => convBackpropInput(ops, dy, filter, info, true));
 };
 
 const depthwiseBackpropFilter_: KernelFunc = (args) => {
   const attrs = args.attrs ?? {};
-  const x = input(args, 'x', DepthwiseConv2dNativeBackpropFilter);
-  const dy = input(args, 'dy', DepthwiseConv2dNativeBackpropFilter);
+  const x = inputOf(args, 'x', DepthwiseConv2dNativeBackpropFilter);
+  const dy = inputOf(args, 'dy', DepthwiseConv2dNativeBackpropFilter);
   const info = convInfo(x.shape as Shape4, shape4(attrs.filterShape, 'filterShape'), attrs, true);
-  return withWasmOps(wasmBackend(args), (ops) => depthwiseBackpropFilter(ops, x, dy, info));
+  return withWasmOps(wasmBackendOf(args), (ops) => depthwiseBackpropFilter(ops, x, dy, info));
 };
 
 const segmentSum: KernelFunc = (args) => {
-  const x = input(args, 'x', UnsortedSegmentSum);
-  const segmentIds = input(args, 'segmentIds', UnsortedSegmentSum);
+  const x = inputOf(args, 'x', UnsortedSegmentSum);
+  const segmentIds = inputOf(args, 'segmentIds', UnsortedSegmentSum);
   const numSegments = Number((args.attrs ?? {}).numSegments);
-  return withWasmOps(wasmBackend(args), (ops) => unsortedSegmentSum(ops, x, segmentIds, numSegments));
+  return withWasmOps(wasmBackendOf(args), (ops) => unsortedSegmentSum(ops, x, segmentIds, numSegments));
 };
 
 /**
@@ -85,14 +78,14 @@ const segmentSum: KernelFunc = (args) => {
  * backend and wasm's own Reshape do) is enough and saves a full copy of each saved activation per step.
  */
 const identityAlias: KernelFunc = (args) => {
-  const x = input(args, 'x', Identity);
-  wasmBackend(args).incRef(x.dataId);
+  const x = inputOf(args, 'x', Identity);
+  wasmBackendOf(args).incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
 /** A cast to the tensor's own dtype (tfjs's square, sqrt... gradients cast float32 to float32) aliases too. */
 const cast: KernelFunc = (args) => {
-  const x = input(args, 'x', Cast);
+  const x = inputOf(args, 'x', Cast);
   if ((args.attrs ?? {}).dtype === x.dtype) return identityAlias(args);
   return fallback(Cast, args);
 };
@@ -101,18 +94,18 @@ const cast: KernelFunc = (args) => {
 // capture our own replacements).
 const stock = new Map<string, KernelConfig>();
 
-function fallback(name: string, args: Args): ReturnType<KernelFunc> {
+function fallback(name: string, args: KernelArgs): ReturnType<KernelFunc> {
   const config = stock.get(name);
   if (!config) throw new Error(`the stock wasm ${name} kernel was not captured`);
   return config.kernelFunc(args);
 }
 
 const sum: KernelFunc = (args) => {
-  const x = input(args, 'x', Sum);
+  const x = inputOf(args, 'x', Sum);
   const attrs = args.attrs ?? {};
   const axis = attrs.axis as number | number[];
   const axes = util.parseAxisParam(axis, x.shape);
-  const ops = new WasmOps(wasmBackend(args));
+  const ops = new WasmOps(wasmBackendOf(args));
   let out: TensorInfo | null;
   try {
     out = sumLeadingAxes(ops, x, axes, Boolean(attrs.keepDims));
@@ -125,21 +118,21 @@ const sum: KernelFunc = (args) => {
 
 const slice: KernelFunc = (args) => {
   const attrs = args.attrs ?? {};
-  const out = sliceWasm(wasmBackend(args), input(args, 'x', Slice), attrs.begin as number | number[], attrs.size as number | number[] | undefined);
+  const out = sliceWasm(wasmBackendOf(args), inputOf(args, 'x', Slice), attrs.begin as number | number[], attrs.size as number | number[] | undefined);
   return out ?? fallback(Slice, args);
 };
 
 const splitV: KernelFunc = (args) => {
   const attrs = args.attrs ?? {};
-  const out = splitWasm(wasmBackend(args), input(args, 'x', SplitV), attrs.numOrSizeSplits as number | number[], attrs.axis as number);
+  const out = splitWasm(wasmBackendOf(args), inputOf(args, 'x', SplitV), attrs.numOrSizeSplits as number | number[], attrs.axis as number);
   return out ?? fallback(SplitV, args);
 };
 
 const concat: KernelFunc = (args) => {
   const inputs = Object.keys(args.inputs)
     .sort((a, b) => Number(a) - Number(b))
-    .map((k) => input(args, k, Concat));
-  const out = concatWasm(wasmBackend(args), inputs, (args.attrs ?? {}).axis as number);
+    .map((k) => inputOf(args, k, Concat));
+  const out = concatWasm(wasmBackendOf(args), inputs, (args.attrs ?? {}).axis as number);
   return out ?? fallback(Concat, args);
 };
 
@@ -190,7 +183,7 @@ export function registerWasmTrainingKernels(): void {
 }
 
 /** The kernel the wasm backend runs for `name` without faster replacements: ours from WASM_TRAINING_KERNELS, else stock. */
-export function wasmTrainingFallback(name: string, args: Args): ReturnType<KernelFunc> {
+export function wasmTrainingFallback(name: string, args: KernelArgs): ReturnType<KernelFunc> {
   const mine = WASM_TRAINING_KERNELS.find((k) => k.name === name);
   return mine ? mine.kernelFunc(args) : fallback(name, args);
 }

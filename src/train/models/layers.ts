@@ -172,8 +172,9 @@ export function defineDepthwise(ps: ParamStore, name: string, c: number, k: numb
 export function defineLayerNorm(ps: ParamStore, name: string, c: number, eps: number): Fwd {
   const g = ps.add(`${name}.g`, [c], { kind: 'ones' });
   const b = ps.add(`${name}.b`, [c], { kind: 'zeros' });
+  const fused = fusedLayerNorm(eps);
   return (x) => {
-    if (hasKernel(LAYER_NORM)) return fusedLayerNorm(x, g, b, eps);
+    if (hasKernel(LAYER_NORM)) return fused(x, g, b);
     const mu = tf.mean(x, 3, true);
     const d = tf.sub(x, mu);
     const variance = tf.mean(tf.square(d), 3, true);
@@ -182,20 +183,19 @@ export function defineLayerNorm(ps: ParamStore, name: string, c: number, eps: nu
 }
 
 /** The same LayerNorm as one kernel each way, where the backend has them (about 20 tfjs ops otherwise). */
-function fusedLayerNorm(x: tf.Tensor4D, g: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor4D {
-  const run = tf.customGrad((xIn, gIn, bIn, save) => {
+function fusedLayerNorm(eps: number): (x: tf.Tensor4D, g: tf.Tensor, b: tf.Tensor) => tf.Tensor4D {
+  return tf.customGrad((xIn, gIn, bIn, save) => {
     const inputs = { x: xIn as tf.Tensor, g: gIn as tf.Tensor, b: bIn as tf.Tensor };
     const [y, mean, rstd] = tf.engine().runKernel(LAYER_NORM, inputs, { eps }) as tf.Tensor[];
     (save as tf.GradSaveFunc)([inputs.x, mean, rstd, inputs.g]);
     return {
-      value: y,
+      value: y as tf.Tensor4D,
       gradFunc: (dy, saved) => {
         const [xs, m, r, gs] = saved;
         return tf.engine().runKernel(LAYER_NORM_GRAD, { dy: dy as tf.Tensor, x: xs, mean: m, rstd: r, g: gs }) as tf.Tensor[];
       },
     };
-  });
-  return run(x, g, b) as tf.Tensor4D;
+  }) as (x: tf.Tensor4D, g: tf.Tensor, b: tf.Tensor) => tf.Tensor4D;
 }
 
 /** NAFNet's SimpleGate: split channels in halves and multiply them. */

@@ -9,11 +9,10 @@ import {
   FusedConv2D,
   FusedDepthwiseConv2D,
   type KernelFunc,
-  type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { convInfo, heapF32, inputOf, shape4, wasmBackendOf, type Fallback, type KernelList, type Shape4 } from '../kernels/args.js';
+import { convInfo, heapF32, inputOf, isNHWC, shape4, wasmBackendOf, type Fallback, type KernelList, type Shape4 } from '../kernels/args.js';
 import { CONV_BACKWARD_DATA, CONV_BACKWARD_FILTER, CONV_FORWARD, SHAPE_FIELDS, type ConvKind, type NativeAddon } from './addon.js';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
@@ -61,11 +60,6 @@ export function dnnlShapes(info: Conv2DInfo, groups: number, activation = 0, has
 
 function isFloat32(...ts: TensorInfo[]): boolean {
   return ts.every((t) => t.dtype === 'float32');
-}
-
-function isNHWC(attrs: NamedAttrMap): boolean {
-  const f = attrs.dataFormat;
-  return f === undefined || f === 'NHWC' || f === 'channelsLast';
 }
 
 /** Allocate the output, then take heap views (allocation can grow the heap and detach earlier views) and run. */
