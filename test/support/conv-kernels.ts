@@ -39,15 +39,20 @@ export async function onBoth(kernel: string, inputs: Record<string, { shape: num
   return out as { cpu: { shape: number[]; data: Float32Array }; wasm: { shape: number[]; data: Float32Array } };
 }
 
-export function expectClose(r: Awaited<ReturnType<typeof onBoth>>, label: string): void {
-  expect(r.wasm.shape, label).toEqual(r.cpu.shape);
+/** `got` within 1e-4 of `want`'s largest value (or of 1, if that is smaller), element by element. */
+export function expectArraysClose(want: ArrayLike<number>, got: ArrayLike<number>, label: string): void {
   let scale = 1;
   let diff = 0;
-  for (let i = 0; i < r.cpu.data.length; i++) {
-    scale = Math.max(scale, Math.abs(r.cpu.data[i]));
-    diff = Math.max(diff, Math.abs(r.cpu.data[i] - r.wasm.data[i]));
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]));
+    diff = Math.max(diff, Math.abs(want[i] - got[i]));
   }
   expect(diff / scale, `${label}: max diff ${diff} at scale ${scale}`).toBeLessThan(1e-4);
+}
+
+export function expectClose(r: Awaited<ReturnType<typeof onBoth>>, label: string): void {
+  expect(r.wasm.shape, label).toEqual(r.cpu.shape);
+  expectArraysClose(r.cpu.data, r.wasm.data, label);
 }
 
 export function outShape(x: Shape4, k: [number, number], cout: number, strides: [number, number], pad: Pad, dilations: [number, number] = [1, 1]): Shape4 {

@@ -5,6 +5,7 @@ import { register } from '../../src/cli/bench-train.js';
 import { initBackend } from '../../src/train/backend.js';
 import { benchTrain, randomBatch, trainStep } from '../../src/train/bench.js';
 import { createReferenceNet } from '../../src/train/nets/reference.js';
+import { expectSameLossAndGrads, referenceLossAndGrads } from '../support/reference.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -32,24 +33,7 @@ async function cli(args: string[]): Promise<{ out: string; err: string; code: nu
 
 describe('reference net on wasm', () => {
   it('has the same loss and gradients as on cpu (the wasm training kernels carry the backward pass)', async () => {
-    const run = async (backend: string) => {
-      await tf.setBackend(backend);
-      const net = createReferenceNet({ seed: 3 });
-      const data = randomBatch(2, 16, 19, 5);
-      const { value, grads } = tf.variableGrads(() => net.loss(data.x, data.labels), net.variables);
-      const out = { loss: value.dataSync()[0], grads: net.variables.map((v) => grads[v.name].dataSync()) };
-      tf.dispose([value, ...Object.values(grads), data.x, data.labels]);
-      net.dispose();
-      return out;
-    };
-    const cpu = await run('cpu');
-    const wasm = await run('wasm');
-    expect(wasm.loss).toBeCloseTo(cpu.loss, 4);
-    cpu.grads.forEach((g, i) => {
-      const scale = Math.max(1e-3, ...Array.from(g, Math.abs));
-      const diff = Math.max(...Array.from(g, (v, j) => Math.abs(v - wasm.grads[i][j])));
-      expect(diff / scale, `variable ${i}`).toBeLessThan(1e-4);
-    });
+    expectSameLossAndGrads(await referenceLossAndGrads('cpu', 2), await referenceLossAndGrads('wasm', 2));
   });
 
   it('learns a fixed random batch: the loss falls over 20 Adam 1e-3 steps', async () => {

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/train/backend.js';
-import { ADDON_PATH, BROADCAST_A, BROADCAST_B } from '../../../src/train/native/addon.js';
+import { BROADCAST_A, BROADCAST_B } from '../../../src/train/native/addon.js';
 import { reductionBlock, repeatPattern } from '../../../src/train/native/elementwise-kernels.js';
 import { expectClose, onBoth, size, values } from '../../support/conv-kernels.js';
-import { runNative } from '../../support/native.js';
+import { expectSameOutputOnOneAndTwoThreads, runNative } from '../../support/native.js';
 
 describe('repeatPattern', () => {
   it('views equal shapes, scalars, biases and per-image factors as [outer, mid, inner]', () => {
@@ -111,10 +110,8 @@ describe.runIf(runNative)('native elementwise kernels against the cpu backend', 
     tf.dispose([dy, x]);
   });
 
-  it('sums in an order fixed by the shape: the same bits on 1 and 2 threads', async () => {
-    // the addon alone in a child process, so that OMP_NUM_THREADS applies from the start
-    const script = `
-      const addon = require(${JSON.stringify(ADDON_PATH)});
+  it('sums in an order fixed by the shape: the same bits on 1 and 2 threads', () => {
+    expectSameOutputOnOneAndTwoThreads(`
       const n = 3 * 100000 * 8;
       const x = new Float32Array(n);
       for (let i = 0; i < n; i++) x[i] = Math.sin(i) * 1000;
@@ -124,14 +121,6 @@ describe.runIf(runNative)('native elementwise kernels against the cpu backend', 
         addon.reduce(0, o, r, i, x, out);
         outs.push(Buffer.from(out.buffer).toString('base64'));
       }
-      process.stdout.write(addon.info().threads + ':' + outs.join(','));`;
-    const run = (threads: string) => spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: threads } });
-    const one = run('1');
-    const two = run('2');
-    expect(one.status, one.stderr).toBe(0);
-    expect(two.status, two.stderr).toBe(0);
-    expect(one.stdout.split(':')[0]).toBe('1');
-    expect(two.stdout.split(':')[0]).toBe('2');
-    expect(two.stdout.split(':')[1]).toBe(one.stdout.split(':')[1]);
+      process.stdout.write(outs.join(','));`);
   });
 });

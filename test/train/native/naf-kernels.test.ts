@@ -1,12 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/train/backend.js';
 import { hasKernel, LAYER_NORM, SIMPLE_GATE } from '../../../src/train/kernels/fused.js';
 import { defineLayerNorm, ParamStore, simpleGate } from '../../../src/train/models/layers.js';
-import { ADDON_PATH } from '../../../src/train/native/addon.js';
-import { values } from '../../support/conv-kernels.js';
-import { runNative } from '../../support/native.js';
+import { expectArraysClose, values } from '../../support/conv-kernels.js';
+import { expectSameOutputOnOneAndTwoThreads, runNative } from '../../support/native.js';
 
 /** LayerNorm's output and the gradients of a weighted sum of it for x, g and b, on one backend. */
 async function layerNormAndGrads(backend: string, shape: [number, number, number, number]) {
@@ -31,16 +29,6 @@ async function layerNormAndGrads(backend: string, shape: [number, number, number
   return out;
 }
 
-function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, label: string): void {
-  let scale = 1;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) {
-    scale = Math.max(scale, Math.abs(a[i]));
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-  }
-  expect(diff / scale, label).toBeLessThan(1e-4);
-}
-
 describe.runIf(runNative)('native NAF block kernels', () => {
   beforeAll(async () => {
     await initBackend('cpu');
@@ -56,10 +44,10 @@ describe.runIf(runNative)('native NAF block kernels', () => {
       const ops = await layerNormAndGrads('cpu', shape);
       const fused = await layerNormAndGrads('wasm', shape);
       expect([ops.fused, fused.fused]).toEqual([false, true]);
-      expectClose(ops.y, fused.y, 'y');
-      expectClose(ops.dx, fused.dx, 'dx');
-      expectClose(ops.dg, fused.dg, 'dg');
-      expectClose(ops.db, fused.db, 'db');
+      expectArraysClose(ops.y, fused.y, 'y');
+      expectArraysClose(ops.dx, fused.dx, 'dx');
+      expectArraysClose(ops.dg, fused.dg, 'dg');
+      expectArraysClose(ops.db, fused.db, 'db');
     });
   }
 
@@ -83,9 +71,7 @@ describe.runIf(runNative)('native NAF block kernels', () => {
   });
 
   it('sums dg and db in an order fixed by the shape: the same bits on 1 and 2 threads', () => {
-    // the addon alone in a child process, so that OMP_NUM_THREADS applies from the start
-    const script = `
-      const addon = require(${JSON.stringify(ADDON_PATH)});
+    expectSameOutputOnOneAndTwoThreads(`
       const c = 24, pixels = 5000, n = c * pixels;
       const f = (seed) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * seed) * 3);
       const x = f(1), dy = f(2), g = Float32Array.from({ length: c }, (_, i) => 1 + i / c), b = new Float32Array(c);
@@ -94,13 +80,6 @@ describe.runIf(runNative)('native NAF block kernels', () => {
       const dx = new Float32Array(n), dg = new Float32Array(c), db = new Float32Array(c);
       addon.layerNormGrad(dy, x, mean, rstd, g, dx, dg, db);
       const bits = [y, dx, dg, db].map((a) => Buffer.from(a.buffer).toString('base64').slice(0, 4000)).join(',');
-      process.stdout.write(addon.info().threads + ':' + require('crypto').createHash('sha256').update(bits).digest('hex'));`;
-    const run = (threads: string) => spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: threads } });
-    const one = run('1');
-    const two = run('2');
-    expect(one.status, one.stderr).toBe(0);
-    expect(two.status, two.stderr).toBe(0);
-    expect([one.stdout.split(':')[0], two.stdout.split(':')[0]]).toEqual(['1', '2']);
-    expect(two.stdout.split(':')[1]).toBe(one.stdout.split(':')[1]);
+      process.stdout.write(require('crypto').createHash('sha256').update(bits).digest('hex'));`);
   });
 });

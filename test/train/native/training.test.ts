@@ -10,6 +10,7 @@ import { buildNet } from '../../../src/train/models/maskdcpt-net.js';
 import { createReferenceNet } from '../../../src/train/nets/reference.js';
 import { defaultSettings, pretrain, readLog, type RunSettings } from '../../../src/train/pretrain.js';
 import { runNative } from '../../support/native.js';
+import { expectSameLossAndGrads, referenceLossAndGrads } from '../../support/reference.js';
 import { syntheticBatch, syntheticSource, tinyNetConfig } from '../models/synthetic.js';
 
 let dir: string;
@@ -22,18 +23,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Loss and gradients of the reference net on one backend (tfjs name; native runs as 'wasm'). */
-async function referenceGrads(backend: string) {
-  await tf.setBackend(backend);
-  const net = createReferenceNet({ seed: 3 });
-  const data = randomBatch(4, 16, 19, 5);
-  const { value, grads } = tf.variableGrads(() => net.loss(data.x, data.labels), net.variables);
-  const out = { loss: value.dataSync()[0], grads: net.variables.map((v) => grads[v.name].dataSync()) };
-  tf.dispose([value, ...Object.values(grads), data.x, data.labels]);
-  net.dispose();
-  return out;
-}
-
 const hyper = (over: Partial<TrainHyper> = {}): TrainHyper => ({
   ...DEFAULT_HYPER,
   schedule: { lr: 1e-3, minLr: 0, warmup: 0, total: 100 },
@@ -43,14 +32,7 @@ const hyper = (over: Partial<TrainHyper> = {}): TrainHyper => ({
 
 describe.runIf(runNative)('training on the native backend', () => {
   it('the reference net has the loss and gradients it has on cpu', async () => {
-    const cpu = await referenceGrads('cpu');
-    const native = await referenceGrads('wasm');
-    expect(native.loss).toBeCloseTo(cpu.loss, 4);
-    cpu.grads.forEach((g, i) => {
-      const scale = Math.max(1e-3, ...Array.from(g, Math.abs));
-      const diff = Math.max(...Array.from(g, (v, j) => Math.abs(v - native.grads[i][j])));
-      expect(diff / scale, `variable ${i}`).toBeLessThan(1e-4);
-    });
+    expectSameLossAndGrads(await referenceLossAndGrads('cpu', 4), await referenceLossAndGrads('wasm', 4));
   });
 
   it('frees what it allocates: tensors and wasm heap blocks stay level over training steps', async () => {
