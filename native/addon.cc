@@ -85,21 +85,29 @@ napi_value guarded(napi_env env, F body) {
   return nullptr;
 }
 
-bool readConvShapes(Args& args, size_t i, ConvShapes* s) {
+// Copies an Int32Array of exactly Count shape fields into `out`: the sizes before field `firstPad` must be >= 1,
+// the paddings (and flags) after it >= 0. `what` and `fields` name them in the errors.
+template <int Count>
+bool readShapeFields(Args& args, size_t i, int32_t (&out)[Count], int firstPad, const char* what, const char* fields) {
   size_t n;
   void* raw = args.typed(i, napi_int32_array, &n);
   if (!args.ok) return false;
-  if (n != P_COUNT) {
-    args.fail("convolution shapes must be an Int32Array of SHAPE_FIELDS.length");
+  if (n != size_t(Count)) {
+    args.fail((std::string(what) + " shapes must be an Int32Array of " + fields + ".length").c_str());
     return false;
   }
-  std::memcpy(s->p, raw, sizeof(s->p));
-  for (int k = 0; k < P_COUNT; k++) {
-    if (s->p[k] < 0 || (k < P_PT && s->p[k] < 1)) {
-      napi_throw_range_error(args.env, nullptr, "invalid convolution shape");
+  std::memcpy(out, raw, sizeof(out));
+  for (int k = 0; k < Count; k++) {
+    if (out[k] < (k < firstPad ? 1 : 0)) {
+      napi_throw_range_error(args.env, nullptr, ("invalid " + std::string(what) + " shape").c_str());
       return false;
     }
   }
+  return true;
+}
+
+bool readConvShapes(Args& args, size_t i, ConvShapes* s) {
+  if (!readShapeFields(args, i, s->p, P_PT, "convolution", "SHAPE_FIELDS")) return false;
   const int64_t g = (*s)[P_GROUPS];
   if ((g != 1 && g != (*s)[P_C]) || (*s)[P_OC] % g != 0) {
     napi_throw_range_error(args.env, nullptr, "groups must be 1 or the input channel count (depthwise)");
@@ -278,21 +286,8 @@ napi_value SimpleGateGrad(napi_env env, napi_callback_info info) {
 // maxPoolGrad(shapes: Int32Array, x, dy, dx)
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   Args args(env, info, 4);
-  size_t n;
-  void* raw = args.typed(0, napi_int32_array, &n);
-  if (!args.ok) return nullptr;
-  if (n != Q_COUNT) {
-    args.fail("pool shapes must be an Int32Array of POOL_FIELDS.length");
-    return nullptr;
-  }
   PoolShapes p;
-  std::memcpy(p.p, raw, sizeof(p.p));
-  for (int k = 0; k < Q_COUNT; k++) {
-    if (p.p[k] < (k < Q_PT ? 1 : 0)) {
-      napi_throw_range_error(env, nullptr, "invalid pool shape");
-      return nullptr;
-    }
-  }
+  if (!args.ok || !readShapeFields(args, 0, p.p, Q_PT, "pool", "POOL_FIELDS")) return nullptr;
   const size_t xLen = size_t(p[Q_N]) * p[Q_H] * p[Q_W] * p[Q_C], yLen = size_t(p[Q_N]) * p[Q_OH] * p[Q_OW] * p[Q_C];
   const float* x = args.floats(1, xLen);
   const float* dy = args.floats(2, yLen);

@@ -49,7 +49,6 @@ export function reductionBlock(shape: readonly number[], axis: number | number[]
   return { outer: size(shape.slice(0, first)), reduced: size(shape.slice(first, last + 1)), inner: size(shape.slice(last + 1)), axes };
 }
 
-const heap = heapF32;
 
 /**
  * The wasm backend's busiest memory-bound kernels (binary arithmetic with block broadcasts, ReLU and its
@@ -65,7 +64,7 @@ export function elementwiseKernels(addon: NativeAddon, fallback: Fallback): Kern
     const backend = wasmBackendOf(args);
     const out = backend.makeOutput(pattern.outShape, 'float32');
     const { broadcast, outer, mid, inner } = pattern;
-    addon.binary(BINARY_OPS[name], broadcast, outer, mid, inner, heap(backend, a), heap(backend, b), heap(backend, out));
+    addon.binary(BINARY_OPS[name], broadcast, outer, mid, inner, heapF32(backend, a), heapF32(backend, b), heapF32(backend, out));
     return out;
   };
 
@@ -74,7 +73,7 @@ export function elementwiseKernels(addon: NativeAddon, fallback: Fallback): Kern
     if (x.dtype !== 'float32' || size(x.shape) === 0) return fallback(name, args);
     const backend = wasmBackendOf(args);
     const out = backend.makeOutput(x.shape, 'float32');
-    addon.unary(UNARY_OPS[name], Number((args.attrs ?? {}).alpha ?? 0), heap(backend, x), heap(backend, out));
+    addon.unary(UNARY_OPS[name], Number((args.attrs ?? {}).alpha ?? 0), heapF32(backend, x), heapF32(backend, out));
     return out;
   };
 
@@ -86,7 +85,7 @@ export function elementwiseKernels(addon: NativeAddon, fallback: Fallback): Kern
     const outShape = attrs.keepDims ? x.shape.map((d, i) => (block.axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !block.axes.includes(i));
     const backend = wasmBackendOf(args);
     const out = backend.makeOutput(outShape, 'float32');
-    addon.reduce(name === Mean ? 1 : 0, block.outer, block.reduced, block.inner, heap(backend, x), heap(backend, out));
+    addon.reduce(name === Mean ? 1 : 0, block.outer, block.reduced, block.inner, heapF32(backend, x), heapF32(backend, out));
     return out;
   };
 
@@ -98,8 +97,8 @@ export function elementwiseKernels(addon: NativeAddon, fallback: Fallback): Kern
     const constants = Float64Array.from([a.beta1, 1 - Number(a.beta1), a.beta2, 1 - Number(a.beta2), a.correction1, a.correction2, a.eps, a.lr, a.decayFactor, a.decay ? 1 : 0].map(Number));
     const backend = wasmBackendOf(args);
     const outs = [p, m, v].map((t) => backend.makeOutput(t.shape, 'float32'));
-    const [pOut, mOut, vOut] = outs.map((t) => heap(backend, t));
-    addon.adamw(constants, heap(backend, p), heap(backend, m), heap(backend, v), heap(backend, g), pOut, mOut, vOut);
+    const [pOut, mOut, vOut] = outs.map((t) => heapF32(backend, t));
+    addon.adamw(constants, heapF32(backend, p), heapF32(backend, m), heapF32(backend, v), heapF32(backend, g), pOut, mOut, vOut);
     return outs;
   };
 

@@ -40,8 +40,8 @@ export function nafKernels(addon: NativeAddon): KernelList {
     const backend = wasmBackendOf(args);
     const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput(g.shape, 'float32'), backend.makeOutput(g.shape, 'float32')];
     const [dx, dg, db] = outs.map((t) => heapF32(backend, t));
-    const view = (t: TensorInfo) => heapF32(backend, t);
-    addon.layerNormGrad(view(dy), view(x), view(mean), view(rstd), view(g), dx, dg, db);
+    const [dyV, xV, meanV, rstdV, gV] = [dy, x, mean, rstd, g].map((t) => heapF32(backend, t));
+    addon.layerNormGrad(dyV, xV, meanV, rstdV, gV, dx, dg, db);
     return outs;
   };
 
