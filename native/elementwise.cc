@@ -1,4 +1,5 @@
 #include "elementwise.h"
+#include "loops.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,8 +10,6 @@
 namespace uirgen {
 namespace {
 
-// Below this many elements a thread team costs more than it saves.
-constexpr int64_t PARALLEL_MIN = 1 << 15;
 
 // Elements per task: rows of the [outer * mid, inner] view are cut into blocks of this size so that equal
 // shapes (one long row) still spread over the threads.
@@ -94,18 +93,10 @@ void unary(int op, float alpha, const float* x, float* out, int64_t n) {
 void reduce(bool mean, const float* x, float* out, int64_t outer, int64_t reduced, int64_t inner) {
   const float count = static_cast<float>(reduced);
   if (inner == 1) {
-    // each output sums one contiguous row (a LayerNorm's mean over channels): eight running sums, combined
-    // in a fixed tree, instead of one long chain of dependent additions
+    // each output sums one contiguous row (a LayerNorm's mean over channels)
 #pragma omp parallel for schedule(static) if (outer * reduced >= PARALLEL_MIN)
     for (int64_t o = 0; o < outer; o++) {
-      const float* row = x + o * reduced;
-      float lanes[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
-      int64_t r = 0;
-      for (; r + 8 <= reduced; r += 8) {
-        for (int k = 0; k < 8; k++) lanes[k] += row[r + k];
-      }
-      float s = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
-      for (; r < reduced; r++) s += row[r];
+      const float s = rowSum(x + o * reduced, reduced);
       out[o] = mean ? s / count : s;
     }
     return;

@@ -1,4 +1,5 @@
 #include "naf.h"
+#include "loops.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,22 +8,8 @@
 namespace uirgen {
 namespace {
 
-constexpr int64_t PARALLEL_MIN = 1 << 15;
 // Pixels per task of the gradient: fixed, so that dg and db are summed in the same order on any machine.
 constexpr int64_t CHUNK_PIXELS = 256;
-
-// A sum over a short row in eight running lanes combined in a fixed tree (vectorizes; a single running sum
-// is one long chain of dependent additions).
-inline float rowSum(const float* v, int64_t n) {
-  float lanes[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int k = 0; k < 8; k++) lanes[k] += v[i + k];
-  }
-  float s = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
-  for (; i < n; i++) s += v[i];
-  return s;
-}
 
 }  // namespace
 
