@@ -35,9 +35,16 @@ const contenders = values.backends
 // The first Python that imports torch: --python, $PYTHON, python3 on PATH, then the system one (Debian's
 // python3-torch lives there when a pyenv python3 comes first on PATH).
 const pythons = [values.python, process.env.PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean);
-const python = pythons.find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
+let python;
+let version = '';
+for (const candidate of pythons) {
+  const probe = spawnSync(candidate, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  if (probe.status === 0) {
+    [python, version] = [candidate, probe.stdout.trim()];
+    break;
+  }
+}
 if (python) {
-  const version = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim();
   const threadArgs = values.threads ? ['--threads', values.threads] : [];
   contenders.push({
     label: `pytorch ${version}`,
