@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { listDegradations, totalLevels } from '../degradations/registry.js';
+import { listDegradations, registryVersion, totalLevels } from '../degradations/registry.js';
 import { action } from './errors.js';
 
 export function register(program: Command): void {
@@ -16,18 +16,19 @@ export function register(program: Command): void {
             name: d.name,
             description: d.description,
             method: d.method,
+            version: d.version,
             variants: [...new Set(d.levels.map((l) => l.variant))],
             levels: d.levels.map((l, index) => ({ index, ...l })),
           }));
-          process.stdout.write(`${JSON.stringify({ types: out, total_levels: totalLevels() }, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ registry_version: registryVersion(), types: out, total_levels: totalLevels() }, null, 2)}\n`);
           return;
         }
         for (const d of types) {
           const variants = [...new Set(d.levels.map((l) => l.variant))];
-          process.stdout.write(`${d.id.padEnd(5)} ${d.name}  (${d.levels.length} levels; ${variants.join(', ')})\n`);
+          process.stdout.write(`${d.id.padEnd(5)} ${d.name}  (v${d.version}, ${d.levels.length} levels; ${variants.join(', ')})\n`);
           process.stdout.write(`      ${d.levels.map((l) => l.id).join(' ')}\n`);
         }
-        process.stdout.write(`${types.length} types, ${totalLevels()} levels\n`);
+        process.stdout.write(`${types.length} types, ${totalLevels()} levels (registry ${registryVersion()})\n`);
       }),
     );
 }

@@ -3,7 +3,7 @@ import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { decodeImage, encodePng } from '../core/io.js';
 import { createRng, deriveSeed } from '../core/random.js';
-import { getDegradation, resolveLevel } from '../degradations/registry.js';
+import { checkReplayVersion, getDegradation, resolveLevel } from '../degradations/registry.js';
 import type { Degradation, Params } from '../degradations/types.js';
 import { TOOLKIT_VERSION } from '../version.js';
 import { action, UsageError, UserError } from './errors.js';
@@ -24,6 +24,8 @@ export interface ParamsFile {
   level: number;
   level_id: string;
   seed: string;
+  /** The type's rendering version that made these params' output (absent in files of uirgen 0.1.0: version 1). */
+  type_version?: number;
   params: Params;
   toolkit_version: string;
 }
@@ -48,6 +50,11 @@ async function readParamsFile(path: string, d: Degradation): Promise<ParamsFile>
     throw new UserError(`${path}: not a params file (expected {"type", "level", "params", ...} as written by --params-out)`);
   }
   if (p.type !== d.id) throw new UsageError(`${path} holds params for type ${p.type}, but -t ${d.id} was given`);
+  try {
+    checkReplayVersion(d, p.type_version, path);
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
   return p as ParamsFile;
 }
 
@@ -84,7 +91,15 @@ export function register(program: Command): void {
           // The stream depends on (seed, type, level) only, so one seed gives the same params on any image of a size.
           const rng = createRng(deriveSeed(opts.seed, 'degrade', d.id, level));
           const params = d.sample(level, rng, { width: image.width, height: image.height });
-          record = { type: d.id, level, level_id: d.levels[level].id, seed: opts.seed, params, toolkit_version: TOOLKIT_VERSION };
+          record = {
+            type: d.id,
+            level,
+            level_id: d.levels[level].id,
+            seed: opts.seed,
+            type_version: d.version,
+            params,
+            toolkit_version: TOOLKIT_VERSION,
+          };
         }
         const out = await d.apply(image, record.params);
         try {

@@ -47,6 +47,7 @@ function trajectoryOf(p: MotionBlurParams): TrajectorySettings {
  * 0.005) and the seed of its per-step noise are drawn and recorded.
  */
 export const motionBlur = defineDegradation<MotionBlurParams>({
+  version: 1,
   id: 'MB',
   name: 'motion blur',
   description: 'Camera-shake blur: a random hand-held trajectory of fixed length, rasterized into a sparse kernel.',
@@ -203,6 +204,7 @@ function upsampleDepth(grid: DepthGrid, width: number, height: number): Float32A
  * over the frame with the pseudo-depth, focus distance drawn and recorded.
  */
 export const defocusBlur = defineDegradation<DefocusBlurParams>({
+  version: 1,
   id: 'DB',
   name: 'defocus blur',
   description: 'Out-of-focus blur: a uniform disk (pillbox) point-spread function, or disks growing away from a drawn focus depth.',
@@ -269,6 +271,7 @@ function drawBeta(rng: Rng, lo: number, hi: number): number {
  * plateau) odds, rotation in [-pi, pi], betag in [0.5, 4], betap in [1, 2].
  */
 export const gaussianSincBlur = defineDegradation<GaussianSincBlurParams>({
+  version: 1,
   id: 'GB',
   name: 'Gaussian & sinc blur',
   description: 'Real-ESRGAN blur kernels: isotropic/anisotropic Gaussian, generalized Gaussian, plateau, and the 2-D sinc (circular low-pass).',

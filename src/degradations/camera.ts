@@ -337,6 +337,7 @@ export type RealNoiseParams = {
 };
 
 export const realNoise = defineDegradation<RealNoiseParams>({
+  version: 1,
   id: 'RN',
   name: 'real-camera noise',
   description:

@@ -23,6 +23,7 @@ function jointLevels(variant: string, n: number, parts: readonly Part[], from = 
 }
 
 export const blurJpeg = defineComposite({
+  version: 1,
   id: 'BJ',
   name: 'blur + JPEG',
   description: 'Motion or Gaussian blur, then JPEG compression of the blurred image.',
@@ -31,6 +32,7 @@ export const blurJpeg = defineComposite({
 });
 
 export const blurRain = defineComposite({
+  version: 1,
   id: 'BR',
   name: 'blur + rain',
   description: 'Camera-shake motion blur, then rain streaks over the blurred scene.',
@@ -39,6 +41,7 @@ export const blurRain = defineComposite({
 });
 
 export const blurLowLightNoise = defineComposite({
+  version: 1,
   id: 'BLN',
   name: 'blur + low light + noise',
   description: 'Motion blur, darkening, then real-camera noise: a hand-held night shot.',
@@ -63,6 +66,7 @@ const combos: Record<string, Degradation[]> = {
 };
 
 export const lowHazeRainSnow = defineComposite({
+  version: 1,
   id: 'LHRS',
   name: 'low light + haze + rain + snow',
   description: 'The CDD-11 mixed weather/illumination combinations (L+H, L+R, L+S, H+R, H+S, L+H+R, L+H+S).',

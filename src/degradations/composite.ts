@@ -73,6 +73,8 @@ export function defineComposite(spec: {
   name: string;
   description: string;
   method: string;
+  /** The composite's own rendering version: bump it when a stage's version or the stage order changes. */
+  version: number;
   levels: readonly CompositeLevelSpec[];
 }): Degradation {
   const severities = new Map<string, number>();
@@ -103,6 +105,7 @@ export function defineComposite(spec: {
     name: spec.name,
     description: spec.description,
     method: spec.method,
+    version: spec.version,
     levels,
     sample(level, rng, info) {
       const def = levelAt(levels, level, spec.id);

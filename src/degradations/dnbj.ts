@@ -93,6 +93,7 @@ async function applyDnbj(image: Image, params: DnbjParams): Promise<Image> {
 }
 
 export const downsampleNoiseBlurJpeg = defineDegradation<DnbjParams>({
+  version: 1,
   id: 'DNBJ',
   name: 'downsample + noise + blur + JPEG',
   description: 'The Real-ESRGAN second-order degradation, resized back to the input size.',

@@ -184,6 +184,7 @@ function checkDepthModel(params: HazeParams): void {
 }
 
 export const haze = defineDegradation<HazeParams>({
+  version: 1,
   id: 'H',
   name: 'haze',
   description: 'Atmospheric scattering I = J t + A (1 - t), t = exp(-beta d), over an image-derived pseudo-depth',

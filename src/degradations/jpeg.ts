@@ -49,6 +49,7 @@ export async function jpegRoundTrip(image: Image, quality: number): Promise<Imag
 }
 
 export const jpeg = defineDegradation<JpegParams>({
+  version: 1,
   id: 'J',
   name: 'JPEG compression',
   description: 'Baseline JPEG encode and decode at a fixed quality step (4:2:0, standard tables); lq is the decoded pixels.',

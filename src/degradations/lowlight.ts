@@ -71,6 +71,7 @@ export type LowLightParams = {
 };
 
 export const lowLight = defineDegradation<LowLightParams>({
+  version: 1,
   id: 'LL',
   name: 'low light',
   description:

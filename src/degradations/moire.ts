@@ -67,6 +67,7 @@ export interface MoireParams {
 }
 
 export const moire = defineDegradation<MoireParams>({
+  version: 1,
   id: 'MR',
   name: 'moire',
   description: 'A photographed LCD: RGB subpixel stripes, projective warp, lens blur, Bayer capture, noise, demosaic, resampled back to the input grid.',

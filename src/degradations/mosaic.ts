@@ -43,6 +43,7 @@ export interface MosaicParams {
 }
 
 export const mosaic = defineDegradation<MosaicParams>({
+  version: 1,
   id: 'MS',
   name: 'mosaic',
   description: 'Bayer CFA sampling then demosaicing (Malvar, bilinear, pixel replication), at full or coarser sensor pitch, or with pre-demosaic sensor noise.',

@@ -244,6 +244,7 @@ export type GaussianNoiseParams =
   | { level: string; variant: 'saltpepper'; amount: number; saltVsPepper: number; seed: string };
 
 export const gaussianNoise = defineDegradation<GaussianNoiseParams>({
+  version: 1,
   id: 'GN',
   name: 'Gaussian, Poisson, salt & pepper noise',
   description:

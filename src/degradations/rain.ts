@@ -206,6 +206,7 @@ export function applyRainStreaks(image: Image, settings: RainStreakSettings): Im
 }
 
 export const rainStreaks = defineDegradation<RainStreakParams>({
+  version: 1,
   id: 'RS',
   name: 'rain streaks',
   description: 'Motion-blurred sparse noise layers (far, main, near) screen-blended onto the image, with mist in heavy rain',
@@ -450,6 +451,7 @@ function smooth01(t: number): number {
 }
 
 export const raindrops = defineDegradation<RaindropParams>({
+  version: 1,
   id: 'RD',
   name: 'raindrops',
   description: 'Out-of-focus water drops on the lens, each showing an inverted, blurred view of the scene, with a blurred halo',
@@ -495,6 +497,7 @@ export function applyRainStreaksAndDrops(image: Image, params: RainStreaksAndDro
 }
 
 export const rainStreaksAndDrops = defineDegradation<RainStreaksAndDropsParams>({
+  version: 1,
   id: 'RSD',
   name: 'rain streaks and raindrops',
   description: 'Rain streaks (RS) then raindrops on the lens (RD), severities rising together',

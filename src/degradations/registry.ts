@@ -10,6 +10,7 @@ import { lowLight } from './lowlight.js';
 import { moire } from './moire.js';
 import { blurJpeg, blurRain, blurLowLightNoise, lowHazeRainSnow } from './combined.js';
 import { downsampleNoiseBlurJpeg } from './dnbj.js';
+import { createHash } from 'node:crypto';
 import { TYPE_IDS, isTypeId, type Degradation, type TypeId } from './types.js';
 
 const all: readonly Degradation[] = [
@@ -50,4 +51,46 @@ export function resolveLevel(d: Degradation, spec: string | number): number {
 
 export function totalLevels(): number {
   return all.reduce((n, d) => n + d.levels.length, 0);
+}
+
+/** Each type's rendering version, in the table's order: what a manifest's run and a release lock record. */
+export function typeVersions(): Record<TypeId, number> {
+  return Object.fromEntries(listDegradations().map((d) => [d.id, d.version])) as Record<TypeId, number>;
+}
+
+/**
+ * The registry's version: a digest of every type's id, version and level ids, so it changes whenever any
+ * type renders differently or a level is added, and two toolkits with the same value render alike.
+ */
+export function registryVersion(): string {
+  const text = listDegradations()
+    .map((d) => `${d.id}@${d.version}:${d.levels.map((l) => l.id).join(',')}`)
+    .join('\n');
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** Params recorded by one version of a type, replayed by a toolkit whose type has another. */
+export class ReplayVersionError extends Error {
+  constructor(
+    readonly type: TypeId,
+    readonly recorded: number,
+    readonly current: number,
+    where: string,
+  ) {
+    super(
+      `${where}: params made by ${type} version ${recorded}, but this uirgen renders ${type} version ${current}; ` +
+        `replaying them would give other bytes. Use the uirgen release that made them (its version is in the ` +
+        `manifest's runs table or the params file's toolkit_version).`,
+    );
+    this.name = 'ReplayVersionError';
+  }
+}
+
+/**
+ * Refuse to replay params that another version of `d` recorded. Params recorded before versions existed
+ * (no type_version) count as version 1, the rendering they were made with.
+ */
+export function checkReplayVersion(d: Degradation, recorded: number | null | undefined, where: string): void {
+  const version = recorded ?? 1;
+  if (version !== d.version) throw new ReplayVersionError(d.id, version, d.version, where);
 }

@@ -242,6 +242,7 @@ export function applySnow(image: Image, settings: SnowSettings): Image {
 }
 
 export const snow = defineDegradation<SnowParams>({
+  version: 1,
   id: 'S',
   name: 'snow',
   description: 'Small, medium and large (defocused) snowflake layers, motion-blurred along the wind, over a veiling brightening',

@@ -40,6 +40,11 @@ export interface Degradation<P extends Params = Params> {
   description: string;
   /** The published method followed and where its parameter ranges come from. */
   method: string;
+  /**
+   * The rendering's version: bumped whenever the same params (or the same level and random stream) give other
+   * bytes. Recorded with every sample; replaying params of another version is refused (see checkReplayVersion).
+   */
+  version: number;
   /** Flat list, grouped by variant, severity ascending within each variant. */
   levels: readonly LevelDef[];
   sample(level: number, rng: Rng, info: ImageInfo): P;

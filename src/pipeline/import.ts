@@ -5,7 +5,7 @@ import type { Image } from '../core/image.js';
 import { decodeImage, encodePng, ImageInputError } from '../core/io.js';
 import { isTypeId, TYPE_IDS, type TypeId } from '../degradations/types.js';
 import { psnr } from '../core/metrics.js';
-import { TOOLKIT_VERSION } from '../version.js';
+import { softwareVersions } from './versions.js';
 import { Manifest, MANIFEST_FILE, type SampleRow, type SourceRow } from './manifest.js';
 import { ShardWriter, StorageError, type ShardInfo } from './shards.js';
 import { walkSources } from './sources.js';
@@ -430,7 +430,7 @@ export async function importPairs(options: ImportOptions): Promise<ImportSummary
     const resuming = checkPrefix(manifest, recipe);
     const names = Array.from({ length: summary.shards }, (_, s) => `${prefix}-${String(s).padStart(6, '0')}`);
     const completed = manifest.completedShards();
-    const runId = manifest.startRun(recipe, { uirgen: TOOLKIT_VERSION, node: process.versions.node });
+    const runId = manifest.startRun(recipe, softwareVersions());
     // Input-level problems are recorded by the first run of an import, not again by each resume.
     if (!resuming) {
       manifest.recordErrors([
@@ -550,6 +550,7 @@ async function writeShard(
         lq_sha256: p.lqSha,
         gt_sha256: p.gtSha,
         psnr: p.psnr,
+        type_version: null,
       });
     }
     const info = await writer.close();

@@ -15,7 +15,8 @@ import { StorageError, storageError } from './shards.js';
 /** The manifest's file name inside a dataset directory (DESIGN: <dataset>/manifest.sqlite). */
 export const MANIFEST_FILE = 'manifest.sqlite';
 
-export const SCHEMA_VERSION = 1;
+/** 2: samples.type_version (the rendering version of the sample's type; NULL for imported pairs). */
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -41,7 +42,8 @@ CREATE TABLE IF NOT EXISTS samples (
   offset_lq INTEGER NOT NULL,
   lq_sha256 TEXT NOT NULL,
   gt_sha256 TEXT NOT NULL,
-  psnr REAL
+  psnr REAL,
+  type_version INTEGER
 );
 CREATE INDEX IF NOT EXISTS samples_type ON samples(type);
 CREATE INDEX IF NOT EXISTS samples_shard ON samples(shard);
@@ -97,6 +99,8 @@ export interface SampleRow {
   gt_sha256: string;
   /** PSNR of lq against gt in dB; Infinity when identical. */
   psnr: number | null;
+  /** The version of the type's rendering that made lq (registry Degradation.version); null for imported pairs. */
+  type_version: number | null;
 }
 
 export interface SourceRow {
@@ -172,9 +176,9 @@ export class Manifest {
   ) {
     this.insertSample = db.prepare(
       `INSERT INTO samples (key, type, level, level_id, params, seed, source_id, crop_x, crop_y, width, height,
-         split, real, shard, offset_gt, offset_lq, lq_sha256, gt_sha256, psnr)
+         split, real, shard, offset_gt, offset_lq, lq_sha256, gt_sha256, psnr, type_version)
        VALUES (@key, @type, @level, @level_id, @params, @seed, @source_id, @crop_x, @crop_y, @width, @height,
-         @split, @real, @shard, @offset_gt, @offset_lq, @lq_sha256, @gt_sha256, @psnr)`,
+         @split, @real, @shard, @offset_gt, @offset_lq, @lq_sha256, @gt_sha256, @psnr, @type_version)`,
     );
     this.insertShard = db.prepare('INSERT INTO shards (name, samples, bytes, sha256) VALUES (@name, @samples, @bytes, @sha256)');
     this.deleteShardSamples = db.prepare('DELETE FROM samples WHERE shard = ?');
@@ -205,15 +209,20 @@ export class Manifest {
         // per transaction; a power cut can only roll back the latest commits, never corrupt, and a
         // shard whose row was rolled back is simply redone on resume.
         db.pragma('synchronous = NORMAL');
+        if (readSchemaVersion(db) === 1) migrateFrom1(db);
         db.exec(SCHEMA);
         db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
       }
       const version = readSchemaVersion(db);
       if (version !== SCHEMA_VERSION) {
+        const hint =
+          version === 1
+            ? '; it was made by an older uirgen: any writing command on it (e.g. the same synthesize again, which resumes) upgrades it in place'
+            : '';
         throw new StorageError(
           path,
           undefined,
-          `${path}: manifest schema_version ${version ?? 'missing'}, this uirgen reads ${SCHEMA_VERSION}`,
+          `${path}: manifest schema_version ${version ?? 'missing'}, this uirgen reads ${SCHEMA_VERSION}${hint}`,
         );
       }
       return new Manifest(db, path, readonly);
@@ -371,6 +380,18 @@ export class Manifest {
   }
 }
 
+/**
+ * Schema 1 -> 2: add samples.type_version. Every synthesized row of a schema-1 manifest was rendered by
+ * version 1 of its type (versions began at 1 when the column was added); imported rows stay NULL.
+ */
+function migrateFrom1(db: Database.Database): void {
+  db.transaction(() => {
+    db.exec('ALTER TABLE samples ADD COLUMN type_version INTEGER');
+    db.exec('UPDATE samples SET type_version = 1 WHERE seed IS NOT NULL');
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
+  })();
+}
+
 function readSchemaVersion(db: Database.Database): number | undefined {
   const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
   if (!hasMeta) return undefined;
@@ -435,6 +456,9 @@ function bindSample(row: SampleRow, shard: string): Record<string, unknown> {
     throw new TypeError(`sample ${key}: seed must be a string, a number or null`);
   }
   if (row.source_id !== null && typeof row.source_id !== 'string') throw new TypeError(`sample ${key}: source_id must be a string or null`);
+  if (row.type_version !== null && (!Number.isInteger(row.type_version) || row.type_version < 1)) {
+    throw new RangeError(`sample ${key}: type_version must be an integer >= 1 or null, got ${String(row.type_version)}`);
+  }
   return {
     key,
     type: row.type,
@@ -455,5 +479,6 @@ function bindSample(row: SampleRow, shard: string): Record<string, unknown> {
     lq_sha256: row.lq_sha256,
     gt_sha256: row.gt_sha256,
     psnr: row.psnr,
+    type_version: row.type_version,
   };
 }

@@ -4,7 +4,7 @@ import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { TOOLKIT_VERSION } from '../version.js';
+import { softwareVersions } from './versions.js';
 import { Manifest, MANIFEST_FILE, type ErrorRow, type SampleRow, type ShardRow, type SourceRow } from './manifest.js';
 import { shardName } from './plan.js';
 import { normalizeRecipe, planIdentity, RecipeError, type Recipe } from './recipe.js';
@@ -168,8 +168,7 @@ async function mergeLocked(
   let present = 0;
   try {
     const runId = target.startRun(parts[0].recipe, {
-      uirgen: TOOLKIT_VERSION,
-      node: process.versions.node,
+      ...softwareVersions(),
       merged_from: dirs,
       ...(plan ? { plan: { ...plan, part: { index: 0, count: 1 } } } : {}),
     });

@@ -2,10 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
-import sharp from 'sharp';
 import { ImageInputError, probeImage } from '../core/io.js';
 import { getDegradation, resolveLevel } from '../degradations/registry.js';
-import { TOOLKIT_VERSION } from '../version.js';
+import { softwareVersions } from './versions.js';
 import { Manifest, MANIFEST_FILE, type SampleRow } from './manifest.js';
 import { Plan, type PlanSource, type PlanTask, type PlanType } from './plan.js';
 import { createPool, defaultWorkers, type TaskPool } from './pool.js';
@@ -250,10 +249,6 @@ async function removePartials(dir: string): Promise<number> {
   return n;
 }
 
-function versions(): Record<string, unknown> {
-  return { uirgen: TOOLKIT_VERSION, node: process.versions.node, sharp: sharp.versions.sharp, vips: sharp.versions.vips };
-}
-
 export async function synthesize(options: SynthesizeOptions): Promise<SynthesizeSummary> {
   const t0 = performance.now();
   const recipe = options.recipe;
@@ -334,7 +329,7 @@ async function synthesizeLocked(options: SynthesizeOptions, settings: Settings):
       part: { index: shardIndex, count: shardCount },
     };
     // The run row carries the plan's identity, so merge can check that parts belong together.
-    const runId = manifest.startRun(recipe, { ...versions(), plan: record });
+    const runId = manifest.startRun(recipe, { ...softwareVersions(), plan: record });
     const shardsDir = join(out, SHARDS_DIR);
     let completed = manifest.completedShards();
     if (completed.size > 0) checkSameSources(manifest, plan, out);
@@ -602,6 +597,7 @@ async function writeResult(writer: ShardWriter, plan: Plan, task: PlanTask, res:
       lq_sha256: o.lq_sha256,
       gt_sha256: o.gt_sha256,
       psnr: o.psnr,
+      type_version: o.type_version,
     });
   }
   return rows;

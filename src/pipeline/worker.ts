@@ -48,6 +48,8 @@ export interface WorkerTask {
 export interface SampleOutput {
   key: string;
   params: Params;
+  /** The rendering version of the sample's type that made lq (recorded beside params). */
+  type_version: number;
   psnr: number;
   gt_sha256: string;
   lq_sha256: string;
@@ -115,6 +117,7 @@ interface Made {
   lq: Buffer;
   json: Buffer;
   params: Params;
+  typeVersion: number;
   psnr: number;
 }
 
@@ -140,6 +143,7 @@ async function degrade(source: Raster8, task: WorkerTask, s: WorkerSample): Prom
     type: s.type,
     level: s.level,
     level_id: s.level_id,
+    type_version: d.version,
     params,
     seed: s.seed,
     source: { sha256: task.sha256, path: task.rel },
@@ -149,7 +153,7 @@ async function degrade(source: Raster8, task: WorkerTask, s: WorkerSample): Prom
   const json = Buffer.from(JSON.stringify(member));
   return async () => {
     const [gtPng, lqPng] = await encoded;
-    return { gt: gtPng, lq: lqPng, json, params, psnr: quality };
+    return { gt: gtPng, lq: lqPng, json, params, typeVersion: d.version, psnr: quality };
   };
 }
 
@@ -186,6 +190,7 @@ export async function runTask(task: WorkerTask): Promise<WorkerResult> {
       outputs.push({
         key: s.key,
         params: m.params,
+        type_version: m.typeVersion,
         psnr: m.psnr,
         gt_sha256: sha256(m.gt),
         lq_sha256: sha256(m.lq),

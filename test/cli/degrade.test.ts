@@ -46,6 +46,19 @@ describe('uirgen degrade', () => {
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
   });
 
+  it('records the type version and refuses to replay params of another version, naming both', () => {
+    const p = join(dir, 'v.json');
+    expect(uirgen('degrade', photo, '-t', 'GN', '--seed', '3', '-o', join(dir, 'v.png'), '--params-out', p).code).toBe(0);
+    const record = JSON.parse(readFileSync(p, 'utf8')) as { type_version: number };
+    expect(Number.isInteger(record.type_version)).toBe(true);
+    const other = record.type_version + 1;
+    writeFileSync(p, JSON.stringify({ ...record, type_version: other }));
+    const r = uirgen('degrade', photo, '-t', 'GN', '--params', p, '-o', join(dir, 'v2.png'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`GN version ${other}`);
+    expect(r.stderr).toContain(`GN version ${record.type_version}`);
+  });
+
   it('is deterministic for a seed and differs across seeds', () => {
     const outs = ['1', '1', '2'].map((seed, i) => {
       const o = join(dir, `s${i}.png`);

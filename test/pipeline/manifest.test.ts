@@ -15,7 +15,7 @@ const freshPath = (): string => join(root, `ds${counter++}`, 'manifest.sqlite');
 const DESIGN: Record<string, string[]> = {
   samples: [
     'key', 'type', 'level', 'level_id', 'params', 'seed', 'source_id', 'crop_x', 'crop_y', 'width', 'height',
-    'split', 'real', 'shard', 'offset_gt', 'offset_lq', 'lq_sha256', 'gt_sha256', 'psnr',
+    'split', 'real', 'shard', 'offset_gt', 'offset_lq', 'lq_sha256', 'gt_sha256', 'psnr', 'type_version',
   ],
   sources: ['id', 'path', 'sha256', 'width', 'height'],
   shards: ['name', 'samples', 'bytes', 'sha256'],
@@ -45,6 +45,7 @@ function row(key: string, shard: string, extra: Partial<SampleRow> = {}): Sample
     lq_sha256: 'a'.repeat(64),
     gt_sha256: 'b'.repeat(64),
     psnr: 28.5,
+    type_version: 1,
     ...extra,
   };
 }
@@ -52,7 +53,7 @@ function row(key: string, shard: string, extra: Partial<SampleRow> = {}): Sample
 const shardInfo = (name: string, samples: number) => ({ name, samples, bytes: 1024 * (samples + 1), sha256: 'c'.repeat(64) });
 
 describe('Manifest', () => {
-  it('creates exactly the tables and columns of DESIGN.md with schema_version 1', () => {
+  it('creates exactly the tables and columns of DESIGN.md with schema_version 2', () => {
     const path = freshPath();
     Manifest.open(path).close();
     const db = new Database(path, { readonly: true });
@@ -64,8 +65,8 @@ describe('Manifest', () => {
     }
     const pk = (db.prepare('PRAGMA table_info(samples)').all() as { name: string; pk: number }[]).filter((c) => c.pk);
     expect(pk.map((c) => c.name)).toEqual(['key']);
-    expect(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('1');
-    expect(SCHEMA_VERSION).toBe(1);
+    expect(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('2');
+    expect(SCHEMA_VERSION).toBe(2);
     const indexed = (db.prepare('PRAGMA index_list(samples)').all() as { name: string }[])
       .map((i) => (db.prepare(`PRAGMA index_info(${i.name})`).all() as { name: string }[]).map((c) => c.name).join(','))
       .sort();
@@ -188,12 +189,36 @@ describe('Manifest', () => {
     const path = freshPath();
     Manifest.open(path).close();
     const db = new Database(path);
-    db.prepare("UPDATE meta SET value = '2' WHERE key = 'schema_version'").run();
+    db.prepare("UPDATE meta SET value = '3' WHERE key = 'schema_version'").run();
     db.close();
-    expect(() => Manifest.open(path)).toThrow(/schema_version 2, this uirgen reads 1/);
+    expect(() => Manifest.open(path)).toThrow(/schema_version 3, this uirgen reads 2/);
     const junk = join(root, `junk${counter++}.sqlite`);
     writeFileSync(junk, 'this is not sqlite at all, just some text that is long enough to look like a header.....');
     expect(() => Manifest.open(junk)).toThrow(/not a SQLite database/);
+  });
+
+  it('upgrades a schema-1 manifest in place: type_version 1 for synthesized rows, NULL for imported ones', () => {
+    const path = freshPath();
+    const m = Manifest.open(path);
+    m.commitShard(shardInfo('s-000000.tar', 2), [
+      row('made', 's-000000.tar'),
+      row('imported', 's-000000.tar', { seed: null, type_version: null, real: 1 }),
+    ]);
+    m.close();
+    // Turn it back into what a schema-1 uirgen wrote: no type_version column.
+    const db = new Database(path);
+    db.exec('ALTER TABLE samples DROP COLUMN type_version');
+    db.prepare("UPDATE meta SET value = '1' WHERE key = 'schema_version'").run();
+    db.close();
+    expect(() => Manifest.open(path, { readonly: true })).toThrow(/schema_version 1.*older uirgen.*upgrades it/);
+    Manifest.open(path).close();
+    const after = new Database(path, { readonly: true });
+    expect(after.prepare('SELECT key, type_version FROM samples ORDER BY key').all()).toEqual([
+      { key: 'imported', type_version: null },
+      { key: 'made', type_version: 1 },
+    ]);
+    expect(after.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('2');
+    after.close();
   });
 
   it('turns an unwritable location into a message naming the path', () => {

@@ -72,6 +72,18 @@ describe('synthesize: determinism and format', () => {
     expect(readFileSync(join(two, 'recipe.json'), 'utf8')).toBe(readFileSync(join(one, 'recipe.json'), 'utf8'));
   });
 
+  it('records each sample type version (row and JSON member) and the registry in the run', async () => {
+    for (const r of rows(one)) expect(r.type_version, String(r.key)).toBe(getDegradation(r.type as string).version);
+    const [run] = rows(one, 'SELECT versions FROM runs');
+    const versions = JSON.parse(run.versions as string) as { registry: string; types: Record<string, number>; sharp: string };
+    expect(versions.registry).toMatch(/^[0-9a-f]{16}$/);
+    expect(versions.types.GN).toBe(getDegradation('GN').version);
+    expect(versions.sharp).toBeTruthy();
+    const [first] = groupLikeWebDataset(await readTarMembers(join(one, 'shards', 'uir-000000.tar')));
+    const member = JSON.parse((first.parts.json as Buffer).toString()) as { type: string; type_version: number };
+    expect(member.type_version).toBe(getDegradation(member.type).version);
+  });
+
   it('writes WebDataset shards: complete consecutive samples, JSON member, offsets and hashes that match', async () => {
     const manifest = new Map(rows(one).map((r) => [r.key as string, r]));
     let seen = 0;
@@ -87,7 +99,7 @@ describe('synthesize: determinism and format', () => {
         if (!row) continue;
         expect(row.shard).toBe(file);
         const meta = JSON.parse(s.parts.json.toString('utf8')) as Record<string, unknown>;
-        expect(Object.keys(meta)).toEqual(['key', 'type', 'level', 'level_id', 'params', 'seed', 'source', 'crop', 'split']);
+        expect(Object.keys(meta)).toEqual(['key', 'type', 'level', 'level_id', 'type_version', 'params', 'seed', 'source', 'crop', 'split']);
         expect(meta).toMatchObject({ key: s.key, type: row.type, level: row.level, level_id: row.level_id, seed: row.seed, split: row.split });
         expect(meta.crop).toEqual({ x: row.crop_x, y: row.crop_y, w: 64, h: 64 });
         expect(JSON.stringify(meta.params)).toBe(row.params);

@@ -73,7 +73,7 @@ async function buildDataset(dir: string, samples: FixtureSample[], shardSamples:
         key: x.key, type: x.type, level: x.level, level_id: x.level_id, params: {}, seed: null, source_id: null,
         crop_x: null, crop_y: null, width: x.size, height: x.size, split: x.split, real: x.real, shard: name,
         offset_gt: offsets['gt.png'].offset, offset_lq: offsets['lq.png'].offset,
-        lq_sha256: 'a'.repeat(64), gt_sha256: 'b'.repeat(64), psnr: null,
+        lq_sha256: 'a'.repeat(64), gt_sha256: 'b'.repeat(64), psnr: null, type_version: null,
       });
     }
     const info = await writer.close();
