@@ -326,6 +326,7 @@ async function synthesizeLocked(options: SynthesizeOptions, settings: Settings):
       throw new NoSourcesError(`no usable source image in ${recipe.sources.join(', ')}: ${what}`);
     }
     const plan = buildPlan(recipe, found.sources);
+    if (plan.splitNote) progress.note(`splits: ${plan.splitNote}`);
     const record: PlanRecord = {
       fingerprint: plan.fingerprint,
       samples: plan.total,
