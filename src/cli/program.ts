@@ -7,6 +7,7 @@ import { register as registerMetrics } from './metrics.js';
 import { register as registerImport } from './import.js';
 import { register as registerSynthesize } from './synthesize.js';
 import { register as registerMerge } from './merge.js';
+import { register as registerPlan } from './plan.js';
 import { register as registerBenchTrain } from './bench-train.js';
 import { register as registerPretrain } from './pretrain.js';
 
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerSynthesize(program);
   registerImport(program);
   registerMerge(program);
+  registerPlan(program);
   registerMetrics(program);
   registerPretrain(program);
   registerBenchTrain(program);

@@ -352,7 +352,8 @@ export class Plan {
     const type = this.types[slot >>> 16];
     const level = type.levels[slot & 0xffff];
     const c = this.options.crop;
-    const crng = createRng(seed).fork('crop');
+    // = createRng(seed).fork('crop'), without building the parent stream (a third of a row's planning time).
+    const crng = createRng(deriveSeed(seed, 'crop'));
     const crop = { x: crng.int(0, src.width - c), y: crng.int(0, src.height - c), w: c, h: c };
     return {
       index: i,

@@ -10,6 +10,7 @@ import { Plan, type PlanSource, type PlanTask, type PlanType } from './plan.js';
 import { createPool, defaultWorkers, type TaskPool } from './pool.js';
 import { silentProgress, type Progress } from './progress.js';
 import { DEFAULT_PER_SOURCE, normalizeRecipe, planIdentity, RecipeError, type Recipe } from './recipe.js';
+import { checkPlanned } from './plan-meta.js';
 import { ShardWriter } from './shards.js';
 import { discoverRecipeSources, InterruptedError, sourceFolders, type Discovered, type ErrorSink } from './discover.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
@@ -125,7 +126,7 @@ async function writeFileAtomic(path: string, text: string): Promise<void> {
 }
 
 /** Save the recipe, or check that an existing dataset was made with an equivalent one. */
-async function settleRecipe(out: string, recipe: Recipe, hasShards: boolean): Promise<void> {
+export async function settleRecipe(out: string, recipe: Recipe, hasShards: boolean): Promise<void> {
   const path = join(out, RECIPE_FILE);
   // Nothing made yet (say, a first attempt that found no usable source): the new recipe simply applies.
   if (existsSync(path) && hasShards) {
@@ -181,7 +182,7 @@ async function removePartials(dir: string): Promise<number> {
   return n;
 }
 
-function versions(): Record<string, unknown> {
+export function versions(): Record<string, unknown> {
   return { uirgen: TOOLKIT_VERSION, node: process.versions.node, sharp: sharp.versions.sharp, vips: sharp.versions.vips };
 }
 
@@ -257,6 +258,7 @@ async function synthesizeLocked(options: SynthesizeOptions, settings: Settings):
       throw new NoSourcesError(`no usable source image in ${found.where}: ${what}`);
     }
     const plan = buildPlan(recipe, found.sources);
+    checkPlanned(manifest, plan, out);
     if (plan.splitNote) progress.note(`splits: ${plan.splitNote}`);
     const record: PlanRecord = {
       fingerprint: plan.fingerprint,
