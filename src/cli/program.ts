@@ -8,6 +8,7 @@ import { register as registerImport } from './import.js';
 import { register as registerSynthesize } from './synthesize.js';
 import { register as registerMerge } from './merge.js';
 import { register as registerPlan } from './plan.js';
+import { register as registerStats } from './stats.js';
 import { register as registerBenchTrain } from './bench-train.js';
 import { register as registerPretrain } from './pretrain.js';
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerImport(program);
   registerMerge(program);
   registerPlan(program);
+  registerStats(program);
   registerMetrics(program);
   registerPretrain(program);
   registerBenchTrain(program);
