@@ -9,6 +9,7 @@ import { register as registerSynthesize } from './synthesize.js';
 import { register as registerMerge } from './merge.js';
 import { register as registerPlan } from './plan.js';
 import { register as registerStats } from './stats.js';
+import { register as registerPreview } from './preview.js';
 import { register as registerBenchTrain } from './bench-train.js';
 import { register as registerPretrain } from './pretrain.js';
 
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerPlan(program);
   registerStats(program);
+  registerPreview(program);
   registerMetrics(program);
   registerPretrain(program);
   registerBenchTrain(program);
