@@ -10,7 +10,7 @@ import { Plan, type PlanSource, type PlanTask, type PlanType } from './plan.js';
 import { createPool, defaultWorkers, type TaskPool } from './pool.js';
 import { silentProgress, type Progress } from './progress.js';
 import { DEFAULT_PER_SOURCE, normalizeRecipe, planIdentity, RecipeError, type Recipe } from './recipe.js';
-import { checkPlanned } from './plan-meta.js';
+import { checkPlanned, readPlanMeta } from './plan-meta.js';
 import { ShardWriter } from './shards.js';
 import { discoverRecipeSources, InterruptedError, sourceFolders, type Discovered, type ErrorSink } from './discover.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
@@ -234,7 +234,8 @@ async function synthesizeLocked(options: SynthesizeOptions, settings: Settings):
   const { t0, out, recipe, progress, workers, shardIndex, shardCount, taskSamples, maxInFlight } = settings;
   const manifest = Manifest.open(join(out, MANIFEST_FILE));
   try {
-    await settleRecipe(out, recipe, manifest.completedShards().size > 0);
+    // A planned dataset keeps its recipe like one with shards: a different recipe is refused, never saved over it.
+    await settleRecipe(out, recipe, manifest.completedShards().size > 0 || readPlanMeta(manifest.db) !== null);
   } catch (err) {
     manifest.close();
     throw err;

@@ -71,10 +71,7 @@ describe('readRecipe', () => {
     expect(Object.keys(demo.types)).toHaveLength(19);
     expect(demo.crop).toBe(256);
     const uir = await readRecipe('manifests/uir-2.5m.json');
-    const total = Object.values(uir.types).reduce((n, s) => n + (s.count ?? 0), 0);
-    expect(total).toBe(2_500_000);
-    expect(Object.keys(uir.types)).toHaveLength(19);
-    expect(uir.notes).toMatch(/approximat/i);
+    expect(uir.collections && Object.keys(uir.collections)).toEqual(['LSDIR', 'DF2K', 'BSD500', 'WED', 'NKUSR8K', 'FFHQ1K']);
     expect(JSON.parse(readFileSync('manifests/uir-2.5m.json', 'utf8')).notes).toBe(uir.notes);
   });
 });
