@@ -49,6 +49,24 @@ const PAIR_GAP = 16;
 const HEADER_H = 34;
 const FONT = 'DejaVu Sans, Verdana, sans-serif';
 
+export interface SheetLayout {
+  width: number;
+  height: number;
+  /** Top-left corner of the tile of row `r`, pair `c`, image `k` (0 gt, 1 lq). */
+  tile(r: number, c: number, k: 0 | 1): { left: number; top: number };
+}
+
+/** Where everything goes on a sheet of `rows` types with `perType` pairs of `tile`-pixel images. */
+export function sheetLayout(rows: number, perType: number, tile: number): SheetLayout {
+  const cellW = 2 * tile + INNER;
+  const rowH = tile + CAPTION_H + GAP;
+  return {
+    width: LABEL_W + perType * (cellW + PAIR_GAP) - PAIR_GAP + GAP,
+    height: HEADER_H + rows * rowH + GAP,
+    tile: (r, c, k) => ({ left: LABEL_W + c * (cellW + PAIR_GAP) + k * (tile + INNER), top: HEADER_H + r * rowH }),
+  };
+}
+
 function order(a: string, b: string): number {
   const ia = isTypeId(a) ? TYPE_IDS.indexOf(a) : TYPE_IDS.length;
   const ib = isTypeId(b) ? TYPE_IDS.indexOf(b) : TYPE_IDS.length;
@@ -97,31 +115,29 @@ export async function makePreview(dataset: string, out: string, options: Preview
   types = types.filter((t) => rows.some((r) => r.type === t));
   if (types.length === 0) throw new PreviewError(`${ds} has no samples in split "${options.split ?? ''}"`);
 
-  const cellW = 2 * tile + INNER;
-  const rowH = tile + CAPTION_H + GAP;
-  const width = LABEL_W + perType * (cellW + PAIR_GAP) - PAIR_GAP + GAP;
-  const height = HEADER_H + types.length * rowH + GAP;
+  const layout = sheetLayout(types.length, perType, tile);
+  const { width, height } = layout;
   const layers: sharp.OverlayOptions[] = [];
   const texts: string[] = [];
   const title = `${ds.split('/').pop() ?? ds}: clean (gt) | degraded (lq), levels mildest to most severe${options.split ? `, split ${options.split}` : ''}`;
   texts.push(`<text x="${GAP}" y="22" font-size="15" font-weight="bold" fill="#111827">${esc(title)}</text>`);
   for (const [r, type] of types.entries()) {
-    const y = HEADER_H + r * rowH;
+    const y = layout.tile(r, 0, 0).top;
     const name = isTypeId(type) ? getDegradation(type).name : type;
     texts.push(`<text x="${GAP}" y="${y + 22}" font-size="17" font-weight="bold" fill="#111827">${esc(type)}</text>`);
     wrap(name, 20).forEach((line, i) => texts.push(`<text x="${GAP}" y="${y + 42 + i * 15}" font-size="12" fill="#4b5563">${esc(line)}</text>`));
     if (r > 0) texts.push(`<line x1="${GAP}" y1="${y - GAP / 2}" x2="${width - GAP}" y2="${y - GAP / 2}" stroke="#e5e7eb"/>`);
     const mine = rows.filter((x) => x.type === type);
     for (const [c, row] of mine.entries()) {
-      const x = LABEL_W + c * (cellW + PAIR_GAP);
       const pair = readPair(ds, row);
       for (const [k, png] of [pair.gt, pair.lq].entries()) {
-        const img = sharp(png).resize(tile, tile, { fit: 'inside' });
-        const { data, info } = await img.png().toBuffer({ resolveWithObject: true });
+        const at = layout.tile(r, c, k as 0 | 1);
+        const { data, info } = await sharp(png).resize(tile, tile, { fit: 'inside' }).png().toBuffer({ resolveWithObject: true });
         // Centred in its tile when the pair is not square (real captures).
-        layers.push({ input: data, left: x + k * (tile + INNER) + ((tile - info.width) >> 1), top: y + ((tile - info.height) >> 1) });
+        layers.push({ input: data, left: at.left + ((tile - info.width) >> 1), top: at.top + ((tile - info.height) >> 1) });
       }
-      texts.push(`<text x="${x + cellW / 2}" y="${y + tile + 13}" font-size="11" text-anchor="middle" fill="#374151">${esc(caption(row))}</text>`);
+      const mid = layout.tile(r, c, 1).left - INNER / 2;
+      texts.push(`<text x="${mid}" y="${y + tile + 13}" font-size="11" text-anchor="middle" fill="#374151">${esc(caption(row))}</text>`);
     }
   }
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="${FONT}">${texts.join('')}</svg>`;
