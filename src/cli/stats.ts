@@ -64,7 +64,10 @@ export function describeStats(s: DatasetStats): string {
   }
   out.push(
     `splits: ${s.splits
-      .map((x) => `${x.split} ${n(x.samples)}${x.planned !== null ? `/${n(x.planned)} planned` : ''} (${n(x.sources)} sources${x.requested_fraction !== null ? `, asked ${x.requested_fraction}` : ''})`)
+      .map((x) => {
+        const sources = x.planned_sources !== null && x.sources === 0 ? `${n(x.planned_sources)} planned sources` : `${n(x.sources)} sources`;
+        return `${x.split} ${n(x.samples)}${x.planned !== null ? `/${n(x.planned)} planned` : ''} (${sources}${x.requested_fraction !== null ? `, asked ${x.requested_fraction}` : ''})`;
+      })
       .join(' · ')}`,
   );
   out.push('');

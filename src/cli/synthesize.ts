@@ -118,6 +118,10 @@ export function register(program: Command): void {
             progress: opts.quiet ? silentProgress() : createProgress(),
           });
           process.stdout.write(opts.json ? `${JSON.stringify(summary)}\n` : describeSummary(summary));
+          if (!opts.json && recipe.imports?.length) {
+            const pairs = recipe.imports.reduce((a, e) => a + e.count, 0);
+            process.stdout.write(`the recipe also expects ${pairs} imported pairs (${recipe.imports.length} imports): \`uirgen stats ${opts.out}\` lists them with their commands\n`);
+          }
         } catch (err) {
           if (err instanceof InterruptedError) {
             process.stderr.write(`uirgen: interrupted; run the same command again to resume (${opts.out})\n`);

@@ -101,6 +101,8 @@ export interface SplitStats {
   samples: number;
   sources: number;
   planned: number | null;
+  /** Sources of the plan in this split; null without a plan. */
+  planned_sources: number | null;
   /** The recipe's fraction of sources for this split; null when not in the recipe. */
   requested_fraction: number | null;
 }
@@ -227,38 +229,12 @@ async function sampledSsim(ds: string, db: Database.Database, types: readonly st
   return out;
 }
 
-function percentile(db: Database.Database, type: string, n: number, p: number): number | null {
-  if (n === 0) return null;
-  // numpy.percentile's default (linear between the two nearest ranks), from two rows of the index.
-  const h = (n - 1) * p;
-  const lo = Math.floor(h);
-  const rows = db
-    .prepare(`SELECT psnr FROM samples WHERE type = ? AND psnr < ${FINITE} ORDER BY psnr LIMIT 2 OFFSET ?`)
-    .pluck()
-    .all(type, lo) as number[];
-  const a = rows[0];
-  const b = rows[1] ?? a;
-  return a + (h - lo) * (b - a);
-}
-
-function psnrOf(db: Database.Database, type: string): PsnrStats {
-  const c = db
-    .prepare(
-      `SELECT sum(psnr < ${FINITE}) AS finite, sum(psnr >= ${FINITE}) AS identical, sum(psnr IS NULL) AS missing FROM samples WHERE type = ?`,
-    )
-    .get(type) as { finite: number | null; identical: number | null; missing: number | null };
-  const n = c.finite ?? 0;
-  return {
-    n,
-    identical: c.identical ?? 0,
-    missing: c.missing ?? 0,
-    median: percentile(db, type, n, 0.5),
-    p10: percentile(db, type, n, 0.1),
-    p90: percentile(db, type, n, 0.9),
-  };
-}
-
-function histogramOf(db: Database.Database, type: string): number[] {
+/**
+ * PSNR figures of one type from two index range scans: the 1 dB histogram (which also counts the
+ * finite values), then each percentile by an ORDER BY ... OFFSET that starts at the histogram bin
+ * holding its rank, so it steps over one bin's rows, not the type's.
+ */
+function psnrOf(db: Database.Database, type: string): { psnr: PsnrStats; histogram: number[] } {
   const bins = new Array<number>(HISTOGRAM_TOP + 1).fill(0);
   const rows = db
     .prepare(
@@ -267,7 +243,32 @@ function histogramOf(db: Database.Database, type: string): number[] {
     )
     .all(type) as { bin: number; n: number }[];
   for (const r of rows) bins[r.bin] += r.n;
-  return bins;
+  const n = bins.reduce((a, b) => a + b, 0);
+  const count = (where: string): number => db.prepare(`SELECT count(*) FROM samples WHERE type = ? AND ${where}`).pluck().get(type) as number;
+  const fromBin = db.prepare(`SELECT psnr FROM samples WHERE type = ? AND psnr >= ? AND psnr < ${FINITE} ORDER BY psnr LIMIT 2 OFFSET ?`).pluck();
+  const percentile = (p: number): number | null => {
+    if (n === 0) return null;
+    // numpy.percentile's default: linear between the two nearest ranks.
+    const h = (n - 1) * p;
+    const lo = Math.floor(h);
+    let bin = 0;
+    let below = 0;
+    while (below + bins[bin] <= lo) below += bins[bin++];
+    const start = bin === 0 ? -FINITE : bin;
+    const [a, b = a] = fromBin.all(type, start, lo - below) as number[];
+    return a + (h - lo) * (b - a);
+  };
+  return {
+    psnr: {
+      n,
+      identical: count(`psnr >= ${FINITE}`),
+      missing: count('psnr IS NULL'),
+      median: percentile(0.5),
+      p10: percentile(0.1),
+      p90: percentile(0.9),
+    },
+    histogram: bins,
+  };
 }
 
 function median(sorted: readonly number[]): number {
@@ -385,6 +386,7 @@ function collect(m: Manifest, ds: string, path: string, writer: string | null): 
   }
   const levels = [...levelRows.values()].sort((a, b) => typeOrder(a.type, b.type) || a.level - b.level);
 
+  const psnrs = new Map(typeIds.map((type) => [type, psnrOf(db, type)]));
   const types: TypeStats[] = typeIds.map((type) => {
     const mine = cells.filter((c) => c.type === type);
     const synthetic = mine.filter((c) => c.real === 0 && c.level_id !== 'imported').reduce((a, c) => a + c.n, 0);
@@ -406,7 +408,7 @@ function collect(m: Manifest, ds: string, path: string, writer: string | null): 
       per_level_max: perLevel.length ? Math.max(...perLevel) : 0,
       planned: plannedN,
       missing: plannedN === null ? null : Math.max(0, plannedN - synthetic),
-      psnr: psnrOf(db, type),
+      psnr: (psnrs.get(type) as { psnr: PsnrStats }).psnr,
       ssim: null,
     };
   });
@@ -422,12 +424,14 @@ function collect(m: Manifest, ds: string, path: string, writer: string | null): 
   const splitNames = [...new Set([...SPLIT_NAMES.filter((s) => (recipe?.splits[s] ?? 0) > 0), ...splitRows.map((r) => r.split), ...plannedSplits.map((r) => r.split)])];
   const splits: SplitStats[] = splitNames.map((split) => {
     const r = splitRows.find((x) => x.split === split);
+    const p = plannedSplits.find((x) => x.split === split);
     const frac = recipe && (SPLIT_NAMES as readonly string[]).includes(split) ? recipe.splits[split as (typeof SPLIT_NAMES)[number]] : null;
     return {
       split,
       samples: r?.n ?? 0,
       sources: r?.sources ?? 0,
-      planned: planned ? (plannedSplits.find((x) => x.split === split)?.n ?? 0) : null,
+      planned: planned ? (p?.n ?? 0) : null,
+      planned_sources: planned ? (p?.sources ?? 0) : null,
       requested_fraction: frac,
     };
   });
@@ -531,6 +535,6 @@ function collect(m: Manifest, ds: string, path: string, writer: string | null): 
       ? { virtual: planMeta.virtual, samples: planMeta.samples, shards: planMeta.shards, fingerprint: planMeta.fingerprint, created: planMeta.created }
       : null,
     runs: runsOf(db),
-    psnr_histograms: Object.fromEntries(types.map((t) => [t.type, histogramOf(db, t.type)])),
+    psnr_histograms: Object.fromEntries(types.map((t) => [t.type, psnrs.get(t.type)?.histogram ?? []])),
   };
 }

@@ -103,9 +103,9 @@ describe('stats of a hand-counted dataset', () => {
 
   it('splits with their sources and the asked fractions', () => {
     expect(s.splits).toEqual([
-      { split: 'train', samples: 3, sources: 2, planned: null, requested_fraction: 0.5 },
-      { split: 'val', samples: 1, sources: 1, planned: null, requested_fraction: 0.25 },
-      { split: 'test', samples: 2, sources: 1, planned: null, requested_fraction: 0.25 },
+      { split: 'train', samples: 3, sources: 2, planned: null, planned_sources: null, requested_fraction: 0.5 },
+      { split: 'val', samples: 1, sources: 1, planned: null, planned_sources: null, requested_fraction: 0.25 },
+      { split: 'test', samples: 2, sources: 1, planned: null, planned_sources: null, requested_fraction: 0.25 },
     ]);
   });
 
