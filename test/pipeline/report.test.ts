@@ -78,8 +78,8 @@ describe('stats --html', () => {
         page.on('request', (r) => requests.push(r.url()));
         await page.goto(`file://${file}`, { waitUntil: 'load' });
         const seen = await page.evaluate(() => {
-          const box = (sel: string) => [...document.querySelectorAll(sel)].map((e) => e.getBoundingClientRect()).filter((r) => r.width > 0 && r.height > 0).length;
-          const imgs = [...document.querySelectorAll('img')] as HTMLImageElement[];
+          const box = (sel: string) => Array.from(document.querySelectorAll(sel)).map((e) => e.getBoundingClientRect()).filter((r) => r.width > 0 && r.height > 0).length;
+          const imgs = Array.from(document.querySelectorAll('img'));
           return {
             charts: box('svg.chart'),
             bars: box('#types rect.bar'),
