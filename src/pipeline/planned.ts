@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { discoverRecipeSources, InterruptedError } from './discover.js';
@@ -7,7 +6,7 @@ import { latestPlan } from './merge.js';
 import type { Plan, PlanSource } from './plan.js';
 import { silentProgress, type Progress } from './progress.js';
 import { RecipeError, SPLIT_NAMES, type Recipe, type SplitName } from './recipe.js';
-import { buildPlan, lockDataset, settleRecipe, sourceId, SHARDS_DIR, versions, type PlanRecord } from './synthesize.js';
+import { buildPlan, claimDataset, settleRecipe, sourceId, versions, type PlanRecord } from './synthesize.js';
 import { PLAN_META_KEY, PLAN_TABLE, readPlanMeta, type PlanMeta } from './plan-meta.js';
 import { virtualSources } from './virtual-sources.js';
 
@@ -100,13 +99,7 @@ export async function writePlan(options: PlanOptions): Promise<PlanSummary> {
   const out = resolve(options.out);
   const progress = options.progress ?? silentProgress();
   const virtual = options.virtualSources === true;
-  try {
-    await mkdir(join(out, SHARDS_DIR), { recursive: true });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new RecipeError(`cannot create the output folder ${out}: ${e.code ?? e.message}`);
-  }
-  const lock = await lockDataset(out);
+  const lock = await claimDataset(out);
   try {
     const errors: { path: string; stage: string; message: string }[] = [];
     let sources: PlanSource[];

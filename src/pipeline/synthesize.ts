@@ -204,13 +204,7 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   if (!Number.isInteger(workers) || workers < 1) throw new RecipeError(`workers must be an integer >= 1, got ${workers}`);
   options.signal?.throwIfAborted();
 
-  try {
-    await mkdir(join(out, SHARDS_DIR), { recursive: true });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new RecipeError(`cannot create the output folder ${out}: ${e.code ?? e.message}`);
-  }
-  const lock = await lockDataset(out);
+  const lock = await claimDataset(out);
   try {
     return await synthesizeLocked(options, { t0, out, recipe, progress, workers, shardIndex, shardCount, taskSamples, maxInFlight });
   } finally {
@@ -352,6 +346,17 @@ async function synthesizeLocked(options: SynthesizeOptions, settings: Settings):
       manifest.close();
     }
   }
+}
+
+/** Create the dataset folder (with shards/) and take its one-writer lock. */
+export async function claimDataset(out: string): Promise<DatasetLock> {
+  try {
+    await mkdir(join(out, SHARDS_DIR), { recursive: true });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new RecipeError(`cannot create the output folder ${out}: ${e.code ?? e.message}`);
+  }
+  return lockDataset(out);
 }
 
 export const LOCK_FILE = '.uirgen.lock';
