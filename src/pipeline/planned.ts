@@ -132,8 +132,9 @@ interface Context {
   t0: number;
 }
 
-function summaryOf(plan: Plan, ctx: Context, written: boolean, splitSamples: Record<SplitName, number>): PlanSummary {
-  const byCollection: Record<string, number> = {};
+function summaryOf(plan: Plan, ctx: Context, written: boolean, splitSamples: Record<SplitName, number>, collections: readonly string[]): PlanSummary {
+  // In the recipe's collection order (the sources are in sha256 order).
+  const byCollection: Record<string, number> = Object.fromEntries(collections.map((c) => [c, 0]));
   for (const s of plan.sources) byCollection[s.collection ?? ''] = (byCollection[s.collection ?? ''] ?? 0) + 1;
   const splits = {} as PlanSummary['splits'];
   for (const name of SPLIT_NAMES) splits[name] = { sources: plan.splitSources[name], samples: splitSamples[name] };
@@ -167,7 +168,7 @@ async function writeLocked(m: Manifest, plan: Plan, options: PlanOptions, ctx: C
   if (meta) {
     if (meta.fingerprint === plan.fingerprint && meta.virtual === ctx.virtual) {
       ctx.progress.note(`${ctx.out} already holds this plan; kept`);
-      return summaryOf(plan, ctx, false, samplesPerSplit(plan));
+      return summaryOf(plan, ctx, false, samplesPerSplit(plan), Object.keys(options.recipe.collections ?? {}));
     }
     throw new RecipeError(`${ctx.out} already holds another plan (fingerprint ${meta.fingerprint.slice(0, 12)}); use a new --out`);
   }
@@ -226,7 +227,7 @@ async function writeLocked(m: Manifest, plan: Plan, options: PlanOptions, ctx: C
     throw manifestError(err, m.path);
   }
   m.finishRun(runId);
-  return summaryOf(plan, ctx, true, samplesPerSplit(plan));
+  return summaryOf(plan, ctx, true, samplesPerSplit(plan), Object.keys(options.recipe.collections ?? {}));
 }
 
 function insertRows(db: Database.Database, plan: Plan, progress: Progress, signal: AbortSignal | undefined): void {
