@@ -7,6 +7,9 @@ import { register as registerMetrics } from './metrics.js';
 import { register as registerImport } from './import.js';
 import { register as registerSynthesize } from './synthesize.js';
 import { register as registerMerge } from './merge.js';
+import { register as registerPlan } from './plan.js';
+import { register as registerStats } from './stats.js';
+import { register as registerPreview } from './preview.js';
 import { register as registerBenchTrain } from './bench-train.js';
 import { register as registerPretrain } from './pretrain.js';
 
@@ -26,6 +29,9 @@ export function buildProgram(): Command {
   registerSynthesize(program);
   registerImport(program);
   registerMerge(program);
+  registerPlan(program);
+  registerStats(program);
+  registerPreview(program);
   registerMetrics(program);
   registerPretrain(program);
   registerBenchTrain(program);

@@ -4,8 +4,9 @@ import { applyOverrides, normalizeRecipe, readRecipe, RecipeError, type Recipe }
 import { InterruptedError, NoSourcesError, synthesize, type SynthesizeSummary } from '../pipeline/synthesize.js';
 import { action, parseIntOption, UsageError, UserError } from './errors.js';
 
-interface SynthesizeCliOptions {
+export interface SynthesizeCliOptions {
   sources?: string[];
+  collection?: string[];
   out: string;
   recipe?: string;
   perSource?: string;
@@ -33,7 +34,20 @@ export function describeSummary(s: SynthesizeSummary): string {
   );
 }
 
-async function effectiveRecipe(opts: SynthesizeCliOptions): Promise<Recipe> {
+/** --collection NAME=DIR values as a map; usage errors name the bad value. */
+function collectionFolders(values: readonly string[] | undefined): Record<string, string> | undefined {
+  if (values === undefined) return undefined;
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq <= 0 || eq === v.length - 1) throw new UsageError(`--collection must be NAME=DIR, got "${v}"`);
+    out[v.slice(0, eq)] = v.slice(eq + 1);
+  }
+  return out;
+}
+
+/** The recipe file (or the defaults) with the command-line overrides that synthesize and plan share. */
+export async function effectiveRecipe(opts: SynthesizeCliOptions): Promise<Recipe> {
   if (opts.samples !== undefined && opts.perSource !== undefined) throw new UsageError('give --samples or --per-source, not both');
   if ((opts.shardIndex === undefined) !== (opts.shardCount === undefined)) {
     throw new UsageError('--shard-index and --shard-count go together');
@@ -42,6 +56,7 @@ async function effectiveRecipe(opts: SynthesizeCliOptions): Promise<Recipe> {
   try {
     return applyOverrides(base, {
       sources: opts.sources,
+      collections: collectionFolders(opts.collection),
       crop: opts.crop === undefined ? undefined : parseIntOption('--crop', opts.crop, 8, 8192),
       seed: opts.seed,
       samples: opts.samples === undefined ? undefined : parseIntOption('--samples', opts.samples, 1),
@@ -60,6 +75,7 @@ export function register(program: Command): void {
     .command('synthesize')
     .description('make degraded/clean training pairs from folders of photos: WebDataset shards + SQLite manifest (resumable)')
     .option('--sources <DIR...>', 'folders of clean photos (searched recursively); default: the recipe\'s')
+    .option('--collection <NAME=DIR...>', 'map a recipe collection (LSDIR, DF2K, ...) to a local folder')
     .requiredOption('--out <DS>', 'dataset folder (created; rerun the same command to resume)')
     .option('--recipe <R.json>', 'recipe: types and weights or counts, crop, seed, splits (see manifests/)')
     .option('--per-source <N>', 'samples per source photo (default 10)')
@@ -76,7 +92,7 @@ export function register(program: Command): void {
     .action(
       action(async (opts: SynthesizeCliOptions) => {
         const recipe = await effectiveRecipe(opts);
-        if (recipe.sources.length === 0) throw new UsageError('no source folders: give --sources DIR... or "sources" in the recipe');
+        if (recipe.sources.length === 0 && !recipe.collections) throw new UsageError('no source folders: give --sources DIR... or "sources" in the recipe');
         const workers = opts.workers === undefined ? undefined : parseIntOption('--workers', opts.workers, 1, 256);
         const shardCount = opts.shardCount === undefined ? 1 : parseIntOption('--shard-count', opts.shardCount, 1);
         const shardIndex = opts.shardIndex === undefined ? 0 : parseIntOption('--shard-index', opts.shardIndex, 0, shardCount - 1);
@@ -102,6 +118,10 @@ export function register(program: Command): void {
             progress: opts.quiet ? silentProgress() : createProgress(),
           });
           process.stdout.write(opts.json ? `${JSON.stringify(summary)}\n` : describeSummary(summary));
+          if (!opts.json && recipe.imports?.length) {
+            const pairs = recipe.imports.reduce((a, e) => a + e.count, 0);
+            process.stdout.write(`the recipe also expects ${pairs} imported pairs (${recipe.imports.length} imports): \`uirgen stats ${opts.out}\` lists them with their commands\n`);
+          }
         } catch (err) {
           if (err instanceof InterruptedError) {
             process.stderr.write(`uirgen: interrupted; run the same command again to resume (${opts.out})\n`);

@@ -48,6 +48,10 @@ CREATE TABLE IF NOT EXISTS samples (
 CREATE INDEX IF NOT EXISTS samples_type ON samples(type);
 CREATE INDEX IF NOT EXISTS samples_shard ON samples(shard);
 CREATE INDEX IF NOT EXISTS samples_split ON samples(split);
+-- For uirgen stats (stats.ts): covering indexes, so its aggregates never read the wide rows.
+CREATE INDEX IF NOT EXISTS samples_type_level ON samples(type, level, level_id, real);
+CREATE INDEX IF NOT EXISTS samples_type_psnr ON samples(type, psnr);
+CREATE INDEX IF NOT EXISTS samples_split_source ON samples(split, source_id);
 CREATE TABLE IF NOT EXISTS sources (
   id TEXT PRIMARY KEY NOT NULL,
   path TEXT NOT NULL,
@@ -148,7 +152,7 @@ const SQLITE_TEXT: Record<string, string> = {
 };
 
 /** A SQLite or file-system failure, phrased with the manifest's path. Constraint violations pass through. */
-function manifestError(err: unknown, path: string): Error {
+export function manifestError(err: unknown, path: string): Error {
   if (err instanceof StorageError) return err;
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code.startsWith('SQLITE_')) {

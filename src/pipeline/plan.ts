@@ -12,9 +12,16 @@ import { SPLIT_NAMES, type SplitName } from './recipe.js';
  *   so a shard's samples come from few sources and each source is decoded once per task;
  * - each type's count is spread evenly over its levels (level = j mod L), and the (type, level)
  *   slots are shuffled over all samples by a seeded Fisher-Yates, so every source gets a mix;
- * - a sample's key is <first 16 hex of its source sha>-<index within the source>; its seed is
- *   deriveSeed(dataset seed, key), and its crop box is drawn from a stream forked off that seed;
- * - a source's split is a hash of its sha alone, so a photo stays in one split across datasets;
+ * - a type may draw only from some collections of sources (the UIR-2.5M table takes DNBJ from
+ *   LSDIR, NKUSR8K and FFHQ1K but noise from LSDIR, DF2K, BSD500 and WED). Types with the same
+ *   collections form a group; groups follow one another in the sample order, each laid out as
+ *   above over its own sources. Without collections there is one group of every source;
+ * - a sample's key is <first 16 hex of its source sha>-<index within the source> (counted across
+ *   groups, so a source in two groups keeps unique keys); its seed is deriveSeed(dataset seed,
+ *   key), and its crop box is drawn from a stream forked off that seed;
+ * - splits (assignSplits): sources ranked by a hash of their sha alone, the ranks cut at the
+ *   requested fractions (largest remainder), at least one source per requested split when there
+ *   are enough sources; so a photo far from a cut keeps its split across datasets;
  * - shard s holds samples [s*N, (s+1)*N).
  * Memory is one 32-bit slot per sample (10 MB for 2.5M samples) plus per-source offsets.
  */
@@ -27,6 +34,8 @@ export interface PlanSource {
   rel: string;
   width: number;
   height: number;
+  /** The named collection (recipe `collections`) this source was found in; absent without collections. */
+  collection?: string;
 }
 
 export interface PlanLevel {
@@ -40,6 +49,8 @@ export interface PlanType {
   share: number;
   /** The levels to spread over (default all), ascending. */
   levels: PlanLevel[];
+  /** Draw only from sources of these collections; absent: from every source. */
+  collections?: readonly string[];
 }
 
 export interface PlanOptions {
@@ -91,18 +102,69 @@ export function shardName(prefix: string, shard: number): string {
   return `${prefix}-${String(shard).padStart(SHARD_DIGITS, '0')}`;
 }
 
-/** Split of a source: a hash of its content alone, mapped through the cumulative fractions. */
-export function splitOf(sha256: string, splits: Record<SplitName, number>): SplitName {
-  const u = parseInt(deriveSeed('split', sha256).slice(0, 13), 16) / 2 ** 52;
-  let acc = 0;
-  let last: SplitName = 'train';
-  for (const name of SPLIT_NAMES) {
-    if (splits[name] <= 0) continue;
-    acc += splits[name];
-    last = name;
-    if (u < acc) return name;
+/** Where a source falls in [0, 1): a hash of its content alone, the same in every dataset. */
+export function splitPosition(sha256: string): number {
+  return parseInt(deriveSeed('split', sha256).slice(0, 13), 16) / 2 ** 52;
+}
+
+export interface SplitAssignment {
+  /** Split of each source, in the order given. */
+  splits: SplitName[];
+  /** Sources per split. */
+  counts: Record<SplitName, number>;
+  /** What differs from the requested fractions beyond rounding (null when nothing does). */
+  note: string | null;
+}
+
+/**
+ * Splits of sources (given by sha256): the sources ranked by splitPosition, the ranks cut into
+ * consecutive runs whose lengths apportion the requested fractions (largest remainder). With at
+ * least as many sources as requested splits, every requested split gets at least one source (taken
+ * from the largest); with fewer, the splits with the largest fractions get one each and the note
+ * says which went without. Deterministic; it depends on the set of sources, not their order.
+ */
+export function assignSplits(shas: readonly string[], fractions: Record<SplitName, number>): SplitAssignment {
+  const requested = SPLIT_NAMES.filter((name) => fractions[name] > 0);
+  if (requested.length === 0) throw new RangeError('splits: at least one split needs a fraction > 0');
+  const n = shas.length;
+  const counts: Record<SplitName, number> = { train: 0, val: 0, test: 0 };
+  const notes: string[] = [];
+  if (n >= requested.length) {
+    const got = apportion(n, requested.map((name) => fractions[name]));
+    const raised: string[] = [];
+    for (let r = 0; r < requested.length; r++) {
+      if (got[r] > 0) continue;
+      let from = 0;
+      for (let q = 1; q < got.length; q++) if (got[q] > got[from]) from = q;
+      got[from]--;
+      got[r]++;
+      raised.push(requested[r]);
+    }
+    requested.forEach((name, r) => (counts[name] = got[r]));
+    if (raised.length > 0) {
+      notes.push(
+        `${raised.join(' and ')} ${raised.length === 1 ? 'gets' : 'get'} one source each although ` +
+          `${raised.map((r) => `${r} ${fractions[r as SplitName]}`).join(', ')} of ${n} source${n === 1 ? '' : 's'} rounds to none`,
+      );
+    }
+  } else {
+    const byShare = [...requested].sort((a, b) => fractions[b] - fractions[a] || SPLIT_NAMES.indexOf(a) - SPLIT_NAMES.indexOf(b));
+    for (const name of byShare.slice(0, n)) counts[name] = 1;
+    const left = byShare.slice(n);
+    notes.push(
+      `${n} source${n === 1 ? '' : 's'} for ${requested.length} requested splits: ` +
+        `${left.join(' and ')} ${left.length === 1 ? 'gets' : 'get'} no source (and no samples); add sources to have every split`,
+    );
   }
-  return last;
+  const order = shas
+    .map((sha, k) => ({ k, u: splitPosition(sha), sha }))
+    .sort((a, b) => a.u - b.u || (a.sha < b.sha ? -1 : a.sha > b.sha ? 1 : 0));
+  const splits = new Array<SplitName>(n);
+  let at = 0;
+  for (const name of SPLIT_NAMES) {
+    for (let c = 0; c < counts[name]; c++) splits[order[at++].k] = name;
+  }
+  return { splits, counts, note: notes.length > 0 ? notes.join('; ') : null };
 }
 
 /** Largest-remainder apportionment of `total` by `weights`; ties go to the earlier entry. */
@@ -117,6 +179,23 @@ export function apportion(total: number, weights: readonly number[]): number[] {
   return out;
 }
 
+/** Types that draw from the same collections, laid out together (see the module comment). */
+interface Group {
+  /** Sorted collection names joined by ',', or '*' for every source. */
+  key: string;
+  /** First sample of the group in the plan. */
+  first: number;
+  total: number;
+  /** Indices into Plan.sources of the group's sources, ascending (so in sha256 order). */
+  members: Int32Array;
+  /** start[m]: the group-local index of member m's first sample; start[members.length] = total. */
+  start: Float64Array;
+  /** base[m]: samples member m's source got in earlier groups (its keys continue from there). */
+  base: Float64Array;
+}
+
+const ALL_SOURCES = '*';
+
 export class Plan {
   readonly sources: readonly PlanSource[];
   readonly types: readonly PlanType[];
@@ -126,9 +205,16 @@ export class Plan {
   readonly typeCounts: readonly number[];
   /** sha256 over everything the samples depend on: equal fingerprints, equal samples. */
   readonly fingerprint: string;
+  /** Split of each source, in `sources` order. */
   readonly splits: readonly SplitName[];
-  private readonly start: Float64Array;
-  /** (type index << 16) | position in that type's level list, shuffled over the samples. */
+  /** Sources per split. */
+  readonly splitSources: Readonly<Record<SplitName, number>>;
+  /** Set when the split fractions could not be met as asked (too few sources); say it to the user. */
+  readonly splitNote: string | null;
+  private readonly groups: readonly Group[];
+  /** Samples of each source over all groups, in `sources` order. */
+  private readonly perSource: Float64Array;
+  /** (type index << 16) | position in that type's level list, shuffled within each group. */
   private readonly slots: Uint32Array;
 
   constructor(sources: readonly PlanSource[], types: readonly PlanType[], readonly options: PlanOptions) {
@@ -138,6 +224,7 @@ export class Plan {
     for (const t of types) {
       if (t.levels.length === 0) throw new RangeError(`type ${t.id} has no levels to spread over`);
       if (!(t.share > 0)) throw new RangeError(`type ${t.id}: share must be > 0, got ${t.share}`);
+      if (t.collections !== undefined && t.collections.length === 0) throw new RangeError(`type ${t.id}: collections must not be empty`);
     }
     if (!Number.isInteger(options.shardSamples) || options.shardSamples < 1) {
       throw new RangeError(`shardSamples must be an integer >= 1, got ${options.shardSamples}`);
@@ -152,7 +239,10 @@ export class Plan {
     }
     this.sources = sorted;
     this.types = types;
-    this.splits = sorted.map((s) => splitOf(s.sha256, options.splits));
+    const assigned = assignSplits(sorted.map((s) => s.sha256), options.splits);
+    this.splits = assigned.splits;
+    this.splitSources = assigned.counts;
+    this.splitNote = assigned.note;
 
     const n = sorted.length;
     let total: number;
@@ -164,63 +254,106 @@ export class Plan {
     this.total = total;
     this.shardCount = Math.ceil(total / options.shardSamples);
 
-    this.start = new Float64Array(n + 1);
-    const base = Math.floor(total / n);
-    const extra = total - base * n;
-    for (let k = 0; k < n; k++) this.start[k + 1] = this.start[k] + base + (k < extra ? 1 : 0);
-
     const counts = options.counts && options.total === null && options.perSource === null
       ? types.map((t) => t.share)
       : apportion(total, types.map((t) => t.share));
     this.typeCounts = counts;
+
+    // Groups in order of their first type; each gets its types' samples, spread over its sources.
+    const groupOf = types.map((t) => (t.collections ? [...new Set(t.collections)].sort().join(',') : ALL_SOURCES));
+    const keys = [...new Set(groupOf)];
+    this.perSource = new Float64Array(n);
     this.slots = new Uint32Array(total);
-    let at = 0;
-    for (let t = 0; t < types.length; t++) {
-      const L = types[t].levels.length;
-      for (let j = 0; j < counts[t]; j++) this.slots[at++] = (t << 16) | j % L;
+    const groups: Group[] = [];
+    let first = 0;
+    for (const key of keys) {
+      const typeIdx = types.map((_, t) => t).filter((t) => groupOf[t] === key);
+      const gTotal = typeIdx.reduce((a, t) => a + counts[t], 0);
+      if (gTotal === 0) continue;
+      const wanted = key === ALL_SOURCES ? null : new Set(key.split(','));
+      const memberList: number[] = [];
+      for (let k = 0; k < n; k++) if (!wanted || wanted.has(sorted[k].collection ?? '')) memberList.push(k);
+      if (memberList.length === 0) {
+        const named = typeIdx.map((t) => types[t].id).join(', ');
+        throw new RangeError(`types ${named} draw from collections ${key.split(',').join(', ')}, but no source of those collections was found`);
+      }
+      const members = Int32Array.from(memberList);
+      const m = members.length;
+      const start = new Float64Array(m + 1);
+      const base = new Float64Array(m);
+      const each = Math.floor(gTotal / m);
+      const extra = gTotal - each * m;
+      for (let j = 0; j < m; j++) {
+        const got = each + (j < extra ? 1 : 0);
+        start[j + 1] = start[j] + got;
+        base[j] = this.perSource[members[j]];
+        this.perSource[members[j]] += got;
+      }
+      let at = first;
+      for (const t of typeIdx) {
+        const L = types[t].levels.length;
+        for (let j = 0; j < counts[t]; j++) this.slots[at++] = (t << 16) | j % L;
+      }
+      // The one-group plan keeps the stream name it always had, so its samples did not change.
+      const rng = createRng(key === ALL_SOURCES ? deriveSeed(options.seed, 'plan-slots') : deriveSeed(options.seed, 'plan-slots', key));
+      for (let i = gTotal - 1; i > 0; i--) {
+        const j = rng.int(0, i);
+        const tmp = this.slots[first + i];
+        this.slots[first + i] = this.slots[first + j];
+        this.slots[first + j] = tmp;
+      }
+      groups.push({ key, first, total: gTotal, members, start, base });
+      first += gTotal;
     }
-    const rng = createRng(deriveSeed(options.seed, 'plan-slots'));
-    for (let i = total - 1; i > 0; i--) {
-      const j = rng.int(0, i);
-      const tmp = this.slots[i];
-      this.slots[i] = this.slots[j];
-      this.slots[j] = tmp;
-    }
+    this.groups = groups;
 
     const h = createHash('sha256');
-    h.update(JSON.stringify({ options, types, total }));
-    for (const s of sorted) h.update(`${s.sha256}:${s.width}x${s.height}\n`);
+    // 'splits-by-rank': the split rule is part of what the samples depend on.
+    h.update(JSON.stringify({ options, types, total, splitRule: 'splits-by-rank' }));
+    for (const s of sorted) h.update(`${s.sha256}:${s.width}x${s.height}${s.collection === undefined ? '' : `:${s.collection}`}\n`);
     this.fingerprint = h.digest('hex');
+  }
+
+  /** The group holding sample i and i's index inside it. */
+  private locate(i: number): { g: Group; j: number; m: number } {
+    let gi = 0;
+    while (gi + 1 < this.groups.length && this.groups[gi + 1].first <= i) gi++;
+    const g = this.groups[gi];
+    const j = i - g.first;
+    let lo = 0;
+    let hi = g.members.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (g.start[mid] <= j) lo = mid;
+      else hi = mid - 1;
+    }
+    return { g, j, m: lo };
   }
 
   /** Index of the source that owns sample i. */
   sourceOf(i: number): number {
-    let lo = 0;
-    let hi = this.sources.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.start[mid] <= i) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    const { g, m } = this.locate(i);
+    return g.members[m];
   }
 
-  /** How many samples source k gets. */
+  /** How many samples source k gets (over all groups). */
   samplesOfSource(k: number): number {
-    return this.start[k + 1] - this.start[k];
+    return this.perSource[k];
   }
 
   sample(i: number): PlannedSample {
     if (!Number.isInteger(i) || i < 0 || i >= this.total) throw new RangeError(`sample index must be in 0..${this.total - 1}, got ${i}`);
-    const k = this.sourceOf(i);
+    const { g, j, m } = this.locate(i);
+    const k = g.members[m];
     const src = this.sources[k];
-    const key = `${src.sha256.slice(0, 16)}-${String(i - this.start[k]).padStart(6, '0')}`;
+    const key = `${src.sha256.slice(0, 16)}-${String(g.base[m] + j - g.start[m]).padStart(6, '0')}`;
     const seed = deriveSeed(this.options.seed, key);
     const slot = this.slots[i];
     const type = this.types[slot >>> 16];
     const level = type.levels[slot & 0xffff];
     const c = this.options.crop;
-    const crng = createRng(seed).fork('crop');
+    // = createRng(seed).fork('crop'), without building the parent stream (a third of a row's planning time).
+    const crng = createRng(deriveSeed(seed, 'crop'));
     const crop = { x: crng.int(0, src.width - c), y: crng.int(0, src.height - c), w: c, h: c };
     return {
       index: i,

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { TYPE_IDS, isTypeId, type TypeId } from '../degradations/types.js';
+import { IMPORT_LAYOUT_NAMES, isImportLayout, type ImportLayoutName } from './import-layouts.js';
 
 /**
  * A synthesis recipe: what `uirgen synthesize` makes, saved as DS/recipe.json.
@@ -20,6 +21,35 @@ export interface TypeSpec {
   count?: number;
   /** Level indices or stable ids (e.g. "gaussian:25"); default: all the type's levels. */
   levels?: (string | number)[];
+  /** Draw only from sources of these collections (names in Recipe.collections); default: every source. */
+  collections?: string[];
+}
+
+/** A named collection of clean photos (LSDIR, DF2K, ...) that a user maps to a local folder. */
+export interface CollectionSpec {
+  /** The published number of images: what --virtual-sources stands in with. */
+  images: number;
+  /** A typical image size, for virtual sources. */
+  width: number;
+  height: number;
+  /** The local folder; relative ones resolve against the recipe's folder. Set it here or with --collection NAME=DIR. */
+  path?: string;
+  /** Where the figures come from, and how sure they are. */
+  citation?: string;
+}
+
+/** A paired dataset the composition expects to be added with `uirgen import` (not synthesized). */
+export interface ImportSpec {
+  type: TypeId;
+  /** The datasets of this row of the composition (each imported on its own). */
+  datasets: string[];
+  /** Pairs expected in all. */
+  count: number;
+  /** Real captures (import --real). */
+  real: boolean;
+  /** The import layout that fits the datasets' folders (import-layouts.ts). */
+  layout: ImportLayoutName;
+  notes?: string;
 }
 
 export interface Recipe {
@@ -35,8 +65,12 @@ export interface Recipe {
   samples: number | null;
   /** Samples per usable source, or null. */
   per_source: number | null;
+  /** Named collections of sources, in the order given (the first holding an image keeps it); absent: none. */
+  collections?: Record<string, CollectionSpec>;
   /** Types in TYPE_IDS order; absent types are not made. */
   types: Partial<Record<TypeId, TypeSpec>>;
+  /** Paired datasets to add with `uirgen import`; absent: none. */
+  imports?: ImportSpec[];
   /** How each type's samples are spread over its levels ("even": counts differ by at most one). */
   level_spread: 'even';
   /** Fractions of sources per split; sum to 1. */
@@ -65,9 +99,11 @@ export class RecipeError extends Error {
 }
 
 const KNOWN_FIELDS = new Set([
-  'name', 'description', 'notes', 'sources', 'crop', 'seed', 'samples', 'per_source', 'types', 'level_spread',
-  'splits', 'shard_samples', 'prefix', 'png_level', 'version',
+  'name', 'description', 'notes', 'sources', 'collections', 'crop', 'seed', 'samples', 'per_source', 'types', 'imports',
+  'level_spread', 'splits', 'shard_samples', 'prefix', 'png_level', 'version',
 ]);
+
+const COLLECTION_NAME = /^[A-Za-z0-9_.-]{1,40}$/;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -98,8 +134,8 @@ function normalizeTypeSpec(id: TypeId, v: unknown): TypeSpec {
     throw new RecipeError(`types.${id} must be a weight (number > 0), true, or {"weight"|"count", "levels"}, got ${JSON.stringify(v)}`);
   }
   for (const k of Object.keys(v)) {
-    if (k !== 'weight' && k !== 'count' && k !== 'levels') {
-      throw new RecipeError(`types.${id}: unknown field "${k}" (accepted: weight, count, levels)`);
+    if (k !== 'weight' && k !== 'count' && k !== 'levels' && k !== 'collections') {
+      throw new RecipeError(`types.${id}: unknown field "${k}" (accepted: weight, count, levels, collections)`);
     }
   }
   if (v.weight !== undefined && v.count !== undefined) {
@@ -116,6 +152,12 @@ function normalizeTypeSpec(id: TypeId, v: unknown): TypeSpec {
       if ((typeof l === 'number' && Number.isInteger(l) && l >= 0) || (typeof l === 'string' && l.length > 0)) return l;
       throw new RecipeError(`types.${id}.levels[${i}] must be a level index (integer >= 0) or a level id like "gaussian:25", got ${JSON.stringify(l)}`);
     });
+  }
+  if (v.collections !== undefined) {
+    if (!Array.isArray(v.collections) || v.collections.length === 0 || v.collections.some((c) => typeof c !== 'string')) {
+      throw new RecipeError(`types.${id}.collections must be a non-empty list of collection names, got ${JSON.stringify(v.collections)}`);
+    }
+    spec.collections = [...new Set(v.collections as string[])];
   }
   return spec;
 }
@@ -176,6 +218,66 @@ function normalizeSplits(v: unknown): Record<SplitName, number> {
   return out;
 }
 
+function normalizeCollections(v: unknown, base: string | undefined): Record<string, CollectionSpec> | undefined {
+  if (v === undefined) return undefined;
+  if (!isObject(v) || Object.keys(v).length === 0) {
+    throw new RecipeError(`collections must be an object {NAME: {"images", "width", "height", "path"?, "citation"?}}, got ${JSON.stringify(v)}`);
+  }
+  const out: Record<string, CollectionSpec> = {};
+  for (const [name, spec] of Object.entries(v)) {
+    if (!COLLECTION_NAME.test(name)) throw new RecipeError(`collections: name "${name}" must be 1..40 characters of A-Z a-z 0-9 _ . -`);
+    if (!isObject(spec)) throw new RecipeError(`collections.${name} must be an object, got ${JSON.stringify(spec)}`);
+    for (const k of Object.keys(spec)) {
+      if (!['images', 'width', 'height', 'path', 'citation'].includes(k)) {
+        throw new RecipeError(`collections.${name}: unknown field "${k}" (accepted: images, width, height, path, citation)`);
+      }
+    }
+    const c: CollectionSpec = {
+      images: positiveInt(`collections.${name}.images`, spec.images),
+      width: positiveInt(`collections.${name}.width`, spec.width, 100_000),
+      height: positiveInt(`collections.${name}.height`, spec.height, 100_000),
+    };
+    if (spec.path !== undefined && spec.path !== null) {
+      const dir = text(`collections.${name}.path`, spec.path, undefined, 'a folder path');
+      c.path = base && !isAbsolute(dir) ? resolve(base, dir) : dir;
+    }
+    if (spec.citation !== undefined) c.citation = text(`collections.${name}.citation`, spec.citation);
+    out[name] = c;
+  }
+  return out;
+}
+
+function normalizeImports(v: unknown): ImportSpec[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) throw new RecipeError(`imports must be a list of {"type", "datasets", "count", "real", "layout"}, got ${JSON.stringify(v)}`);
+  const seen = new Set<string>();
+  return v.map((e, i): ImportSpec => {
+    const at = `imports[${i}]`;
+    if (!isObject(e)) throw new RecipeError(`${at} must be an object, got ${JSON.stringify(e)}`);
+    for (const k of Object.keys(e)) {
+      if (!['type', 'datasets', 'count', 'real', 'layout', 'notes'].includes(k)) {
+        throw new RecipeError(`${at}: unknown field "${k}" (accepted: type, datasets, count, real, layout, notes)`);
+      }
+    }
+    const type = typeof e.type === 'string' ? e.type.toUpperCase() : '';
+    if (!isTypeId(type)) throw new RecipeError(`${at}.type: unknown type ${JSON.stringify(e.type)} (known: ${TYPE_IDS.join(' ')})`);
+    if (!Array.isArray(e.datasets) || e.datasets.length === 0 || e.datasets.some((d) => typeof d !== 'string' || d.length === 0)) {
+      throw new RecipeError(`${at}.datasets must be a non-empty list of dataset names, got ${JSON.stringify(e.datasets)}`);
+    }
+    const real = e.real === undefined ? true : e.real;
+    if (typeof real !== 'boolean') throw new RecipeError(`${at}.real must be true or false, got ${JSON.stringify(e.real)}`);
+    if (typeof e.layout !== 'string' || !isImportLayout(e.layout)) {
+      throw new RecipeError(`${at}.layout must be one of ${IMPORT_LAYOUT_NAMES.join(', ')}, got ${JSON.stringify(e.layout)}`);
+    }
+    const id = `${type}/${real ? 'real' : 'imported'}`;
+    if (seen.has(id)) throw new RecipeError(`${at}: a second ${real ? 'real' : 'non-real'} import of ${type}; list all its datasets in one entry`);
+    seen.add(id);
+    const spec: ImportSpec = { type, datasets: e.datasets as string[], count: positiveInt(`${at}.count`, e.count), real, layout: e.layout };
+    if (e.notes !== undefined) spec.notes = text(`${at}.notes`, e.notes);
+    return spec;
+  });
+}
+
 /** Validate a parsed recipe object and fill every default. `base` resolves relative source folders. */
 export function normalizeRecipe(input: unknown, base?: string): Recipe {
   if (!isObject(input)) throw new RecipeError(`a recipe must be a JSON object, got ${JSON.stringify(input)}`);
@@ -192,6 +294,10 @@ export function normalizeRecipe(input: unknown, base?: string): Recipe {
       const dir = text(`sources[${i}]`, s, undefined, 'a folder path');
       return base && !isAbsolute(dir) ? resolve(base, dir) : dir;
     });
+  }
+  const collections = normalizeCollections(input.collections, base);
+  if (collections && sources.length > 0) {
+    throw new RecipeError('give sources or collections, not both (collections name their own folders)');
   }
   const samples = optionalCount('samples', input.samples);
   const perSource = optionalCount('per_source', input.per_source);
@@ -216,6 +322,18 @@ export function normalizeRecipe(input: unknown, base?: string): Recipe {
     prefix: input.prefix === undefined ? DEFAULT_PREFIX : text('prefix', input.prefix, /^[A-Za-z0-9_-]{1,40}$/, '1..40 characters of A-Z a-z 0-9 _ -'),
     png_level: input.png_level === undefined ? DEFAULT_PNG_LEVEL : pngLevel(input.png_level),
   };
+  if (collections) recipe.collections = collections;
+  for (const [id, spec] of Object.entries(recipe.types)) {
+    for (const c of spec.collections ?? []) {
+      if (!collections || !(c in collections)) {
+        throw new RecipeError(
+          `types.${id}.collections: unknown collection "${c}" (${collections ? `recipe collections: ${Object.keys(collections).join(', ')}` : 'the recipe has no collections'})`,
+        );
+      }
+    }
+  }
+  const imports = normalizeImports(input.imports);
+  if (imports) recipe.imports = imports;
   if (input.description !== undefined) recipe.description = text('description', input.description);
   if (input.notes !== undefined) recipe.notes = text('notes', input.notes);
   return canonical(recipe);
@@ -228,11 +346,13 @@ function canonical(r: Recipe): Recipe {
     ...(r.description !== undefined ? { description: r.description } : {}),
     ...(r.notes !== undefined ? { notes: r.notes } : {}),
     sources: r.sources,
+    ...(r.collections !== undefined ? { collections: canonicalCollections(r.collections) } : {}),
     crop: r.crop,
     seed: r.seed,
     samples: r.samples,
     per_source: r.per_source,
     types: {},
+    ...(r.imports !== undefined ? { imports: r.imports.map(canonicalImport) } : {}),
     level_spread: r.level_spread,
     splits: { train: r.splits.train, val: r.splits.val, test: r.splits.test },
     shard_samples: r.shard_samples,
@@ -245,9 +365,28 @@ function canonical(r: Recipe): Recipe {
     out.types[id] = {
       ...(s.count !== undefined ? { count: s.count } : { weight: s.weight ?? 1 }),
       ...(s.levels ? { levels: s.levels } : {}),
+      ...(s.collections ? { collections: s.collections } : {}),
     };
   }
   return out;
+}
+
+function canonicalCollections(c: Record<string, CollectionSpec>): Record<string, CollectionSpec> {
+  const out: Record<string, CollectionSpec> = {};
+  for (const [name, s] of Object.entries(c)) {
+    out[name] = {
+      images: s.images,
+      width: s.width,
+      height: s.height,
+      ...(s.path !== undefined ? { path: s.path } : {}),
+      ...(s.citation !== undefined ? { citation: s.citation } : {}),
+    };
+  }
+  return out;
+}
+
+function canonicalImport(e: ImportSpec): ImportSpec {
+  return { type: e.type, datasets: e.datasets, count: e.count, real: e.real, layout: e.layout, ...(e.notes !== undefined ? { notes: e.notes } : {}) };
 }
 
 export async function readRecipe(path: string): Promise<Recipe> {
@@ -268,7 +407,10 @@ export async function readRecipe(path: string): Promise<Recipe> {
 
 /** What the command line can override; undefined leaves the recipe's value. */
 export interface RecipeOverrides {
+  /** Folders of clean photos; on a recipe with collections they replace the collections (every type draws from them). */
   sources?: string[];
+  /** Collection name -> local folder (--collection NAME=DIR). */
+  collections?: Record<string, string>;
   crop?: number;
   seed?: string;
   samples?: number;
@@ -284,8 +426,24 @@ export interface RecipeOverrides {
  */
 export function applyOverrides(recipe: Recipe, o: RecipeOverrides): Recipe {
   if (o.samples !== undefined && o.per_source !== undefined) throw new RecipeError('give --samples or --per-source, not both');
+  if (o.sources !== undefined && o.collections !== undefined) throw new RecipeError('give --sources or --collection, not both');
   const next: Record<string, unknown> = { ...recipe };
-  if (o.sources !== undefined) next.sources = o.sources;
+  if (o.sources !== undefined) {
+    next.sources = o.sources;
+    if (recipe.collections) {
+      next.collections = undefined;
+      next.types = withoutCollections(recipe.types);
+    }
+  }
+  if (o.collections !== undefined) {
+    if (!recipe.collections) throw new RecipeError('--collection: this recipe has no collections; give --sources DIR...');
+    const mapped: Record<string, CollectionSpec> = { ...recipe.collections };
+    for (const [name, dir] of Object.entries(o.collections)) {
+      if (!(name in mapped)) throw new RecipeError(`--collection: unknown collection "${name}" (recipe collections: ${Object.keys(mapped).join(', ')})`);
+      mapped[name] = { ...mapped[name], path: dir };
+    }
+    next.collections = mapped;
+  }
   if (o.crop !== undefined) next.crop = o.crop;
   if (o.seed !== undefined) next.seed = o.seed;
   if (o.shard_samples !== undefined) next.shard_samples = o.shard_samples;
@@ -308,13 +466,26 @@ export function applyOverrides(recipe: Recipe, o: RecipeOverrides): Recipe {
       }
       types[id] = spec ?? { weight: 1 };
     }
-    next.types = types;
+    next.types = o.sources !== undefined && recipe.collections ? withoutCollections(types as Recipe['types']) : types;
   }
   return normalizeRecipe(next);
 }
 
-/** The recipe fields that decide the samples (everything but where the sources live and the prose). */
+function withoutCollections(types: Recipe['types']): Recipe['types'] {
+  const out: Recipe['types'] = {};
+  for (const [id, spec] of Object.entries(types) as [TypeId, TypeSpec][]) {
+    const { collections: _c, ...rest } = spec;
+    out[id] = rest;
+  }
+  return out;
+}
+
+/**
+ * The recipe fields that decide the samples: everything but where the sources live, the prose, the
+ * collections' published figures and the expected imports (which are not synthesized). Of the
+ * collections only the names count, in order (the first holding an image keeps it).
+ */
 export function planIdentity(r: Recipe): string {
-  const { sources: _s, description: _d, notes: _n, name: _m, ...rest } = r;
-  return JSON.stringify(rest);
+  const { sources: _s, description: _d, notes: _n, name: _m, imports: _i, collections, ...rest } = r;
+  return JSON.stringify(collections ? { ...rest, collections: Object.keys(collections) } : rest);
 }

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join, relative, resolve, sep } from 'node:path';
-import { ImageInputError, probeImage } from '../core/io.js';
+import { join, resolve } from 'node:path';
 import { getDegradation, resolveLevel } from '../degradations/registry.js';
 import { softwareVersions } from './versions.js';
 import { Manifest, MANIFEST_FILE, type SampleRow } from './manifest.js';
@@ -10,8 +9,9 @@ import { Plan, type PlanSource, type PlanTask, type PlanType } from './plan.js';
 import { createPool, defaultWorkers, type TaskPool } from './pool.js';
 import { silentProgress, type Progress } from './progress.js';
 import { DEFAULT_PER_SOURCE, normalizeRecipe, planIdentity, RecipeError, type Recipe } from './recipe.js';
+import { checkPlanned, readPlanMeta } from './plan-meta.js';
 import { ShardWriter } from './shards.js';
-import { fingerprint, walkSources } from './sources.js';
+import { discoverRecipeSources, InterruptedError, sourceFolders, type Discovered, type ErrorSink } from './discover.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
 
 /**
@@ -73,81 +73,11 @@ export interface PlanRecord {
   part: { index: number; count: number };
 }
 
-/** The run stopped on request; what is committed stays, a rerun resumes. */
-export class InterruptedError extends Error {
-  override name = 'InterruptedError';
-}
+export { InterruptedError } from './discover.js';
 
 /** Nothing to make from: every source was skipped (or none found). */
 export class NoSourcesError extends Error {
   override name = 'NoSourcesError';
-}
-
-interface Discovered {
-  sources: PlanSource[];
-  /** Files looked at (images by extension). */
-  files: number;
-}
-
-type ErrorSink = (path: string, stage: string, message: string) => void;
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  });
-  await Promise.all(lanes);
-  return out;
-}
-
-function toPosix(p: string): string {
-  return sep === '/' ? p : p.split(sep).join('/');
-}
-
-/** Walk, fingerprint and probe every source folder; unusable files go to `error`. */
-async function discoverSources(dirs: readonly string[], crop: number, error: ErrorSink, signal?: AbortSignal): Promise<Discovered> {
-  const found: { path: string; rel: string }[] = [];
-  for (const dir of dirs) {
-    let st;
-    try {
-      st = await stat(dir);
-    } catch {
-      throw new RecipeError(`source folder ${dir} does not exist`);
-    }
-    if (!st.isDirectory()) throw new RecipeError(`source ${dir} is not a folder`);
-    const walked = await walkSources([dir]);
-    for (const s of walked.skipped) error(s.path, 'walk', s.reason);
-    for (const f of walked.files) found.push({ path: f, rel: toPosix(relative(dir, f)) });
-  }
-  const probed = await mapLimit(found, 4, async (f) => {
-    if (signal?.aborted) throw new InterruptedError('interrupted');
-    try {
-      const [sha256, size] = await Promise.all([fingerprint(f.path), probeImage(f.path)]);
-      return { ...f, sha256, ...size };
-    } catch (err) {
-      error(f.path, 'probe', err instanceof ImageInputError ? err.reason : err instanceof Error ? err.message : String(err));
-      return null;
-    }
-  });
-  const bySha = new Map<string, PlanSource>();
-  for (const p of probed) {
-    if (!p) continue;
-    if (p.width < crop || p.height < crop) {
-      error(p.path, 'size', `${p.width}x${p.height} is smaller than the ${crop}x${crop} crop; use a smaller --crop or a larger image`);
-      continue;
-    }
-    const first = bySha.get(p.sha256);
-    if (first) {
-      error(p.path, 'duplicate', `same content as ${first.path}; used once`);
-      continue;
-    }
-    bySha.set(p.sha256, { sha256: p.sha256, path: p.path, rel: p.rel, width: p.width, height: p.height });
-  }
-  return { sources: [...bySha.values()], files: found.length };
 }
 
 /** The recipe's types as plan types: level ids resolved against the registry. */
@@ -161,7 +91,9 @@ export function planTypes(recipe: Recipe): PlanType[] {
     } catch (err) {
       throw new RecipeError(`types.${id}.levels: ${(err as Error).message}`);
     }
-    out.push({ id: d.id, share: spec.count ?? spec.weight ?? 1, levels: indices.map((index) => ({ index, id: d.levels[index].id })) });
+    const type: PlanType = { id: d.id, share: spec.count ?? spec.weight ?? 1, levels: indices.map((index) => ({ index, id: d.levels[index].id })) };
+    if (spec.collections) type.collections = spec.collections;
+    out.push(type);
   }
   return out;
 }
@@ -193,7 +125,7 @@ async function writeFileAtomic(path: string, text: string): Promise<void> {
 }
 
 /** Save the recipe, or check that an existing dataset was made with an equivalent one. */
-async function settleRecipe(out: string, recipe: Recipe, hasShards: boolean): Promise<void> {
+export async function settleRecipe(out: string, recipe: Recipe, hasShards: boolean): Promise<void> {
   const path = join(out, RECIPE_FILE);
   // Nothing made yet (say, a first attempt that found no usable source): the new recipe simply applies.
   if (existsSync(path) && hasShards) {
@@ -259,7 +191,7 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   const shardCount = options.shardCount ?? 1;
   const taskSamples = options.taskSamples ?? DEFAULT_TASK_SAMPLES;
   const maxInFlight = options.maxInFlight ?? workers * 3 + 2;
-  if (recipe.sources.length === 0) throw new RecipeError('no source folders: give --sources DIR... or "sources" in the recipe');
+  sourceFolders(recipe); // no folder to read (or an unmapped collection): say so before creating anything
   if (!Number.isInteger(shardCount) || shardCount < 1) throw new RecipeError(`shard count must be an integer >= 1, got ${shardCount}`);
   if (!Number.isInteger(shardIndex) || shardIndex < 0 || shardIndex >= shardCount) {
     throw new RecipeError(`shard index must be an integer in 0..${shardCount - 1}, got ${shardIndex}`);
@@ -267,13 +199,7 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   if (!Number.isInteger(workers) || workers < 1) throw new RecipeError(`workers must be an integer >= 1, got ${workers}`);
   options.signal?.throwIfAborted();
 
-  try {
-    await mkdir(join(out, SHARDS_DIR), { recursive: true });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new RecipeError(`cannot create the output folder ${out}: ${e.code ?? e.message}`);
-  }
-  const lock = await lockDataset(out);
+  const lock = await claimDataset(out);
   try {
     return await synthesizeLocked(options, { t0, out, recipe, progress, workers, shardIndex, shardCount, taskSamples, maxInFlight });
   } finally {
@@ -297,7 +223,8 @@ async function synthesizeLocked(options: SynthesizeOptions, settings: Settings):
   const { t0, out, recipe, progress, workers, shardIndex, shardCount, taskSamples, maxInFlight } = settings;
   const manifest = Manifest.open(join(out, MANIFEST_FILE));
   try {
-    await settleRecipe(out, recipe, manifest.completedShards().size > 0);
+    // A planned dataset keeps its recipe like one with shards: a different recipe is refused, never saved over it.
+    await settleRecipe(out, recipe, manifest.completedShards().size > 0 || readPlanMeta(manifest.db) !== null);
   } catch (err) {
     manifest.close();
     throw err;
@@ -310,7 +237,7 @@ async function synthesizeLocked(options: SynthesizeOptions, settings: Settings):
     pool = createPool(workers);
     let found: Discovered;
     try {
-      found = await discoverSources(recipe.sources, recipe.crop, errors.sink, options.signal);
+      found = await discoverRecipeSources(recipe, errors.sink, options.signal);
     } finally {
       errors.flush();
     }
@@ -318,9 +245,11 @@ async function synthesizeLocked(options: SynthesizeOptions, settings: Settings):
       const what = found.files === 0
         ? 'no image files found (png jpg jpeg webp tif tiff avif gif heic, any case)'
         : `${found.files} image file(s) found, none usable at crop ${recipe.crop} (reasons in the errors table of ${join(out, MANIFEST_FILE)})`;
-      throw new NoSourcesError(`no usable source image in ${recipe.sources.join(', ')}: ${what}`);
+      throw new NoSourcesError(`no usable source image in ${found.where}: ${what}`);
     }
     const plan = buildPlan(recipe, found.sources);
+    checkPlanned(manifest, plan, out);
+    if (plan.splitNote) progress.note(`splits: ${plan.splitNote}`);
     const record: PlanRecord = {
       fingerprint: plan.fingerprint,
       samples: plan.total,
@@ -412,6 +341,17 @@ async function synthesizeLocked(options: SynthesizeOptions, settings: Settings):
       manifest.close();
     }
   }
+}
+
+/** Create the dataset folder (with shards/) and take its one-writer lock. */
+export async function claimDataset(out: string): Promise<DatasetLock> {
+  try {
+    await mkdir(join(out, SHARDS_DIR), { recursive: true });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new RecipeError(`cannot create the output folder ${out}: ${e.code ?? e.message}`);
+  }
+  return lockDataset(out);
 }
 
 export const LOCK_FILE = '.uirgen.lock';

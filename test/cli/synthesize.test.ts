@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,31 +5,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { normalizeRecipe } from '../../src/pipeline/recipe.js';
 import { SAMPLES_DIR } from '../support/samples.js';
 import { shardBytes } from '../support/webdataset.js';
+import { ended, runCli, startCli } from '../support/cli.js';
 
-/** The command as a user runs it. UIRGEN_CLI may point at the built dist/cli/main.js. */
-const CLI = process.env.UIRGEN_CLI ?? 'src/cli/main.ts';
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[]): ChildProcess {
-  const loader = CLI.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  return spawn(process.execPath, [...loader, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function ended(child: ChildProcess): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })));
-}
-
-const run = (args: string[]): Promise<Result> => ended(start(args));
+const start = startCli;
+const run = runCli;
 const made: string[] = [];
 const tmp = (name: string): string => {
   const dir = mkdtempSync(join(tmpdir(), `uirgen-cli-synth-${name}-`));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { apportion, Plan, splitOf, type PlanOptions, type PlanSource, type PlanType } from '../../src/pipeline/plan.js';
+import { apportion, assignSplits, Plan, splitPosition, type PlanOptions, type PlanSource, type PlanType } from '../../src/pipeline/plan.js';
 
 function source(i: number, width = 300, height = 200): PlanSource {
   const sha256 = createHash('sha256').update(`source ${i}`).digest('hex');
@@ -146,17 +146,91 @@ describe('Plan', () => {
   });
 });
 
-describe('splitOf / apportion', () => {
-  it('splits by content hash in the asked proportions, never into an empty split', () => {
+describe('Plan with collections', () => {
+  const inColl = (i: number, collection: string): PlanSource => ({ ...source(i), collection });
+  // a, b: two photo collections; c: a face collection. MB draws from a and c, J from a only.
+  const sources = [inColl(0, 'a'), inColl(1, 'a'), inColl(2, 'b'), inColl(3, 'c'), inColl(4, 'c')];
+  const types: PlanType[] = [
+    { id: 'GN', share: 20, levels: levels(4) },
+    { id: 'MB', share: 12, levels: levels(3), collections: ['c', 'a'] },
+    { id: 'J', share: 6, levels: levels(2), collections: ['a'] },
+  ];
+  const opts = { ...OPTS, perSource: null, counts: true };
+
+  it('each type draws only from its collections; the others from every source', () => {
+    const plan = new Plan(sources, types, opts);
+    const samples = all(plan);
+    expect(samples).toHaveLength(38);
+    const collOf = (s: { source: number }) => plan.sources[s.source].collection;
+    expect(new Set(samples.filter((s) => s.type === 'MB').map(collOf))).toEqual(new Set(['a', 'c']));
+    expect(new Set(samples.filter((s) => s.type === 'J').map(collOf))).toEqual(new Set(['a']));
+    expect(new Set(samples.filter((s) => s.type === 'GN').map(collOf))).toEqual(new Set(['a', 'b', 'c']));
+    // a group's samples are spread evenly over its sources: MB's 12 over 4 sources
+    const mbPer = [...new Set(samples.filter((s) => s.type === 'MB').map((s) => s.source))].map(
+      (k) => samples.filter((s) => s.type === 'MB' && s.source === k).length,
+    );
+    expect(mbPer).toEqual([3, 3, 3, 3]);
+  });
+
+  it('keys stay unique and consecutive per source across groups', () => {
+    const plan = new Plan(sources, types, opts);
+    const samples = all(plan);
+    expect(new Set(samples.map((s) => s.key)).size).toBe(samples.length);
+    for (let k = 0; k < plan.sources.length; k++) {
+      const idx = samples.filter((s) => s.source === k).map((s) => Number(s.key.split('-')[1])).sort((a, b) => a - b);
+      expect(idx).toEqual(Array.from({ length: plan.samplesOfSource(k) }, (_, i) => i));
+    }
+    expect(JSON.stringify(all(new Plan([...sources].reverse(), types, opts)))).toBe(JSON.stringify(samples));
+  });
+
+  it('a collection change changes the fingerprint; a collection with no source is an error', () => {
+    const base = new Plan(sources, types, opts).fingerprint;
+    expect(new Plan(sources.map((s) => ({ ...s, collection: s.collection === 'b' ? 'a' : s.collection })), types, opts).fingerprint).not.toBe(base);
+    expect(() => new Plan(sources.slice(2), types, opts)).toThrow(/types J draw from collections a, but no source/);
+  });
+});
+
+describe('assignSplits / apportion', () => {
+  const shas = (n: number, from = 0) => Array.from({ length: n }, (_, i) => source(from + i).sha256);
+
+  it('cuts the sources ranked by their content hash at the asked fractions, exactly', () => {
     const splits = { train: 0.7, val: 0.2, test: 0.1 };
-    const n = 4000;
-    const got = { train: 0, val: 0, test: 0 };
-    for (let i = 0; i < n; i++) got[splitOf(source(i).sha256, splits)]++;
-    expect(got.train / n).toBeCloseTo(0.7, 1);
-    expect(got.val / n).toBeCloseTo(0.2, 1);
-    expect(got.test / n).toBeCloseTo(0.1, 1);
-    for (let i = 0; i < 200; i++) expect(splitOf(source(i).sha256, { train: 1, val: 0, test: 0 })).toBe('train');
-    expect(splitOf(source(1).sha256, splits)).toBe(splitOf(source(1).sha256, splits));
+    const got = assignSplits(shas(4000), splits);
+    expect(got.counts).toEqual({ train: 2800, val: 800, test: 400 });
+    expect(got.note).toBeNull();
+    const tally = { train: 0, val: 0, test: 0 };
+    for (const s of got.splits) tally[s]++;
+    expect(tally).toEqual(got.counts);
+    // train holds the lowest hash positions, test the highest: a source's split depends on where its hash falls.
+    const u = (split: string) => shas(4000).filter((_, k) => got.splits[k] === split).map(splitPosition);
+    expect(Math.max(...u('train'))).toBeLessThan(Math.min(...u('val')));
+    expect(Math.max(...u('val'))).toBeLessThan(Math.min(...u('test')));
+    expect(assignSplits(shas(200), { train: 1, val: 0, test: 0 }).splits.every((s) => s === 'train')).toBe(true);
+  });
+
+  it('does not depend on the order of the sources', () => {
+    const a = shas(9);
+    const b = [...a].reverse();
+    const sa = assignSplits(a, { train: 0.6, val: 0.2, test: 0.2 });
+    const sb = assignSplits(b, { train: 0.6, val: 0.2, test: 0.2 });
+    expect(a.map((_, k) => sa.splits[k])).toEqual(a.map((_, k) => sb.splits[a.length - 1 - k]));
+  });
+
+  it('gives every requested split a source when there are enough (the demo: 5 photos, 0.6/0.2/0.2)', () => {
+    expect(assignSplits(shas(5), { train: 0.6, val: 0.2, test: 0.2 }).counts).toEqual({ train: 3, val: 1, test: 1 });
+    const tiny = assignSplits(shas(3), { train: 0.98, val: 0.01, test: 0.01 });
+    expect(tiny.counts).toEqual({ train: 1, val: 1, test: 1 });
+    expect(tiny.note).toMatch(/val and test get one source each/);
+    expect(assignSplits(shas(4), { train: 0.98, val: 0.02, test: 0 }).counts).toEqual({ train: 3, val: 1, test: 0 });
+  });
+
+  it('with fewer sources than splits, the largest fractions get one each and the note says who went without', () => {
+    const two = assignSplits(shas(2), { train: 0.6, val: 0.1, test: 0.3 });
+    expect(two.counts).toEqual({ train: 1, val: 0, test: 1 });
+    expect(two.note).toMatch(/2 sources for 3 requested splits: val gets no source/);
+    const one = assignSplits(shas(1), { train: 0.6, val: 0.2, test: 0.2 });
+    expect(one.counts).toEqual({ train: 1, val: 0, test: 0 });
+    expect(one.note).toMatch(/val and test get no source/);
   });
 
   it('apportions exactly, largest remainders first', () => {

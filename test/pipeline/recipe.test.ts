@@ -71,10 +71,7 @@ describe('readRecipe', () => {
     expect(Object.keys(demo.types)).toHaveLength(19);
     expect(demo.crop).toBe(256);
     const uir = await readRecipe('manifests/uir-2.5m.json');
-    const total = Object.values(uir.types).reduce((n, s) => n + (s.count ?? 0), 0);
-    expect(total).toBe(2_500_000);
-    expect(Object.keys(uir.types)).toHaveLength(19);
-    expect(uir.notes).toMatch(/approximat/i);
+    expect(uir.collections && Object.keys(uir.collections)).toEqual(['LSDIR', 'DF2K', 'BSD500', 'WED', 'NKUSR8K', 'FFHQ1K']);
     expect(JSON.parse(readFileSync('manifests/uir-2.5m.json', 'utf8')).notes).toBe(uir.notes);
   });
 });
@@ -103,5 +100,60 @@ describe('applyOverrides', () => {
     expect(planIdentity(a)).toBe(planIdentity(b));
     expect(planIdentity(a)).not.toBe(planIdentity(normalizeRecipe({ seed: '1' })));
     expect(planIdentity(a)).not.toBe(planIdentity(normalizeRecipe({ shard_samples: 9 })));
+  });
+});
+
+describe('collections and imports', () => {
+  const withCollections = {
+    collections: {
+      photos: { images: 100, width: 640, height: 480, citation: 'made up' },
+      faces: { images: 10, width: 512, height: 512, path: 'faces' },
+    },
+    types: { GN: { count: 30 }, DNBJ: { count: 12, collections: ['faces', 'photos'] } },
+    imports: [{ type: 'rn', datasets: ['SIDD'], count: 7, layout: 'sidd' }],
+  };
+
+  it('keeps collections in the given order, resolves their paths, and defaults imports to real', () => {
+    const r = normalizeRecipe(withCollections, '/base');
+    expect(Object.keys(r.collections ?? {})).toEqual(['photos', 'faces']);
+    expect(r.collections?.faces.path).toBe('/base/faces');
+    expect(r.types.DNBJ).toEqual({ count: 12, collections: ['faces', 'photos'] });
+    expect(r.imports).toEqual([{ type: 'RN', datasets: ['SIDD'], count: 7, real: true, layout: 'sidd' }]);
+    // Canonical: a normalized recipe normalizes to itself.
+    expect(JSON.stringify(normalizeRecipe(JSON.parse(JSON.stringify(r))))).toBe(JSON.stringify(r));
+  });
+
+  it.each([
+    [{ ...withCollections, sources: ['/x'] }, /sources or collections, not both/],
+    [{ collections: { 'a b': { images: 1, width: 1, height: 1 } } }, /name "a b" must be/],
+    [{ collections: { a: { images: 0, width: 1, height: 1 } } }, /collections.a.images must be an integer/],
+    [{ collections: { a: { images: 1, width: 1, height: 1, size: 2 } } }, /collections.a: unknown field "size"/],
+    [{ types: { GN: { collections: ['nope'] } } }, /types.GN.collections: unknown collection "nope" \(the recipe has no collections\)/],
+    [{ ...withCollections, types: { GN: { count: 1, collections: ['x'] } } }, /unknown collection "x" \(recipe collections: photos, faces\)/],
+    [{ imports: [{ type: 'RN', datasets: ['SIDD'], count: 1, layout: 'zip' }] }, /imports\[0\].layout must be one of sidd, paired-dirs/],
+    [{ imports: [{ type: 'QQ', datasets: ['x'], count: 1, layout: 'sidd' }] }, /imports\[0\].type: unknown type/],
+    [{ imports: [{ type: 'RN', datasets: [], count: 1, layout: 'sidd' }] }, /imports\[0\].datasets must be a non-empty list/],
+    [
+      { imports: [{ type: 'RN', datasets: ['a'], count: 1, layout: 'sidd' }, { type: 'RN', datasets: ['b'], count: 1, layout: 'sidd' }] },
+      /imports\[1\]: a second real import of RN/,
+    ],
+  ])('rejects %j', (input, message) => {
+    expect(() => normalizeRecipe(input)).toThrow(message);
+  });
+
+  it('--collection maps folders; --sources replaces the collections; the identity ignores figures and imports', () => {
+    const r = normalizeRecipe(withCollections);
+    const mapped = applyOverrides(r, { collections: { photos: '/data/photos' } });
+    expect(mapped.collections?.photos.path).toBe('/data/photos');
+    expect(() => applyOverrides(r, { collections: { other: '/x' } })).toThrow(/unknown collection "other" \(recipe collections: photos, faces\)/);
+    expect(() => applyOverrides(normalizeRecipe({}), { collections: { a: '/x' } })).toThrow(/has no collections/);
+    const flat = applyOverrides(r, { sources: ['/photos'] });
+    expect(flat.collections).toBeUndefined();
+    expect(flat.types.DNBJ).toEqual({ count: 12 });
+    expect(planIdentity(mapped)).toBe(planIdentity(r));
+    const edited = normalizeRecipe({ ...withCollections, imports: [], collections: { photos: { images: 5, width: 9, height: 9 }, faces: { images: 1, width: 9, height: 9 } } });
+    expect(planIdentity(edited)).toBe(planIdentity(r));
+    const reordered = normalizeRecipe({ ...withCollections, collections: { faces: withCollections.collections.faces, photos: withCollections.collections.photos } });
+    expect(planIdentity(reordered)).not.toBe(planIdentity(r));
   });
 });
