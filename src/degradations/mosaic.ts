@@ -6,14 +6,18 @@ import { defineDegradation, levelAt, levelsOf, type LevelDef } from './types.js'
 
 /**
  * MS: Bayer colour-filter-array sampling, then demosaicing; the demosaic's artifacts (zipper
- * edges, false colour, maze patterns) are the degradation.
+ * edges, false colour, maze patterns) are the degradation, and nothing else: the image keeps its
+ * resolution at every level.
  *
  * Variants:
  * - `malvar`, `bilinear`, `nearest`: the demosaic method (Malvar-He-Cutler 2004; bilinear;
- *   pixel replication); the level value is the sensor's pixel pitch in output pixels. Pitch 1 is
- *   plain CFA sampling at full resolution; pitch s > 1 models a sensor s times coarser than the
- *   output (digital zoom): area-average to 1/s (pixel integration), CFA-sample, demosaic, and
- *   bicubic-upsample back (torch semantics), so the same artifacts come out s times larger.
+ *   pixel replication); the level value is the sensor's pixel pitch in output pixels, the scale
+ *   of the artifacts. Pitch 1 is plain CFA sampling at full resolution: lq = demosaic(CFA(x)).
+ *   Pitch s > 1 is the demosaic error of a sensor s times coarser (digital zoom), laid on the
+ *   full-resolution image: with a = area-average of x to 1/s (pixel integration),
+ *   lq = x + bicubicUp(demosaic(CFA(a)) - a). The same artifacts come out s times larger while the
+ *   detail of x stays (an earlier version returned bicubicUp(demosaic(CFA(a))), whose loss was
+ *   mostly the resolution of the trip down and up: a blur, not a mosaic artifact).
  * - `noise`: Malvar demosaicing of a CFA plane carrying Gaussian sensor noise before
  *   demosaicing, as in joint demosaicking-denoising data (Gharbi et al. 2016, "Deep joint
  *   demosaicking and denoising", sigma in [0, 20]/255); the level value is sigma in 8-bit units.
@@ -43,13 +47,13 @@ export interface MosaicParams {
 }
 
 export const mosaic = defineDegradation<MosaicParams>({
-  version: 1,
+  version: 2,
   id: 'MS',
   name: 'mosaic',
-  description: 'Bayer CFA sampling then demosaicing (Malvar, bilinear, pixel replication), at full or coarser sensor pitch, or with pre-demosaic sensor noise.',
+  description: 'Bayer CFA sampling then demosaicing (Malvar, bilinear, pixel replication): the demosaic artifacts of a full-resolution or coarser sensor on the full-resolution image, or with pre-demosaic sensor noise.',
   method:
     'Bayer CFA (random phase) + demosaic: Malvar, He & Cutler 2004 gradient-corrected linear, bilinear, or nearest (pixel replication); ' +
-    'variants malvar|bilinear|nearest:<pitch> sample the CFA at 1/pitch resolution (area) and upsample bicubic (torch); ' +
+    'variants malvar|bilinear|nearest:<pitch>: the demosaic error of a CFA at 1/pitch resolution (area), upsampled bicubic (torch) and added to the full-resolution image (artifacts only, no resolution loss); ' +
     'noise:<sigma> adds N(0, sigma/255) to the CFA before Malvar demosaicing (Gharbi et al. 2016 joint demosaick-denoise).',
   levels: LEVELS,
   sample(level, rng) {
@@ -89,7 +93,14 @@ export function mosaicDemosaic(image: Image, params: MosaicParams): Image {
       plane[i] = v < 0 ? 0 : v > 1 ? 1 : v;
     }
   }
-  let out = demosaic(plane, sw, sh, params.pattern, params.method);
-  if (sw !== width || sh !== height) out = resize(out, width, height, 'bicubic');
-  return clampInPlace(out);
+  const demosaicked = demosaic(plane, sw, sh, params.pattern, params.method);
+  if (sensor === image) return clampInPlace(demosaicked);
+  // The coarse sensor's demosaic error, at full resolution, on top of the full-resolution image.
+  const error = demosaicked.data;
+  const s = sensor.data;
+  for (let i = 0; i < error.length; i++) error[i] -= s[i];
+  const up = resize(demosaicked, width, height, 'bicubic').data;
+  const x = image.data;
+  for (let i = 0; i < up.length; i++) up[i] += x[i];
+  return clampInPlace({ width, height, data: up });
 }

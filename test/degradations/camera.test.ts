@@ -156,7 +156,8 @@ describe('RN (real noise)', () => {
     // the drawn shot and read stay on the paper's line within its range, whatever the seed
     for (let i = 0; i < 200; i++) {
       const p = realNoise.sample(i % 8, createRng(`rn-range-${i}`), { width: 8, height: 8 });
-      expect(p.shot >= 1e-4 && p.shot <= 0.012, `shot ${p.shot}`).toBe(true);
+      const shot = p.shot as number;
+      expect(shot >= 1e-4 && shot <= 0.012, `shot ${shot}`).toBe(true);
     }
     expect(() => realNoise.sample(8, createRng(1), { width: 8, height: 8 })).toThrow(/levels 0\.\.7/);
   });
