@@ -270,7 +270,16 @@ export function processRaw(raw: Image, cam: CameraParams): Image {
 }
 
 /**
- * The whole simulated capture: unprocess, Bayer mosaic, shot + read noise from `rng`, process.
+ * The whole simulated capture: unprocess, Bayer mosaic, shot + read noise from `rng`, process
+ * (`captureRaw` from the unprocessed image on).
+ */
+export function captureWithNoise(image: Image, cam: CameraParams, noise: NoiseLevels, rng: Rng): Image {
+  return captureRaw(unprocess(image, cam), cam, noise, rng);
+}
+
+/**
+ * Linear camera RGB in [0, 1] before the CFA (as `unprocess` gives, or a scene built in that space) through
+ * the sensor and the pipeline: Bayer mosaic, one pass of shot + read noise from `rng`, process.
  *
  * Demosaicking is linear, so demosaic(signal + noise) = demosaic(signal) + demosaic(noise). The
  * signal is taken at full resolution (a perfect demosaic) and only the noise goes through the CFA
@@ -279,12 +288,13 @@ export function processRaw(raw: Image, cam: CameraParams): Image {
  * The clip after white balance is kept: the noise is the clipped noisy value minus the clipped clean one.
  * Images under 2 pixels on a side have no full CFA cell: their noise is added per channel.
  */
-export function captureWithNoise(image: Image, cam: CameraParams, noise: NoiseLevels, rng: Rng): Image {
-  const raw = unprocess(image, cam);
+export function captureRaw(raw: Image, cam: CameraParams, noise: NoiseLevels, rng: Rng): Image {
+  checkImage(raw);
   const { width, height } = raw;
   if (width < 2 || height < 2) {
-    addShotReadNoise(raw.data, noise, rng);
-    return processRaw(raw, cam);
+    const copy = createImage(width, height, raw.data.slice());
+    addShotReadNoise(copy.data, noise, rng);
+    return processRaw(copy, cam);
   }
   const { cam2rgb } = cameraMatrices(cam);
   const { shot, read } = checkNoise(noise);

@@ -172,7 +172,7 @@ describe('MR (moire)', () => {
   });
 
   it('draws ratio, rotation, keystone and lens distortion over wide ranges, both signs', () => {
-    const ps = Array.from({ length: 400 }, (_, i) => moire.sample(i % 8, createRng(`mr-range-${i}`), { width: 64, height: 64 }));
+    const ps = Array.from({ length: 400 }, (_, i) => moire.sample(i % 8, createRng(`mr-range-${i}`), { width: 64, height: 64 }) as MoireParams);
     const span = (f: (p: MoireParams) => number) => [Math.min(...ps.map(f)), Math.max(...ps.map(f))];
     const [rLo, rHi] = span((p) => p.ratio);
     expect(rLo).toBeLessThan(1.3);
