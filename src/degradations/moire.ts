@@ -42,7 +42,7 @@ import { defineDegradation, levelAt, levelsOf, type LevelDef } from './types.js'
  * energy aliases into moire bands (their contrast rises; frequency and shape come from the
  * random ratio, rotation and keystone). Liu et al.'s "flat-top Gaussian" anti-aliasing filter.
  */
-export const MOIRE_PSF = [0.8, 0.7, 0.62, 0.55, 0.48, 0.42, 0.36, 0.3] as const;
+export const MOIRE_PSF = [0.8, 0.7, 0.62, 0.55, 0.48, 0.42, 0.36, 0.3, 0.25] as const;
 
 /**
  * Sensor pixels per screen pixel, drawn log-uniformly: from 1.2 (a monitor filling the frame; the
@@ -101,7 +101,7 @@ export const moire = defineDegradation<MoireParams>({
   method:
     'Liu, Shu & Wu 2018 (arXiv:1804.03809) screen-recapture synthesis, all ten steps: RGB-stripe subpixel screen with black matrix, random projective ' +
     'transform, radial lens distortion, Gaussian lens PSF + pixel aperture, Bayer CFA sampling, Gaussian raw noise, Malvar 2004 demosaic, Gaussian denoise, ' +
-    'JPEG (libjpeg), then inverse lens + warp area resampling. Levels psf:<std>: lens PSF std in sensor px, 0.8 -> 0.3 (narrower = stronger aliasing); ' +
+    'JPEG (libjpeg), then inverse lens + warp area resampling. Levels psf:<std>: lens PSF std in sensor px, 0.8 -> 0.25 (narrower = stronger aliasing); ' +
     'per sample: ratio log-U[1.2, 2.6] sensor px per screen px, rotation U[-20, 20] deg, keystone U[-0.15, 0.15], distortion k1 U[-0.12, 0.12] about a ' +
     'centre U[-0.5, 0.5] of the half-extent, black-matrix fill U[0.75, 0.95], noise U[0.5, 2]/255, denoise std U[0.2, 0.6] px, JPEG quality 75..95, CFA phase.',
   levels: LEVELS,

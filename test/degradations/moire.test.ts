@@ -35,11 +35,11 @@ function channelStats(im: Image, border: number): { mean: number; std: number } 
 }
 
 describe('MR (moire)', () => {
-  it('has 8 psf levels, PSF narrowing as severity rises', () => {
+  it('has 9 psf levels, PSF narrowing as severity rises', () => {
     expect(moire.id).toBe('MR');
     expect(moire.levels.map((l) => l.id)).toEqual(MOIRE_PSF.map((v) => `psf:${v}`));
-    expect(moire.levels.map((l) => l.severity)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    expect(() => moire.sample(8, createRng(1), { width: 8, height: 8 })).toThrow(/MR has levels 0\.\.7/);
+    expect(moire.levels.map((l) => l.severity)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(() => moire.sample(9, createRng(1), { width: 8, height: 8 })).toThrow(/MR has levels 0\.\.8/);
   });
 
   it('every level keeps the size (odd, non-square too) with finite values in [0, 1]', async () => {
