@@ -120,6 +120,11 @@ for (const r of table) {
   const fig = f?.values ? `${f.values.join(' / ')} (${f.channel}, ${f.kind})` : '—';
   lines.push(`| ${r.type}@${r.version} | ${r.variant} | ${r.levels[0].level}: ${fmt(r.levels[0])} | ${r.levels[1].level}: ${fmt(r.levels[1])} | ${r.levels[2].level}: ${fmt(r.levels[2])} | ${f?.benchmark ?? '—'} | ${fig} | ${r.bracket.verdict} |`);
 }
+const otherMeasures = listDegradations().filter((d) => d.severity && d.severity.measure !== 'psnr');
+if (otherMeasures.length) {
+  lines.push('', 'Types whose severity is held to another measure than PSNR (their PSNR above need not fall with the level):', '');
+  for (const d of otherMeasures) lines.push(`- **${d.id}**: ${d.severity.measure}. ${d.severity.why}`);
+}
 lines.push('', '## Sources', '');
 for (const f of FIGURES) lines.push(`- **${f.type}** (${f.benchmark}): ${f.values ? `${f.values.join(' / ')} dB ${f.channel}, ${f.kind}. ` : ''}${f.source}`);
 lines.push('');

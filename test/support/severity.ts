@@ -11,6 +11,11 @@ export interface SeverityOptions {
   cap?: number;
 }
 
+/** The measure `d` names for its severity (PSNR, clamped at `cap`, unless the type names another). */
+export function severityMeasure(d: Degradation, cap = Infinity): (lq: Image, gt: Image) => number {
+  return severityMeasureOf(d).measure === 'detail-retention' ? detailRetention : (lq, gt) => Math.min(psnr(lq, gt), cap);
+}
+
 /**
  * Mean PSNR against the clean crop (or the measure the type names, see severityMeasureOf) at every level of `d`,
  * over crops x seeds, grouped by the level's variant (in level order within each variant). Each crop is its own
@@ -24,7 +29,7 @@ export async function meanPsnrByVariant(
 ): Promise<Map<string, number[]>> {
   const rngFor = options.rngFor ?? ((_level: number, _i: number, seed: string | number) => createRng(seed));
   const cap = options.cap ?? Infinity;
-  const measure = severityMeasureOf(d).measure === 'detail-retention' ? detailRetention : (a: Image, b: Image) => Math.min(psnr(a, b), cap);
+  const measure = severityMeasure(d, cap);
   const byVariant = new Map<string, number[]>();
   for (let level = 0; level < d.levels.length; level++) {
     let sum = 0;
