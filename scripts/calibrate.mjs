@@ -88,7 +88,8 @@ function bracket(row, figure) {
   return { verdict: harsher ? `no: benchmark harsher (${outside.join(', ')} < ${lo.toFixed(2)})` : `no: benchmark milder (${outside.join(', ')} > ${hi.toFixed(2)})`, lo, hi };
 }
 
-const figureFor = (row) => FIGURES.find((f) => f.type === row.type && (f.variant === row.variant || f.variant === null));
+const figureFor = (row) =>
+  FIGURES.find((f) => f.type === row.type && (f.variant === null || (Array.isArray(f.variant) ? f.variant.includes(row.variant) : f.variant === row.variant)));
 const table = rows.map((row) => {
   const figure = figureFor(row);
   return { ...row, figure: figure ?? null, bracket: bracket(row, figure) };

@@ -2,7 +2,8 @@
 // could be reached and checked. `value` is null where no figure was found: say so, never guess.
 // kind: 'published' (a table in a paper or a public evaluation), 'computed' (measured here on real
 // benchmark files, named in `source`), 'analytic' (follows from the benchmark's definition).
-// channel: 'RGB' or 'Y' (BT.601 luma), as the source measured it.
+// channel: 'RGB' or 'Y' (BT.601 luma), as the source measured it. variant: the variant(s) the benchmark is
+// compared with (null: every variant of the type).
 export const FIGURES = [
   {
     type: 'GN', variant: 'gaussian', benchmark: 'CBSD68, sigma 15 / 25 / 50', channel: 'RGB', values: [24.61, 20.17, 14.15], kind: 'analytic',
@@ -29,7 +30,7 @@ export const FIGURES = [
   { type: 'S', variant: null, benchmark: 'Snow100K (L / M / S), snowy input', channel: 'RGB', values: null, kind: 'published', source: 'not found here.' },
   { type: 'MS', variant: 'demosaic', benchmark: 'Kodak / McMaster, bilinear or Malvar demosaic', channel: 'RGB', values: null, kind: 'published', source: 'not found here.' },
   {
-    type: 'LL', variant: 'gamma', benchmark: 'LOL-v1 eval15 and LOL-v2-real test, low-light input', channel: 'RGB', values: [7.77, 9.72], kind: 'published',
+    type: 'LL', variant: ['gamma', 'exposure'], benchmark: 'LOL-v1 eval15 and LOL-v2-real test, low-light input', channel: 'RGB', values: [7.77, 9.72], kind: 'published',
     source: 'identity-baseline rows of independent public evaluations ("Input | 7.77 / 0.191 | 9.72 / 0.196" for LOL-v1 / LOL-v2-real; 7.77 on LOL-v1 in five GitHub READMEs found by exact search); no paper table was reachable here.',
   },
   {

@@ -159,8 +159,10 @@ function checkImage(image: Image): void {
  * sRGB image -> linear camera RGB in [0, 1] before the colour filter array (unprocess.py up to,
  * not including, `mosaic`): tone and gamma inverted, RGB->camera CCM, white balance and
  * brightening inverted with saturated pixels protected (safe_invert_gains), clipped.
+ * With `protect` false the gains are inverted everywhere (no clip at 1 either): the raw colour of a light
+ * that white balance maps back to its own colour, for radiance above the photo's white (BLN's lamps).
  */
-export function unprocess(image: Image, cam: CameraParams): Image {
+export function unprocess(image: Image, cam: CameraParams, protect = true): Image {
   checkImage(image);
   const { rgb2cam: m } = cameraMatrices(cam);
   const g0 = 1 / cam.redGain / cam.rgbGain;
@@ -177,7 +179,7 @@ export function unprocess(image: Image, cam: CameraParams): Image {
     const cg = m[3] * r + m[4] * g + m[5] * b;
     const cb = m[6] * r + m[7] * g + m[8] * b;
     // Gains fade to 1 as the mean rises from 0.9 to 1, so white stays white through process().
-    const over = (cr + cg + cb) / 3 - 0.9;
+    const over = protect ? (cr + cg + cb) / 3 - 0.9 : 0;
     const mask = over > 0 ? (over / 0.1) * (over / 0.1) : 0;
     const s0 = Math.max(mask + (1 - mask) * g0, g0);
     const s1 = Math.max(mask + (1 - mask) * g1, g1);
@@ -185,9 +187,10 @@ export function unprocess(image: Image, cam: CameraParams): Image {
     const v0 = cr * s0;
     const v1 = cg * s1;
     const v2 = cb * s2;
-    o[i] = v0 < 0 ? 0 : v0 > 1 ? 1 : v0;
-    o[i + 1] = v1 < 0 ? 0 : v1 > 1 ? 1 : v1;
-    o[i + 2] = v2 < 0 ? 0 : v2 > 1 ? 1 : v2;
+    const hi = protect ? 1 : Infinity;
+    o[i] = v0 < 0 ? 0 : v0 > hi ? hi : v0;
+    o[i + 1] = v1 < 0 ? 0 : v1 > hi ? hi : v1;
+    o[i + 2] = v2 < 0 ? 0 : v2 > hi ? hi : v2;
   }
   return out;
 }

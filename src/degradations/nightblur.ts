@@ -104,6 +104,9 @@ function checkParams(p: NightBlurParams): void {
 export function darkBlurredRaw(image: Image, p: NightBlurParams): Image {
   checkParams(p);
   const raw = unprocess(image, p.camera);
+  // A lamp's raw colour is the one white balance maps back to its own colour (the gains inverted with no
+  // saturation protection); scaled up, it blurs into streaks that stay that colour, not magenta fringes.
+  const lamp = unprocess(image, p.camera, false).data;
   const src = image.data;
   const r = raw.data;
   const gain = p.boost / p.exposure;
@@ -112,11 +115,14 @@ export function darkBlurredRaw(image: Image, p: NightBlurParams): Image {
   for (let i = 0; i < r.length; i += CHANNELS) {
     const peak = Math.max(src[i], src[i + 1], src[i + 2]);
     const t = (peak - HIGHLIGHT_FROM) / (1 - HIGHLIGHT_FROM);
-    const m = t <= 0 ? 0 : t >= 1 ? 1 : t * t * (3 - 2 * t);
-    const f = (1 + (gain - 1) * m) / unit;
-    r[i] *= f;
-    r[i + 1] *= f;
-    r[i + 2] *= f;
+    if (t <= 0) {
+      r[i] /= unit;
+      r[i + 1] /= unit;
+      r[i + 2] /= unit;
+      continue;
+    }
+    const m = t >= 1 ? 1 : t * t * (3 - 2 * t);
+    for (let c = 0; c < CHANNELS; c++) r[i + c] = ((1 - m) * r[i + c] + m * gain * lamp[i + c]) / unit;
   }
   const blurred = convolve2d(raw, motionKernel(p.motion));
   const d = blurred.data;
