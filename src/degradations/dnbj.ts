@@ -6,6 +6,7 @@ import { jpegRoundTrip } from './jpeg.js';
 import {
   REAL_ESRGAN_FIRST_ORDER,
   REAL_ESRGAN_SECOND_ORDER,
+  pickWeighted,
   realEsrganKernel,
   sampleFinalSinc,
   sampleRealEsrganKernel,
@@ -105,15 +106,6 @@ const levels: LevelDef[] = SCALES.map((scale, severity) => ({
   severity,
   settings: { scale, options: 'train_realesrnet_x4plus.yml' },
 }));
-
-function pickWeighted<T>(rng: Rng, items: readonly T[], probs: readonly number[]): T {
-  let u = rng.uniform() * probs.reduce((a, b) => a + b, 0);
-  for (let i = 0; i < items.length; i++) {
-    u -= probs[i];
-    if (u < 0) return items[i];
-  }
-  return items[items.length - 1];
-}
 
 /** random.choices(['up', 'down', 'keep'], resize_prob), then the factor as feed_data draws it. */
 function drawResize(rng: Rng, o: RealEsrganOrderOptions): { updown: UpDown; factor: number; mode: ResizeMode } {
