@@ -18,7 +18,9 @@ const lines = [
   '',
 ];
 for (const d of types) {
-  lines.push(`## ${d.id}: ${d.name}`, '', d.description, '', `Method: ${d.method}`, '', '| index | level id | settings |', '|---|---|---|');
+  lines.push(`## ${d.id}: ${d.name}`, '', d.description, '', `Method: ${d.method}`, '');
+  if (d.severity && d.severity.measure !== 'psnr') lines.push(`Severity measure: ${d.severity.measure}, not PSNR. ${d.severity.why}`, '');
+  lines.push('| index | level id | settings |', '|---|---|---|');
   d.levels.forEach((l, i) => lines.push(`| ${i} | \`${l.id}\` | \`${JSON.stringify(l.settings)}\` |`));
   lines.push('');
 }

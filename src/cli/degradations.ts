@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { listDegradations, registryVersion, totalLevels } from '../degradations/registry.js';
+import { severityMeasureOf } from '../degradations/types.js';
 import { action } from './errors.js';
 
 export function register(program: Command): void {
@@ -17,6 +18,7 @@ export function register(program: Command): void {
             description: d.description,
             method: d.method,
             version: d.version,
+            severity: severityMeasureOf(d),
             variants: [...new Set(d.levels.map((l) => l.variant))],
             levels: d.levels.map((l, index) => ({ index, ...l })),
           }));

@@ -159,8 +159,10 @@ function checkImage(image: Image): void {
  * sRGB image -> linear camera RGB in [0, 1] before the colour filter array (unprocess.py up to,
  * not including, `mosaic`): tone and gamma inverted, RGB->camera CCM, white balance and
  * brightening inverted with saturated pixels protected (safe_invert_gains), clipped.
+ * With `protect` false the gains are inverted everywhere (no clip at 1 either): the raw colour of a light
+ * that white balance maps back to its own colour, for radiance above the photo's white (BLN's lamps).
  */
-export function unprocess(image: Image, cam: CameraParams): Image {
+export function unprocess(image: Image, cam: CameraParams, protect = true): Image {
   checkImage(image);
   const { rgb2cam: m } = cameraMatrices(cam);
   const g0 = 1 / cam.redGain / cam.rgbGain;
@@ -177,7 +179,7 @@ export function unprocess(image: Image, cam: CameraParams): Image {
     const cg = m[3] * r + m[4] * g + m[5] * b;
     const cb = m[6] * r + m[7] * g + m[8] * b;
     // Gains fade to 1 as the mean rises from 0.9 to 1, so white stays white through process().
-    const over = (cr + cg + cb) / 3 - 0.9;
+    const over = protect ? (cr + cg + cb) / 3 - 0.9 : 0;
     const mask = over > 0 ? (over / 0.1) * (over / 0.1) : 0;
     const s0 = Math.max(mask + (1 - mask) * g0, g0);
     const s1 = Math.max(mask + (1 - mask) * g1, g1);
@@ -185,9 +187,10 @@ export function unprocess(image: Image, cam: CameraParams): Image {
     const v0 = cr * s0;
     const v1 = cg * s1;
     const v2 = cb * s2;
-    o[i] = v0 < 0 ? 0 : v0 > 1 ? 1 : v0;
-    o[i + 1] = v1 < 0 ? 0 : v1 > 1 ? 1 : v1;
-    o[i + 2] = v2 < 0 ? 0 : v2 > 1 ? 1 : v2;
+    const hi = protect ? 1 : Infinity;
+    o[i] = v0 < 0 ? 0 : v0 > hi ? hi : v0;
+    o[i + 1] = v1 < 0 ? 0 : v1 > hi ? hi : v1;
+    o[i + 2] = v2 < 0 ? 0 : v2 > hi ? hi : v2;
   }
   return out;
 }
@@ -270,7 +273,16 @@ export function processRaw(raw: Image, cam: CameraParams): Image {
 }
 
 /**
- * The whole simulated capture: unprocess, Bayer mosaic, shot + read noise from `rng`, process.
+ * The whole simulated capture: unprocess, Bayer mosaic, shot + read noise from `rng`, process
+ * (`captureRaw` from the unprocessed image on).
+ */
+export function captureWithNoise(image: Image, cam: CameraParams, noise: NoiseLevels, rng: Rng): Image {
+  return captureRaw(unprocess(image, cam), cam, noise, rng);
+}
+
+/**
+ * Linear camera RGB in [0, 1] before the CFA (as `unprocess` gives, or a scene built in that space) through
+ * the sensor and the pipeline: Bayer mosaic, one pass of shot + read noise from `rng`, process.
  *
  * Demosaicking is linear, so demosaic(signal + noise) = demosaic(signal) + demosaic(noise). The
  * signal is taken at full resolution (a perfect demosaic) and only the noise goes through the CFA
@@ -279,12 +291,13 @@ export function processRaw(raw: Image, cam: CameraParams): Image {
  * The clip after white balance is kept: the noise is the clipped noisy value minus the clipped clean one.
  * Images under 2 pixels on a side have no full CFA cell: their noise is added per channel.
  */
-export function captureWithNoise(image: Image, cam: CameraParams, noise: NoiseLevels, rng: Rng): Image {
-  const raw = unprocess(image, cam);
+export function captureRaw(raw: Image, cam: CameraParams, noise: NoiseLevels, rng: Rng): Image {
+  checkImage(raw);
   const { width, height } = raw;
   if (width < 2 || height < 2) {
-    addShotReadNoise(raw.data, noise, rng);
-    return processRaw(raw, cam);
+    const copy = createImage(width, height, raw.data.slice());
+    addShotReadNoise(copy.data, noise, rng);
+    return processRaw(copy, cam);
   }
   const { cam2rgb } = cameraMatrices(cam);
   const { shot, read } = checkNoise(noise);
@@ -320,9 +333,11 @@ export function captureWithNoise(image: Image, cam: CameraParams, noise: NoiseLe
 
 // ---------------------------------------------------------------------------------------------
 // The RN registry entry: levels over shot noise, 8 log-spaced across the paper's training range
-// [1e-4, 0.012] and 2 beyond it for severe (high-ISO) noise.
+// [1e-4, 0.012] and none beyond: past it the per-pixel colour noise of an unprocessed raw image is what no
+// processed camera image shows (a camera at that gain denoises and compresses), and 0.012 already brings
+// the bundled photos to ~18 dB, below SIDD's noisy inputs (docs/calibration.md).
 
-const SHOT_LEVELS = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.012, 0.02, 0.03] as const;
+const SHOT_LEVELS = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.012] as const;
 const RN_LEVELS: readonly LevelDef[] = levelsOf('shot', SHOT_LEVELS, (shot) => ({
   shot,
   read: 'exp(2.18 ln(shot) + 1.2 + N(0, 0.26))',
@@ -337,14 +352,14 @@ export type RealNoiseParams = {
 };
 
 export const realNoise = defineDegradation<RealNoiseParams>({
-  version: 1,
+  version: 2,
   id: 'RN',
   name: 'real-camera noise',
   description:
     'Sensor noise added in a simulated raw domain: the photo is unprocessed to linear camera RGB behind a Bayer mosaic, given shot + read noise, and processed back (white balance, bilinear demosaic, colour matrix, gamma, tone curve).',
   method:
     'Brooks et al. 2019, Unprocessing Images for Learned Raw Denoising (google-research unprocessing/unprocess.py, process.py): random CCM/gains, ' +
-    'noise variance shot*x + read with log_read = 2.18 log_shot + 1.2 + N(0, 0.26); shot levels span the paper range [1e-4, 0.012] and beyond; process also restores brightening and tone so the pair differs by noise alone',
+    'noise variance shot*x + read with log_read = 2.18 log_shot + 1.2 + N(0, 0.26); shot levels span the paper range [1e-4, 0.012] and stop there; process also restores brightening and tone so the pair differs by noise alone',
   levels: RN_LEVELS,
   sample(level, rng) {
     const def = levelAt(RN_LEVELS, level, 'RN');

@@ -3,7 +3,6 @@ import { motionBlur, gaussianSincBlur } from './blur.js';
 import { jpeg } from './jpeg.js';
 import { rainStreaks } from './rain.js';
 import { lowLight } from './lowlight.js';
-import { realNoise } from './camera.js';
 import { haze } from './haze.js';
 import { snow } from './snow.js';
 import type { Degradation } from './types.js';
@@ -38,16 +37,6 @@ export const blurRain = defineComposite({
   description: 'Camera-shake motion blur, then rain streaks over the blurred scene.',
   method: 'MB then RS (Rain100L/Rain13k-style streak layers), stages rising together.',
   levels: jointLevels('motion-rain', 10, [motionBlur, rainStreaks]),
-});
-
-export const blurLowLightNoise = defineComposite({
-  version: 1,
-  id: 'BLN',
-  name: 'blur + low light + noise',
-  description: 'Motion blur, darkening, then real-camera noise: a hand-held night shot.',
-  method:
-    'LOL-Blur style (Zhou et al. 2022): MB, then LL (illumination scaling + gamma), then RN (Brooks et al. shot/read noise through the unprocessed raw space) up to the middle of its range, since noise on an already dark frame weighs more.',
-  levels: jointLevels('night', 10, [motionBlur, lowLight, { component: realNoise, max: 0.6 }]),
 });
 
 /**

@@ -9,10 +9,16 @@
  *
  * Levels are ordered by darkness: the gamma is fixed per level (1.5 .. 5) and the shot-noise band
  * climbs with it; alpha and beta are drawn from the paper's ranges.
+ *
+ * Variant `exposure` (levels -1 .. -4.5 EV): a real short exposure instead of a display-space curve, as the
+ * LOL pairs were taken (the low image is the same scene at a shorter exposure): the photo is unprocessed
+ * to linear camera RGB, scaled by 2^EV, given the shot + read noise of a camera raising its ISO, and
+ * processed back. Lv et al.'s curve stops above LOL's darkness (gamma 5 leaves the bundled photos at
+ * ~8.9 dB, LOL-v1's inputs are at 7.77 dB; docs/calibration.md); -4.5 EV goes below it. Still one noise pass.
  */
 import { CHANNELS, quantizeInPlace, type Image } from '../core/image.js';
 import { createRng } from '../core/random.js';
-import { captureWithNoise, readNoiseFor, sampleCamera, type CameraParams } from './camera.js';
+import { captureRaw, captureWithNoise, readNoiseFor, sampleCamera, unprocess, type CameraParams } from './camera.js';
 import { defineDegradation, levelAt, levelsOf, type LevelDef } from './types.js';
 
 export type DarkenParams = { alpha: number; beta: number; gamma: number };
@@ -54,34 +60,58 @@ function shotCentre(severity: number): number {
   return Math.exp(Math.log(SHOT_FIRST) + t * (Math.log(SHOT_LAST) - Math.log(SHOT_FIRST)));
 }
 
-const LL_LEVELS: readonly LevelDef[] = levelsOf('gamma', GAMMAS, (gamma, severity) => {
-  const c = shotCentre(severity);
-  return { gamma, alpha: [0.9, 1], beta: [0.5, 1], shot: [c / SHOT_SPREAD, c * SHOT_SPREAD], quantize: 8 };
-});
+/** Stops under the photo's exposure, and the shot-noise band (log-uniform, within Brooks et al.'s range) per stop. */
+const STOPS = [-1, -1.5, -2, -2.5, -3.5, -4.5] as const;
+const EXPOSURE_SHOT: readonly [number, number] = [0.0004, 0.006];
 
-export type LowLightParams = {
-  level: string;
-  alpha: number;
-  beta: number;
-  gamma: number;
-  camera: CameraParams;
-  shot: number;
-  read: number;
-  seed: string;
-};
+function exposureShot(severity: number): number {
+  const t = severity / (STOPS.length - 1);
+  return Math.exp(Math.log(EXPOSURE_SHOT[0]) + t * (Math.log(EXPOSURE_SHOT[1]) - Math.log(EXPOSURE_SHOT[0])));
+}
+
+const LL_LEVELS: readonly LevelDef[] = [
+  ...levelsOf('gamma', GAMMAS, (gamma, severity) => {
+    const c = shotCentre(severity);
+    return { gamma, alpha: [0.9, 1], beta: [0.5, 1], shot: [c / SHOT_SPREAD, c * SHOT_SPREAD], quantize: 8 };
+  }),
+  ...levelsOf('exposure', STOPS, (ev, severity) => {
+    const c = exposureShot(severity);
+    return { ev, exposure: 2 ** ev, shot: [c / SHOT_SPREAD, c * SHOT_SPREAD], quantize: 8 };
+  }),
+];
+
+export type LowLightParams =
+  | { level: string; alpha: number; beta: number; gamma: number; camera: CameraParams; shot: number; read: number; seed: string }
+  | { level: string; exposure: number; camera: CameraParams; shot: number; read: number; seed: string };
+
+/** A shorter exposure of the same scene through one camera: unprocess, scale by `exposure`, one noise pass, process. */
+export function underexpose(image: Image, exposure: number, camera: CameraParams, noise: { shot: number; read: number }, seed: string): Image {
+  if (!(exposure > 0 && exposure <= 1)) throw new RangeError(`exposure must be in (0, 1], got ${exposure}`);
+  const raw = unprocess(image, camera);
+  const r = raw.data;
+  for (let i = 0; i < r.length; i++) r[i] *= exposure;
+  return captureRaw(raw, camera, noise, createRng(seed));
+}
 
 export const lowLight = defineDegradation<LowLightParams>({
-  version: 1,
+  version: 2,
   id: 'LL',
   name: 'low light',
   description:
-    'Underexposure: brightness scaled down and contrast crushed by a gamma curve, with the shot and read noise of a dim capture (stronger as it darkens) and 8-bit quantization.',
+    'Underexposure: brightness scaled down and contrast crushed by a gamma curve (Lv et al.), or a real shorter exposure in linear camera RGB (1 to 4.5 stops), with the shot and read noise of a dim capture (stronger as it darkens) and 8-bit quantization.',
   method:
     'Lv et al. (MBLLEN, BMVC 2018; IJCV 2021) synthetic low light I = beta * (alpha * I)^gamma, alpha ~ U(0.9, 1), beta ~ U(0.5, 1), gamma 1.5..5; ' +
-    'sensor noise by Brooks et al. 2019 unprocessing (camera.ts), shot level rising with darkness; 8-bit output',
+    'sensor noise by Brooks et al. 2019 unprocessing (camera.ts), shot level rising with darkness; exposure:-1..-4.5: 2^EV exposure of the unprocessed raw, one shot/read pass (shot 4e-4 -> 6e-3), process; 8-bit output',
   levels: LL_LEVELS,
   sample(level, rng) {
     const def = levelAt(LL_LEVELS, level, 'LL');
+    if (def.variant === 'exposure') {
+      const c = exposureShot(def.severity);
+      const shot = Math.exp(rng.range(Math.log(c / SHOT_SPREAD), Math.log(c * SHOT_SPREAD)));
+      const read = readNoiseFor(shot, rng);
+      const camera = sampleCamera(rng);
+      return { level: def.id, exposure: def.settings.exposure as number, camera, shot, read, seed: rng.childSeed() };
+    }
     const gamma = def.settings.gamma as number;
     const alpha = rng.range(0.9, 1);
     const beta = rng.range(0.5, 1);
@@ -92,8 +122,10 @@ export const lowLight = defineDegradation<LowLightParams>({
     return { level: def.id, alpha, beta, gamma, camera, shot, read, seed: rng.childSeed() };
   },
   async apply(image, params) {
+    const noise = { shot: params.shot, read: params.read };
+    if ('exposure' in params) return quantizeInPlace(underexpose(image, params.exposure, params.camera, noise, params.seed));
     const dark = darken(image, params);
-    const noisy = captureWithNoise(dark, params.camera, { shot: params.shot, read: params.read }, createRng(params.seed));
+    const noisy = captureWithNoise(dark, params.camera, noise, createRng(params.seed));
     return quantizeInPlace(noisy);
   },
 });

@@ -1,40 +1,35 @@
 import { clampInPlace, type Image } from '../core/image.js';
 import { createRng } from '../core/random.js';
-import { resize } from '../core/resize.js';
 import { BAYER_PATTERNS, demosaic, mosaic as cfaSample, type BayerPattern, type DemosaicMethod } from './kernels/bayer.js';
 import { defineDegradation, levelAt, levelsOf, type LevelDef } from './types.js';
 
 /**
- * MS: Bayer colour-filter-array sampling, then demosaicing; the demosaic's artifacts (zipper
- * edges, false colour, maze patterns) are the degradation.
+ * MS: Bayer colour-filter-array sampling, then demosaicing at the sensor's own resolution; the
+ * demosaic's artifacts (zipper edges, false colour, maze patterns) are the degradation and nothing
+ * else: no resize anywhere, so no resolution is lost beyond what the demosaic itself loses.
  *
  * Variants:
- * - `malvar`, `bilinear`, `nearest`: the demosaic method (Malvar-He-Cutler 2004; bilinear;
- *   pixel replication); the level value is the sensor's pixel pitch in output pixels. Pitch 1 is
- *   plain CFA sampling at full resolution; pitch s > 1 models a sensor s times coarser than the
- *   output (digital zoom): area-average to 1/s (pixel integration), CFA-sample, demosaic, and
- *   bicubic-upsample back (torch semantics), so the same artifacts come out s times larger.
+ * - `demosaic`: the demosaic method, ordered by the artifacts it leaves: Malvar-He-Cutler 2004
+ *   (gradient-corrected linear), bilinear, nearest (pixel replication within the CFA cell).
+ *   (Version 1 also had coarser "sensor pitch" levels, area-down, CFA, demosaic, bicubic-up: their
+ *   loss was mostly the resolution of the trip down and up, a blur rather than a mosaic artifact.)
  * - `noise`: Malvar demosaicing of a CFA plane carrying Gaussian sensor noise before
  *   demosaicing, as in joint demosaicking-denoising data (Gharbi et al. 2016, "Deep joint
  *   demosaicking and denoising", sigma in [0, 20]/255); the level value is sigma in 8-bit units.
  * The CFA phase (RGGB/BGGR/GRBG/GBRG) is drawn at random for every sample.
  */
-const PITCHES = [1, 1.5, 2, 3] as const;
-const NOISE_SIGMAS = [2, 5, 10, 20] as const;
+const METHODS = ['malvar', 'bilinear', 'nearest'] as const satisfies readonly DemosaicMethod[];
+const NOISE_SIGMAS = [2, 5, 10, 15, 20] as const;
 
 const LEVELS: LevelDef[] = [
-  ...(['malvar', 'bilinear', 'nearest'] as const).flatMap((method) =>
-    levelsOf(method, PITCHES, (pitch) => ({ method, pitch, sigma: 0 })),
-  ),
-  ...levelsOf('noise', NOISE_SIGMAS, (sigma) => ({ method: 'malvar', pitch: 1, sigma })),
+  ...levelsOf('demosaic', METHODS, (method) => ({ method, sigma: 0 })),
+  ...levelsOf('noise', NOISE_SIGMAS, (sigma) => ({ method: 'malvar', sigma })),
 ];
 
 export interface MosaicParams {
   [key: string]: string | number;
   level: string;
   method: DemosaicMethod;
-  /** Sensor pixel pitch in output pixels (1 = full resolution). */
-  pitch: number;
   pattern: BayerPattern;
   /** Std of Gaussian noise added to the CFA plane, in 8-bit units (0 = none). */
   sigma: number;
@@ -43,14 +38,13 @@ export interface MosaicParams {
 }
 
 export const mosaic = defineDegradation<MosaicParams>({
-  version: 1,
+  version: 2,
   id: 'MS',
   name: 'mosaic',
-  description: 'Bayer CFA sampling then demosaicing (Malvar, bilinear, pixel replication), at full or coarser sensor pitch, or with pre-demosaic sensor noise.',
+  description: 'Bayer CFA sampling then demosaicing at full resolution (Malvar, bilinear, pixel replication), or Malvar demosaicing of a CFA carrying sensor noise: demosaic artifacts only.',
   method:
-    'Bayer CFA (random phase) + demosaic: Malvar, He & Cutler 2004 gradient-corrected linear, bilinear, or nearest (pixel replication); ' +
-    'variants malvar|bilinear|nearest:<pitch> sample the CFA at 1/pitch resolution (area) and upsample bicubic (torch); ' +
-    'noise:<sigma> adds N(0, sigma/255) to the CFA before Malvar demosaicing (Gharbi et al. 2016 joint demosaick-denoise).',
+    'Bayer CFA (random phase) + demosaic at the sensor resolution, no resize: Malvar, He & Cutler 2004 gradient-corrected linear, bilinear, or nearest (pixel replication); ' +
+    'noise:<sigma> adds N(0, sigma/255) to the CFA before Malvar demosaicing (Gharbi et al. 2016 joint demosaick-denoise, sigma up to 20).',
   levels: LEVELS,
   sample(level, rng) {
     const def = levelAt(LEVELS, level, 'MS');
@@ -59,7 +53,6 @@ export const mosaic = defineDegradation<MosaicParams>({
     return {
       level: def.id,
       method: s.method as DemosaicMethod,
-      pitch: s.pitch as number,
       pattern: rng.pick(BAYER_PATTERNS),
       sigma,
       seed: sigma > 0 ? rng.childSeed() : '',
@@ -73,13 +66,10 @@ export const mosaic = defineDegradation<MosaicParams>({
 /** The MS pipeline on its own, for composites: params as `mosaic.sample` returns them. */
 export function mosaicDemosaic(image: Image, params: MosaicParams): Image {
   const { width, height } = image;
-  const { pitch, sigma } = params;
-  if (!(pitch >= 1 && pitch <= 8)) throw new RangeError(`pitch must be in [1, 8], got ${pitch}`);
+  const { sigma } = params;
   if (!(sigma >= 0 && sigma <= 255)) throw new RangeError(`sigma must be in [0, 255], got ${sigma}`);
-  const sw = Math.max(2, Math.round(width / pitch));
-  const sh = Math.max(2, Math.round(height / pitch));
-  const sensor = sw === width && sh === height ? image : resize(image, sw, sh, 'area');
-  const plane = cfaSample(sensor, params.pattern);
+  if (width < 2 || height < 2) throw new RangeError(`MS needs an image of at least 2x2 (one CFA cell), got ${width}x${height}`);
+  const plane = cfaSample(image, params.pattern);
   if (sigma > 0) {
     const rng = createRng(params.seed);
     const sd = sigma / 255;
@@ -89,7 +79,5 @@ export function mosaicDemosaic(image: Image, params: MosaicParams): Image {
       plane[i] = v < 0 ? 0 : v > 1 ? 1 : v;
     }
   }
-  let out = demosaic(plane, sw, sh, params.pattern, params.method);
-  if (sw !== width || sh !== height) out = resize(out, width, height, 'bicubic');
-  return clampInPlace(out);
+  return clampInPlace(demosaic(plane, width, height, params.pattern, params.method));
 }

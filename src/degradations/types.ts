@@ -23,11 +23,17 @@ export interface LevelDef {
   /** Stable id `variant:value` (e.g. `gaussian:25`); never renumbered once released. */
   id: string;
   variant: string;
-  /** 0 = mildest within its variant; PSNR(lq, gt) falls as it rises. */
+  /** 0 = mildest within its variant; PSNR(lq, gt) (or the type's `severity` measure) falls as it rises. */
   severity: number;
   /** The level's settings as plain JSON, shown by `uirgen degradations`. */
   settings: Params;
 }
+
+/**
+ * What falls as severity rises within a variant. PSNR(lq, gt) unless the type's physics makes it the wrong
+ * measure; then the type names the measure it is held to and why (core/metrics.ts detailRetention).
+ */
+export type SeverityMeasure = { measure: 'psnr' } | { measure: 'detail-retention'; why: string };
 
 /**
  * One degradation type, split as albumentations splits a transform:
@@ -47,6 +53,8 @@ export interface Degradation<P extends Params = Params> {
   version: number;
   /** Flat list, grouped by variant, severity ascending within each variant. */
   levels: readonly LevelDef[];
+  /** The measure that falls with severity; absent = PSNR. */
+  severity?: SeverityMeasure;
   sample(level: number, rng: Rng, info: ImageInfo): P;
   apply(image: Image, params: P): Promise<Image>;
 }
@@ -71,4 +79,9 @@ export function levelAt(levels: readonly LevelDef[], level: number, typeId: stri
     throw new RangeError(`${typeId} has levels 0..${levels.length - 1}, got ${level}`);
   }
   return def;
+}
+
+/** The measure a type's severity is held to (PSNR unless it names another). */
+export function severityMeasureOf(d: Degradation): SeverityMeasure {
+  return d.severity ?? { measure: 'psnr' };
 }

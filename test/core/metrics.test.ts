@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { createImage, cropImage, fromUint8, toUint8, type Image } from '../../src/core/image.js';
 import { decodeImage } from '../../src/core/io.js';
 import { createRng } from '../../src/core/random.js';
-import { measure, psnr, ssim } from '../../src/core/metrics.js';
+import { detailRetention, measure, psnr, ssim } from '../../src/core/metrics.js';
+import { gaussianBlur } from '../../src/core/conv.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/metrics/', import.meta.url));
 
@@ -213,5 +214,29 @@ describe('psnr / ssim / measure', () => {
     expect(() => psnr(a, a, { test_y_channel: 'yes' as unknown as boolean })).toThrow(/test_y_channel must be a boolean/);
     const broken = { width: 20, height: 16, data: new Float32Array(10) };
     expect(() => psnr(broken, a)).toThrow(/image a has 10 values/);
+  });
+});
+
+describe('detailRetention', () => {
+  const scene = (): Image => {
+    const rng = createRng('detail');
+    const im = createImage(64, 64);
+    for (let i = 0; i < im.data.length; i++) im.data[i] = rng.uniform();
+    return gaussianBlur(im, 0.7);
+  };
+
+  it('is 1 for the clean image, falls with blur, and independent noise leaves it near 1', () => {
+    const clean = scene();
+    expect(detailRetention(clean, clean)).toBeCloseTo(1, 10);
+    const soft = detailRetention(gaussianBlur(clean, 1), clean);
+    const softer = detailRetention(gaussianBlur(clean, 2), clean);
+    expect(soft).toBeLessThan(0.9);
+    expect(softer).toBeLessThan(soft);
+    const rng = createRng('noise');
+    const noisy = createImage(64, 64, clean.data.map((v) => v + 0.4 * (rng.uniform() - 0.5)));
+    expect(Math.abs(detailRetention(noisy, clean) - 1)).toBeLessThan(0.05);
+    // PSNR, by contrast, punishes the noise more than the blur
+    expect(psnr(noisy, clean)).toBeLessThan(psnr(gaussianBlur(clean, 1), clean));
+    expect(() => detailRetention(createImage(8, 8), clean)).toThrow(/differ in size/);
   });
 });

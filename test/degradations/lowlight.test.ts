@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createImage, type Image } from '../../src/core/image.js';
+import { createImage, quantizeInPlace, type Image } from '../../src/core/image.js';
+import { processRaw, unprocess, type CameraParams } from '../../src/degradations/camera.js';
 import { createRng } from '../../src/core/random.js';
 import { darken, lowLight } from '../../src/degradations/lowlight.js';
 import { psnr } from '../../src/core/metrics.js';
@@ -29,9 +30,14 @@ describe('darken (Lv et al.)', () => {
 });
 
 describe('LL (low light)', () => {
-  it('has 10 levels ordered by gamma over [1.5, 5], with rising shot noise', () => {
+  it('has 10 gamma levels over [1.5, 5] with rising shot noise, then 6 exposure levels from -1 to -4.5 EV', () => {
     expect(lowLight.id).toBe('LL');
-    const levels = lowLight.levels;
+    expect(lowLight.levels.slice(10).map((l) => l.id)).toEqual(['exposure:-1', 'exposure:-1.5', 'exposure:-2', 'exposure:-2.5', 'exposure:-3.5', 'exposure:-4.5']);
+    for (const l of lowLight.levels.slice(10)) {
+      expect(l.settings.exposure).toBe(2 ** (l.settings.ev as number));
+      for (const shot of l.settings.shot as number[]) expect(shot >= 1e-4 && shot <= 0.012).toBe(true);
+    }
+    const levels = lowLight.levels.slice(0, 10);
     expect(levels.length).toBe(10);
     const gammas = levels.map((l) => l.settings.gamma as number);
     expect(levels.map((l) => l.id)).toEqual(gammas.map((g) => `gamma:${g}`));
@@ -42,7 +48,7 @@ describe('LL (low light)', () => {
       expect(gammas[i]).toBeGreaterThan(gammas[i - 1]);
       expect((levels[i].settings.shot as number[])[0]).toBeGreaterThan((levels[i - 1].settings.shot as number[])[0]);
     }
-    expect(() => lowLight.sample(-1, createRng(1), { width: 8, height: 8 })).toThrow(/levels 0\.\.9/);
+    expect(() => lowLight.sample(-1, createRng(1), { width: 8, height: 8 })).toThrow(/levels 0\.\.15/);
   });
 
   it('samples alpha, beta in the paper ranges and the level gamma', () => {
@@ -93,26 +99,40 @@ describe('LL (low light)', () => {
     expect(bytes(reseeded).equals(bytes(await lowLight.apply(im, a)))).toBe(false);
   });
 
-  it('gets darker and PSNR falls strictly with the level (5 photos, 2 seeds)', async () => {
+  it('a shorter exposure scales the linear raw by 2^EV and adds one noise pass: no noise, it is the photo through the camera at that exposure', async () => {
+    const [im] = await sampleCrops(32);
+    const p = lowLight.sample(12, createRng('ev'), im);
+    const quiet = await lowLight.apply(im, { ...p, shot: 0, read: 0 });
+    const cam = p.camera as CameraParams;
+    const raw = unprocess(im, cam);
+    raw.data.forEach((v, i) => (raw.data[i] = v * 2 ** -2));
+    const expected = quantizeInPlace(processRaw(raw, cam));
+    expect(bytes(quiet).equals(bytes(expected))).toBe(true);
+    expect(bytes(await lowLight.apply(im, p)).equals(bytes(quiet))).toBe(false);
+  });
+
+  it('gets darker and PSNR falls strictly with the level within each variant (5 photos, 2 seeds)', async () => {
     const crops = await sampleCrops(128);
-    const psnrs: number[] = [];
-    const means: number[] = [];
-    for (let level = 0; level < lowLight.levels.length; level++) {
-      let s = 0;
-      let m = 0;
-      for (const seed of [1, 2]) {
-        for (const im of crops) {
-          const out = await lowLight.apply(im, lowLight.sample(level, createRng(seed), im));
-          s += psnr(out, im);
-          m += mean(out);
+    for (const [from, to] of [[0, 10], [10, 16]]) {
+      const psnrs: number[] = [];
+      const means: number[] = [];
+      for (let level = from; level < to; level++) {
+        let s = 0;
+        let m = 0;
+        for (const seed of [1, 2]) {
+          for (const im of crops) {
+            const out = await lowLight.apply(im, lowLight.sample(level, createRng(seed), im));
+            s += psnr(out, im);
+            m += mean(out);
+          }
         }
+        psnrs.push(s / (2 * crops.length));
+        means.push(m / (2 * crops.length));
       }
-      psnrs.push(s / (2 * crops.length));
-      means.push(m / (2 * crops.length));
-    }
-    for (let i = 1; i < psnrs.length; i++) {
-      expect(psnrs[i], `psnr level ${i}`).toBeLessThan(psnrs[i - 1]);
-      expect(means[i], `brightness level ${i}`).toBeLessThan(means[i - 1]);
+      for (let i = 1; i < psnrs.length; i++) {
+        expect(psnrs[i], `psnr level ${from + i}`).toBeLessThan(psnrs[i - 1]);
+        expect(means[i], `brightness level ${from + i}`).toBeLessThan(means[i - 1]);
+      }
     }
   });
 });

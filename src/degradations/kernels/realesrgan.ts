@@ -103,7 +103,8 @@ export function sampleFinalSinc(rng: Rng, prob = 0.8): RealEsrganKernelParams | 
   return kernelParams({ kind: 'sinc', size, omega: rng.range(Math.PI / 3, Math.PI), padTo: 21 });
 }
 
-function pickWeighted<T>(rng: Rng, items: readonly T[], probs: readonly number[]): T {
+/** One of `items`, drawn with the given (unnormalized) probabilities: random.choices(items, probs). */
+export function pickWeighted<T>(rng: Rng, items: readonly T[], probs: readonly number[]): T {
   let total = 0;
   for (const p of probs) total += p;
   let u = rng.uniform() * total;

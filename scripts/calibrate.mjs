@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// Calibration against the benchmarks: for every type and variant, the PSNR (degraded against clean) of its
+// mildest, middle and harshest level on the bundled photos (median over photos and seeds, RGB and Y), beside
+// the published input PSNR of the benchmark of that degradation (scripts/calibration-figures.mjs), and
+// whether the levels bracket it. Writes docs/calibration.md.
+// Usage: npm run calibrate [-- --seeds 3 --crop 256 --out docs/calibration.md --json]
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeImage } from '../dist/core/io.js';
+import { cropImage } from '../dist/core/image.js';
+import { psnr } from '../dist/core/metrics.js';
+import { createRng, deriveSeed } from '../dist/core/random.js';
+import { listDegradations, typeVersions } from '../dist/degradations/registry.js';
+import { FIGURES } from './calibration-figures.mjs';
+
+const USAGE = 'usage: npm run calibrate [-- --seeds N --crop PX --out FILE --json]';
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(`${USAGE}\nMeasures every type's mildest, middle and harshest level per variant on samples/images and writes docs/calibration.md.`);
+  process.exit(0);
+}
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i < 0 ? dflt : args[i + 1];
+};
+const seeds = Number(opt('--seeds', '3'));
+const cropSize = Number(opt('--crop', '256'));
+const out = opt('--out', 'docs/calibration.md');
+const asJson = args.includes('--json');
+if (!(Number.isInteger(seeds) && seeds >= 1) || !(Number.isInteger(cropSize) && cropSize >= 32)) {
+  console.error(`calibrate: --seeds must be an integer >= 1 and --crop an integer >= 32\n${USAGE}`);
+  process.exit(2);
+}
+
+const samples = fileURLToPath(new URL('../samples/images/', import.meta.url));
+const photos = readdirSync(samples).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort();
+const crops = [];
+for (const f of photos) {
+  const im = await decodeImage(join(samples, f));
+  const s = Math.min(cropSize, im.width, im.height);
+  crops.push(cropImage(im, (im.width - s) >> 1, (im.height - s) >> 1, s, s));
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Median PSNR (RGB and Y) of one level over photos x seeds; a seed makes the same choices at every level. */
+async function measureLevel(d, level) {
+  const rgb = [];
+  const y = [];
+  for (const [i, crop] of crops.entries()) {
+    for (let s = 0; s < seeds; s++) {
+      const lq = await d.apply(crop, d.sample(level, createRng(deriveSeed('calibrate', d.id, i, s)), crop));
+      rgb.push(Math.min(psnr(lq, crop), 99));
+      y.push(Math.min(psnr(lq, crop, { test_y_channel: true }), 99));
+    }
+  }
+  return { rgb: median(rgb), y: median(y) };
+}
+
+const rows = [];
+const started = Date.now();
+for (const d of listDegradations()) {
+  const variants = [...new Set(d.levels.map((l) => l.variant))];
+  for (const variant of variants) {
+    const indices = d.levels.flatMap((l, i) => (l.variant === variant ? [i] : []));
+    const picks = [indices[0], indices[(indices.length - 1) >> 1], indices[indices.length - 1]];
+    const measured = [];
+    for (const level of picks) measured.push({ level: d.levels[level].id, ...(await measureLevel(d, level)) });
+    rows.push({ type: d.id, version: d.version, variant, levels: measured });
+    process.stderr.write(`calibrate: ${d.id} ${variant} done (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+  }
+}
+
+/** Does [harshest, mildest] (in the figure's channel) contain every value of the figure? */
+function bracket(row, figure) {
+  if (!figure?.values) return { verdict: 'no figure', lo: NaN, hi: NaN };
+  const key = figure.channel === 'Y' ? 'y' : 'rgb';
+  const vals = row.levels.map((l) => l[key]);
+  const lo = Math.min(...vals);
+  const hi = Math.max(...vals);
+  const outside = figure.values.filter((v) => v < lo || v > hi);
+  if (outside.length === 0) return { verdict: 'yes', lo, hi };
+  const harsher = outside.some((v) => v < lo);
+  return { verdict: harsher ? `no: benchmark harsher (${outside.join(', ')} < ${lo.toFixed(2)})` : `no: benchmark milder (${outside.join(', ')} > ${hi.toFixed(2)})`, lo, hi };
+}
+
+const figureFor = (row) =>
+  FIGURES.find((f) => f.type === row.type && (f.variant === null || (Array.isArray(f.variant) ? f.variant.includes(row.variant) : f.variant === row.variant)));
+const table = rows.map((row) => {
+  const figure = figureFor(row);
+  return { ...row, figure: figure ?? null, bracket: bracket(row, figure) };
+});
+
+if (asJson) {
+  process.stdout.write(`${JSON.stringify({ photos, crop: cropSize, seeds, types: typeVersions(), rows: table })}\n`);
+}
+
+const fmt = (l) => `${l.rgb.toFixed(2)} / ${l.y.toFixed(2)}`;
+const lines = [
+  '# Calibration against the benchmarks',
+  '',
+  'Generated by `npm run calibrate` (scripts/calibrate.mjs; figures and their sources in scripts/calibration-figures.mjs).',
+  `uirgen columns: PSNR of degraded against clean, \`RGB / Y\` dB, median over the ${photos.length} bundled photos`,
+  `(samples/images, centre ${cropSize}x${cropSize} crops) x ${seeds} seeds; one seed makes the same random choices at every level.`,
+  'Mildest, middle and harshest are the first, middle and last level of the variant. "Brackets" compares the',
+  "benchmark's figure, in its channel, with the span of those three levels.",
+  '',
+  'Sources are of three kinds: *published* (a table in a paper or a public evaluation of the benchmark files),',
+  '*computed* (measured here on real benchmark files, named), *analytic* (follows from the benchmark\'s definition).',
+  '"not found here" means no figure could be reached and checked from this workplace; none was guessed.',
+  '',
+  '| type@v | variant | mildest | middle | harshest | benchmark | figure (channel) | brackets |',
+  '|---|---|---|---|---|---|---|---|',
+];
+for (const r of table) {
+  const f = r.figure;
+  const fig = f?.values ? `${f.values.join(' / ')} (${f.channel}, ${f.kind})` : '—';
+  lines.push(`| ${r.type}@${r.version} | ${r.variant} | ${r.levels[0].level}: ${fmt(r.levels[0])} | ${r.levels[1].level}: ${fmt(r.levels[1])} | ${r.levels[2].level}: ${fmt(r.levels[2])} | ${f?.benchmark ?? '—'} | ${fig} | ${r.bracket.verdict} |`);
+}
+const otherMeasures = listDegradations().filter((d) => d.severity && d.severity.measure !== 'psnr');
+if (otherMeasures.length) {
+  lines.push('', 'Types whose severity is held to another measure than PSNR (their PSNR above need not fall with the level):', '');
+  for (const d of otherMeasures) lines.push(`- **${d.id}**: ${d.severity.measure}. ${d.severity.why}`);
+}
+lines.push('', '## Sources', '');
+for (const f of FIGURES) lines.push(`- **${f.type}** (${f.benchmark}): ${f.values ? `${f.values.join(' / ')} dB ${f.channel}, ${f.kind}. ` : ''}${f.source}`);
+lines.push('');
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, `${lines.join('\n')}\n`);
+const missed = table.filter((r) => r.bracket.verdict.startsWith('no:'));
+console.error(`calibrate: wrote ${out} (${table.length} rows; ${missed.length} with a figure outside the levels${missed.length ? `: ${missed.map((r) => `${r.type}/${r.variant}`).join(', ')}` : ''})`);
