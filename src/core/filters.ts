@@ -159,36 +159,35 @@ export function guidedUpsample(guide: Plane, lowGuide: Plane, lowSrc: Plane, r: 
   const { width: w, height: h } = guide;
   const lw = lowGuide.width;
   const lh = lowGuide.height;
+  // Bilinear from low-resolution pixel centres, edges clamped: first along x for every low row, then
+  // between two such rows for each output row.
+  const ax = new Float32Array(lh * w);
+  const bx = new Float32Array(lh * w);
   const sx = lw / w;
-  const sy = lh / h;
-  const out = new Float32Array(w * h);
-  const x0s = new Int32Array(w);
-  const x1s = new Int32Array(w);
-  const fxs = new Float32Array(w);
   for (let x = 0; x < w; x++) {
     const gx = Math.min(lw - 1, Math.max(0, (x + 0.5) * sx - 0.5));
-    x0s[x] = Math.floor(gx);
-    x1s[x] = Math.min(lw - 1, x0s[x] + 1);
-    fxs[x] = gx - x0s[x];
+    const x0 = Math.floor(gx);
+    const x1 = Math.min(lw - 1, x0 + 1);
+    const f = gx - x0;
+    for (let y = 0; y < lh; y++) {
+      const i = y * lw;
+      ax[y * w + x] = a.data[i + x0] + (a.data[i + x1] - a.data[i + x0]) * f;
+      bx[y * w + x] = b.data[i + x0] + (b.data[i + x1] - b.data[i + x0]) * f;
+    }
   }
+  const out = new Float32Array(w * h);
+  const sy = lh / h;
+  const g = guide.data;
   for (let y = 0; y < h; y++) {
     const gy = Math.min(lh - 1, Math.max(0, (y + 0.5) * sy - 0.5));
     const y0 = Math.floor(gy);
-    const r0 = y0 * lw;
-    const r1 = Math.min(lh - 1, y0 + 1) * lw;
-    const fy = gy - y0;
-    for (let x = 0, o = y * w; x < w; x++) {
-      const i00 = r0 + x0s[x];
-      const i01 = r0 + x1s[x];
-      const i10 = r1 + x0s[x];
-      const i11 = r1 + x1s[x];
-      const fx = fxs[x];
-      const at = (p: Float32Array): number => {
-        const top = p[i00] + (p[i01] - p[i00]) * fx;
-        const bot = p[i10] + (p[i11] - p[i10]) * fx;
-        return top + (bot - top) * fy;
-      };
-      out[o + x] = at(a.data) * guide.data[o + x] + at(b.data);
+    const r0 = y0 * w;
+    const r1 = Math.min(lh - 1, y0 + 1) * w;
+    const f = gy - y0;
+    for (let x = 0, o = y * w; x < w; x++, o++) {
+      const av = ax[r0 + x] + (ax[r1 + x] - ax[r0 + x]) * f;
+      const bv = bx[r0 + x] + (bx[r1 + x] - bx[r0 + x]) * f;
+      out[o] = av * g[o] + bv;
     }
   }
   return { width: w, height: h, data: out };
