@@ -52,7 +52,8 @@ export async function decodeDepthMap(
     throw new DepthMapError(`${name}: a depth map must be a greyscale image (16-bit PNG as MiDaS writes it), got ${channels} channels (a colour-mapped visualization?)`);
   }
   const deep = meta.depth === 'ushort';
-  let pipeline = sharp(bytes).extractChannel(0);
+  // libvips keeps 16 bits only when told the colour space is grey16 (extractChannel alone casts to 8 bits).
+  let pipeline = sharp(bytes).toColourspace(deep ? 'grey16' : 'b-w').extractChannel(0);
   if (size && (size.width !== meta.width || size.height !== meta.height)) {
     const a = meta.width / meta.height;
     const b = size.width / size.height;

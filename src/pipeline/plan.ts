@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createRng, deriveSeed } from '../core/random.js';
+import type { DepthKind } from '../core/depthmap.js';
 import type { TypeId } from '../degradations/types.js';
 import { SPLIT_NAMES, type SplitName } from './recipe.js';
 
@@ -27,6 +28,8 @@ export interface PlanSource {
   rel: string;
   width: number;
   height: number;
+  /** The source's real depth map, when the recipe gives a folder of them and this source has one. */
+  depth?: { path: string; sha256: string; kind: DepthKind };
 }
 
 export interface PlanLevel {
@@ -189,7 +192,7 @@ export class Plan {
 
     const h = createHash('sha256');
     h.update(JSON.stringify({ options, types, total }));
-    for (const s of sorted) h.update(`${s.sha256}:${s.width}x${s.height}\n`);
+    for (const s of sorted) h.update(`${s.sha256}:${s.width}x${s.height}${s.depth ? `:depth=${s.depth.sha256}/${s.depth.kind}` : ''}\n`);
     this.fingerprint = h.digest('hex');
   }
 

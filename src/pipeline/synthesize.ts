@@ -6,6 +6,7 @@ import { ImageInputError, probeImage } from '../core/io.js';
 import { getDegradation, resolveLevel } from '../degradations/registry.js';
 import { softwareVersions } from './versions.js';
 import { Manifest, MANIFEST_FILE, type SampleRow } from './manifest.js';
+import { attachDepthMaps } from './depth-maps.js';
 import { Plan, type PlanSource, type PlanTask, type PlanType } from './plan.js';
 import { createPool, defaultWorkers, type TaskPool } from './pool.js';
 import { silentProgress, type Progress } from './progress.js';
@@ -311,6 +312,7 @@ async function synthesizeLocked(options: SynthesizeOptions, settings: Settings):
     let found: Discovered;
     try {
       found = await discoverSources(recipe.sources, recipe.crop, errors.sink, options.signal);
+      if (recipe.depth) found.sources = await attachDepthMaps(found.sources, recipe.depth, (s, message) => errors.sink(s.path, 'depth', message));
     } finally {
       errors.flush();
     }
@@ -613,6 +615,7 @@ function workerTask(plan: Plan, task: PlanTask, pngLevel: number): WorkerTask {
     path: src.path,
     sha256: src.sha256,
     rel: src.rel,
+    ...(src.depth ? { depth: src.depth } : {}),
     pngLevel,
     samples: task.samples.map((s) => ({ key: s.key, type: s.type, level: s.level, level_id: s.level_id, seed: s.seed, crop: s.crop, split: s.split })),
   };
