@@ -68,8 +68,8 @@ export const blurLowLightNoise = defineComposite({
  * as it veils the scene. Every stage that needs depth takes it from the clean scene.
  */
 const low = { component: lowLight, from: 0.3, to: 1 };
-const weatherOnDark = (component: Degradation): Part => ({ component, from: 0.2, to: 0.5 });
-const hazeOnDark: Part = { component: haze, from: 0.2, to: 0.3 };
+const weatherOnDark = (component: Degradation): Part => ({ component, from: 0.3, to: 0.3 });
+const hazeOnDark: Part = { component: haze, from: 0.25, to: 0.25 };
 const combos: Record<string, Part[]> = {
   'low-haze': [low, hazeOnDark],
   'low-rain': [low, weatherOnDark(rainStreaks)],
