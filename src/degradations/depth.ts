@@ -1,6 +1,6 @@
 import { isDepthKind, type DepthKind } from '../core/depthmap.js';
 import { boxMean, guidedUpsample, minFilter, type Plane } from '../core/filters.js';
-import { CHANNELS, luminance, type Image } from '../core/image.js';
+import { CHANNELS, type Image } from '../core/image.js';
 import type { ApplyContext, ImageInfo } from './types.js';
 
 /**
@@ -58,21 +58,29 @@ export function estimateDepth(image: Image): Plane {
   const lh = Math.ceil(h / s);
   const dark = new Float32Array(lw * lh).fill(1);
   const grey = new Float32Array(lw * lh);
-  const count = new Float32Array(lw * lh);
-  const lum = luminance(image);
-  for (let y = 0; y < h; y++) {
+  const lum = new Float32Array(w * h);
+  const column = new Int32Array(w);
+  for (let x = 0; x < w; x++) column[x] = (x / s) | 0;
+  // One pass: the luma plane (the guide), and per block the minimum of min(R, G, B) and the summed luma.
+  for (let y = 0, p = 0, q = 0; y < h; y++) {
     const row = ((y / s) | 0) * lw;
-    for (let x = 0, p = y * w * CHANNELS; x < w; x++, p += CHANNELS) {
-      let m = data[p];
-      if (data[p + 1] < m) m = data[p + 1];
-      if (data[p + 2] < m) m = data[p + 2];
-      const c = row + ((x / s) | 0);
+    for (let x = 0; x < w; x++, p += CHANNELS, q++) {
+      const r = data[p];
+      const g = data[p + 1];
+      const b = data[p + 2];
+      let m = r < g ? r : g;
+      if (b < m) m = b;
+      const c = row + column[x];
       if (m < dark[c]) dark[c] = m;
-      grey[c] += lum[y * w + x];
-      count[c]++;
+      const l = 0.299 * r + 0.587 * g + 0.114 * b;
+      lum[q] = l;
+      grey[c] += l;
     }
   }
-  for (let i = 0; i < grey.length; i++) grey[i] /= count[i];
+  for (let by = 0; by < lh; by++) {
+    const bh = Math.min(s, h - by * s);
+    for (let bx = 0; bx < lw; bx++) grey[by * lw + bx] /= bh * Math.min(s, w - bx * s);
+  }
   const patch = minFilter({ width: lw, height: lh, data: dark }, 1).data;
   const prior = new Float32Array(lw * lh);
   for (let y = 0; y < lh; y++) {
@@ -116,5 +124,27 @@ export function sceneDepth(image: Image, ref: DepthRef, context: ApplyContext | 
   }
   const out = new Float32Array(map.data.length);
   for (let i = 0; i < out.length; i++) out[i] = DEPTH_NEAR + (1 - DEPTH_NEAR) * map.data[i];
+  return out;
+}
+
+/** Entries of the transmission table: linear interpolation in it is within 2e-6 of exp for beta <= 3. */
+const TRANSMISSION_STEPS = 1024;
+
+/**
+ * t = exp(-beta d) per pixel of a depth plane (d clipped to [0, 1]), by interpolation in a table of exp
+ * instead of one exp per pixel.
+ */
+export function transmission(depth: Float32Array, beta: number): Float32Array {
+  const n = TRANSMISSION_STEPS;
+  const table = new Float32Array(n + 2);
+  for (let i = 0; i <= n; i++) table[i] = Math.exp((-beta * i) / n);
+  table[n + 1] = table[n];
+  const out = new Float32Array(depth.length);
+  for (let i = 0; i < depth.length; i++) {
+    const d = depth[i];
+    const x = (d < 0 ? 0 : d > 1 ? 1 : d) * n;
+    const j = x | 0;
+    out[i] = table[j] + (x - j) * (table[j + 1] - table[j]);
+  }
   return out;
 }

@@ -1,6 +1,6 @@
 import { CHANNELS, createImage, type Image } from '../core/image.js';
 import type { Rng } from '../core/random.js';
-import { checkDepthRef, depthRefFor, estimateDepth, sceneDepth, type DepthRef } from './depth.js';
+import { checkDepthRef, depthRefFor, estimateDepth, sceneDepth, transmission, type DepthRef } from './depth.js';
 import { defineDegradation, levelAt, levelsOf, type ApplyContext, type ImageInfo } from './types.js';
 
 /**
@@ -49,10 +49,11 @@ export function applyHaze(image: Image, settings: HazeSettings, depth: Float32Ar
   const { width, height, data } = image;
   if (depth.length !== width * height) throw new RangeError(`haze depth has ${depth.length} values, expected ${width * height}`);
   const { beta, airlight } = settings;
+  const trans = transmission(depth, beta);
   const out = createImage(width, height);
   const o = out.data;
   for (let i = 0, p = 0; i < depth.length; i++, p += CHANNELS) {
-    const t = Math.exp(-beta * depth[i]);
+    const t = trans[i];
     const veil = airlight * (1 - t);
     o[p] = data[p] * t + veil;
     o[p + 1] = data[p + 1] * t + veil;

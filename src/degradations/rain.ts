@@ -2,9 +2,9 @@ import { gaussianBlur } from '../core/conv.js';
 import { CHANNELS, cloneImage, createImage, clampInPlace, type Image } from '../core/image.js';
 import { createRng, type Rng } from '../core/random.js';
 import { bilinearInto } from '../core/sample.js';
-import { checkDepthRef, depthRefFor, estimateDepth, sceneDepth, type DepthRef } from './depth.js';
-import { sparseTaps, type SparseTaps } from './kernels/line.js';
-import { streakKernel } from './kernels/streak.js';
+import { checkDepthRef, depthRefFor, estimateDepth, sceneDepth, transmission, type DepthRef } from './depth.js';
+import type { SparseTaps } from './kernels/line.js';
+import { streakTaps } from './kernels/streak.js';
 import { defineDegradation, levelAt, levelsOf, type ApplyContext, type ImageInfo, type LevelDef } from './types.js';
 
 /**
@@ -196,11 +196,10 @@ function validateStreaks(settings: RainStreakSettings): void {
 export function renderStreakLayer(width: number, height: number, layer: StreakLayer): Float32Array {
   const plane = new Float32Array(width * height);
   const bank: SparseTaps[] = LENGTH_STEPS.map((z) =>
-    sparseTaps(streakKernel(Math.max(1, layer.length * Math.exp(layer.spread * z)), layer.angle, { width: layer.width, blur: layer.blur })),
+    streakTaps(Math.max(1, layer.length * Math.exp(layer.spread * z)), layer.angle, { width: layer.width, blur: layer.blur }),
   );
-  const reference = streakKernel(layer.reference, layer.angle, { width: layer.width });
   let peak = 0;
-  for (const v of reference.data) if (v > peak) peak = v;
+  for (const v of streakTaps(layer.reference, layer.angle, { width: layer.width }).w) if (v > peak) peak = v;
   const gain = layer.brightness / peak;
   const margin = Math.max(...bank.map((b) => b.radius));
   // Seeds cover the frame plus a margin, so streaks enter from outside it as real rain does.
@@ -253,11 +252,10 @@ export function applyRainStreaks(image: Image, settings: RainStreakSettings, dep
   }
   const out = createImage(width, height);
   const o = out.data;
-  const veiled = settings.veil > 0;
-  const d = veiled ? depth ?? estimateDepth(image).data : null;
+  const trans = settings.veil > 0 ? transmission(depth ?? estimateDepth(image).data, settings.veil) : null;
   const A = settings.airlight;
   for (let i = 0, p = 0; i < keep.length; i++, p += 3) {
-    const alpha = d ? Math.exp(-settings.veil * d[i]) : 1;
+    const alpha = trans ? trans[i] : 1;
     const haze = (1 - alpha) * A;
     for (let k = 0; k < 3; k++) {
       const v = data[p + k] < 0 ? 0 : data[p + k] > 1 ? 1 : data[p + k];

@@ -156,7 +156,7 @@ describe('RS (rain streaks)', () => {
   it("a streak's cross-section is soft, not flat: it peaks on the path and falls off across it; its ends fade", () => {
     const k = streakKernel(24, 90, { width: 3 });
     const r = (k.size - 1) >> 1;
-    const at = (dx: number, dy: number) => k.data[(r + dy) * k.size + r + dx];
+    const at = (dx: number, dy: number) => (Math.abs(dx) > r || Math.abs(dy) > r ? 0 : k.data[(r + dy) * k.size + r + dx]);
     const row = [-3, -2, -1, 0, 1, 2, 3].map((dx) => at(dx, 0));
     expect(row[2]).toBeLessThan(row[3]);
     expect(row[1]).toBeLessThan(row[2]);
