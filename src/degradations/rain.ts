@@ -103,13 +103,13 @@ const STREAK_LENGTHS = [14, 16, 18, 21, 24, 28, 32, 37, 42, 48] as const;
 /** Main-layer streak width (FWHM, px at 256x256). */
 const STREAK_WIDTHS = [1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2] as const;
 /** Main-layer brightness of a streak REFERENCE_LENGTH px long (px at 256x256) per level. */
-const STREAK_BRIGHTNESS = [0.28, 0.34, 0.4, 0.48, 0.58, 0.7, 0.83, 1, 1.18, 1.39] as const;
+const STREAK_BRIGHTNESS = [0.28, 0.34, 0.4, 0.48, 0.56, 0.64, 0.72, 0.8, 0.88, 0.96] as const;
 const REFERENCE_LENGTH = 20;
 /** Depth layers: a dense, thin, faint far layer from level 2; a sparse, wide, defocused near layer from level 5. */
 const FAR_FROM = 2;
 const NEAR_FROM = 5;
 /** Rain accumulation (Yang et al.'s veil) in heavy rain: scattering coefficient over normalized depth. */
-const STREAK_VEIL = [0, 0, 0, 0, 0, 0, 0.1, 0.2, 0.32, 0.45] as const;
+const STREAK_VEIL = [0, 0, 0, 0, 0, 0, 0.08, 0.15, 0.22, 0.3] as const;
 /** Rain falls within this many degrees of vertical (the spread of Rain100L/Rain13k directions). */
 const MAX_TILT = 20;
 /** Layers fall in one direction in light rain and up to this many degrees apart in heavy rain (Rain100H's several directions). */
