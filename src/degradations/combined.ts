@@ -66,6 +66,12 @@ export const blurLowLightNoise = defineComposite({
  * the rain mask added, then the snow mask composited, then `syn_haze` over the result): low light first,
  * then rain or snow, then haze over everything, since the scattering medium veils the streaks and flakes
  * as it veils the scene. Every stage that needs depth takes it from the clean scene.
+ *
+ * With low light first, every later stage brightens a dark frame back towards the clean one, so heavier
+ * weather over it can raise PSNR (rain lifted low-rain from 9.6 to 10.4 dB on a 512 px texture). In the
+ * low-light combinations the severity is therefore the darkness (gamma 2.5 -> 5) over a fixed, moderate
+ * weather stage: the same seed draws the same weather at both levels over a darker frame. The weather-only
+ * combinations rise in both stages.
  */
 const low = { component: lowLight, from: 0.3, to: 1 };
 const weatherOnDark = (component: Degradation): Part => ({ component, from: 0.3, to: 0.3 });
