@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
+import { DEPTH_KINDS, DepthMapError, decodeDepthMap, isDepthKind, type DepthMapData } from '../core/depthmap.js';
 import { decodeImage, encodePng } from '../core/io.js';
 import { createRng, deriveSeed } from '../core/random.js';
 import { checkReplayVersion, getDegradation, resolveLevel } from '../degradations/registry.js';
@@ -15,6 +16,8 @@ interface DegradeOptions {
   output: string;
   paramsOut?: string;
   params?: string;
+  depth?: string;
+  depthKind?: string;
   json?: boolean;
 }
 
@@ -58,6 +61,23 @@ async function readParamsFile(path: string, d: Degradation): Promise<ParamsFile>
   return p as ParamsFile;
 }
 
+async function readDepth(path: string, kind: string | undefined, size: { width: number; height: number }): Promise<DepthMapData> {
+  const k = kind ?? 'inverse';
+  if (!isDepthKind(k)) throw new UsageError(`--depth-kind must be ${DEPTH_KINDS.join(' or ')}, got "${k}"`);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new UserError(`${path}: cannot read the depth map (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  try {
+    return await decodeDepthMap(bytes, k, path, size);
+  } catch (err) {
+    if (err instanceof DepthMapError) throw new UserError(err.message);
+    throw err;
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('degrade')
@@ -69,6 +89,8 @@ export function register(program: Command): void {
     .requiredOption('-o, --output <OUT.png>', 'output PNG (8-bit RGB, same size as the input)')
     .option('--params-out <P.json>', 'write the params that made the output (replayable with --params)')
     .option('--params <P.json>', 'replay params recorded by --params-out instead of sampling new ones')
+    .option('--depth <FILE>', "the input's depth map (greyscale 16-bit PNG, e.g. from MiDaS / Depth Anything), used instead of the depth estimate and recorded in the params")
+    .option('--depth-kind <KIND>', 'inverse (larger = nearer, as MiDaS / Depth Anything write; default) or depth (larger = farther)')
     .option('--json', 'print what was done as JSON')
     .action(
       action(async (input: string, opts: DegradeOptions) => {
@@ -78,6 +100,8 @@ export function register(program: Command): void {
         }
         if (opts.params && opts.level !== undefined) throw new UsageError('--params replays recorded params; do not combine it with --level');
         const image = await decodeImage(input);
+        if (opts.depthKind !== undefined && opts.depth === undefined) throw new UsageError('--depth-kind says how to read --depth FILE; give --depth too');
+        const depth = opts.depth === undefined ? undefined : await readDepth(opts.depth, opts.depthKind, image);
         let record: ParamsFile;
         if (opts.params) {
           record = await readParamsFile(opts.params, d);
@@ -90,7 +114,8 @@ export function register(program: Command): void {
           }
           // The stream depends on (seed, type, level) only, so one seed gives the same params on any image of a size.
           const rng = createRng(deriveSeed(opts.seed, 'degrade', d.id, level));
-          const params = d.sample(level, rng, { width: image.width, height: image.height });
+          const info = { width: image.width, height: image.height, ...(depth ? { depth: { sha256: depth.sha256, kind: depth.kind } } : {}) };
+          const params = d.sample(level, rng, info);
           record = {
             type: d.id,
             level,
@@ -101,7 +126,14 @@ export function register(program: Command): void {
             toolkit_version: TOOLKIT_VERSION,
           };
         }
-        const out = await d.apply(image, record.params);
+        let out;
+        try {
+          out = await d.apply(image, record.params, depth ? { depth } : undefined);
+        } catch (err) {
+          // A replay whose params name a depth map that was not given (or another one).
+          if (err instanceof RangeError && /depth map/.test(err.message)) throw new UserError(`${opts.params ?? input}: ${err.message}`);
+          throw err;
+        }
         try {
           await writeFile(opts.output, await encodePng(out));
           if (opts.paramsOut) await writeFile(opts.paramsOut, `${JSON.stringify(record, null, 2)}\n`);

@@ -18,6 +18,8 @@ export interface SynthesizeCliOptions {
   shardSamples?: string;
   shardIndex?: string;
   shardCount?: string;
+  depth?: string;
+  depthKind?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -63,6 +65,8 @@ export async function effectiveRecipe(opts: SynthesizeCliOptions): Promise<Recip
       per_source: opts.perSource === undefined ? undefined : parseIntOption('--per-source', opts.perSource, 1),
       types: opts.types === undefined ? undefined : opts.types.split(',').filter((t) => t.trim().length > 0),
       shard_samples: opts.shardSamples === undefined ? undefined : parseIntOption('--shard-samples', opts.shardSamples, 1, 1_000_000),
+      depth: opts.depth,
+      depth_kind: opts.depthKind,
     });
   } catch (err) {
     if (err instanceof RecipeError) throw new UsageError(err.message);
@@ -87,6 +91,8 @@ export function register(program: Command): void {
     .option('--shard-samples <N>', 'samples per shard (default 1000)')
     .option('--shard-index <I>', 'make only shards s with s % K == I (with --shard-count K); join parts with `uirgen merge`')
     .option('--shard-count <K>', 'number of parts the plan is split into')
+    .option('--depth <DIR>', 'folder of per-source depth maps (greyscale 16-bit PNG, same relative path and stem as each source) used instead of the depth estimate')
+    .option('--depth-kind <KIND>', 'how the depth maps read: inverse (larger = nearer, as MiDaS / Depth Anything write; default) or depth (larger = farther)')
     .option('--json', 'print the summary as JSON on stdout')
     .option('--quiet', 'no progress output')
     .action(

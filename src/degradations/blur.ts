@@ -2,10 +2,10 @@ import { convolve2d } from '../core/conv.js';
 import { clampInPlace, createImage, type Image } from '../core/image.js';
 import type { Rng } from '../core/random.js';
 import { diskKernel } from './kernels/defocus.js';
-import { PSEUDO_DEPTH_MODEL, pseudoDepthGrid, type DepthGrid } from './haze.js';
+import { checkDepthRef, DEPTH_NEAR, depthRefFor, sceneDepth, type DepthRef } from './depth.js';
 import { motionKernel, type TrajectorySettings } from './kernels/motion.js';
 import { kernelParams, realEsrganKernel, type RealEsrganKernelParams } from './kernels/realesrgan.js';
-import { defineDegradation, levelAt, levelsOf, type LevelDef, type Params } from './types.js';
+import { defineDegradation, levelAt, levelsOf, type ApplyContext, type ImageInfo, type LevelDef, type Params } from './types.js';
 
 /**
  * The blur family: MB (camera-shake motion), DB (defocus disk, uniform or depth-varying), GB
@@ -81,13 +81,11 @@ export const motionBlur = defineDegradation<MotionBlurParams>({
 
 /** Disk radii in pixels, 10 levels, roughly geometric. */
 const DISK_RADII = [1, 1.5, 2, 2.5, 3, 4, 5, 6.5, 8, 10] as const;
-/** Nearest pseudo-depth of haze.ts's model. */
-const DEPTH_NEAR = 0.2;
 /** Largest circle of confusion in the frame for the depth-varying variant. */
 const DEPTH_RADII = [2, 3, 4, 6, 8, 10] as const;
 const diskLevels: LevelDef[] = [
   ...levelsOf('disk', DISK_RADII, (radius) => ({ radius })),
-  ...levelsOf('depth', DEPTH_RADII, (radius) => ({ maxRadius: radius, focus: [DEPTH_NEAR, 1], depthModel: PSEUDO_DEPTH_MODEL })),
+  ...levelsOf('depth', DEPTH_RADII, (radius) => ({ maxRadius: radius, focus: [DEPTH_NEAR, 1], depth: 'map or estimate' })),
 ];
 
 export interface DiskBlurParams extends Params {
@@ -99,10 +97,10 @@ export interface DepthBlurParams extends Params {
   level: string;
   /** radius of the largest circle of confusion in the frame */
   radius: number;
-  /** pseudo-depth in focus, in [0.2, 1] */
+  /** normalized depth in focus, in [0.2, 1] */
   focus: number;
-  /** the pseudo-depth recipe (haze.ts), recorded so a change of recipe shows in params */
-  depthModel: string;
+  /** the depth rendered with: the estimate, or the real depth map (its sha256) that went with the image */
+  depth: DepthRef;
 }
 
 export type DefocusBlurParams = DiskBlurParams | DepthBlurParams;
@@ -112,17 +110,16 @@ const LAYER_STEP = 3.4;
 
 /**
  * Depth-varying defocus: thin-lens circle of confusion c ~ |1/d - 1/focus| over the image's
- * pseudo-depth d (haze.ts: position + dark channel), scaled so the largest in the frame has the
+ * scene depth d (depth.ts: a given map or the edge-aware estimate), scaled so the largest in the frame has the
  * level's radius. The image is blurred with disks at a few evenly spaced radii (layers no more than
  * LAYER_STEP px apart) and each pixel blends the two layers around its own radius, the layered
  * approximation of spatially varying blur (no occlusion handling).
  */
-function depthDefocus(image: Image, p: DepthBlurParams): Image {
+function depthDefocus(image: Image, p: DepthBlurParams, context: ApplyContext | undefined): Image {
   if (!(p.radius >= 0.5 && p.radius <= 64)) throw new RangeError(`radius must be in [0.5, 64], got ${p.radius}`);
   if (!(p.focus >= DEPTH_NEAR && p.focus <= 1)) throw new RangeError(`focus must be in [${DEPTH_NEAR}, 1], got ${p.focus}`);
-  if (p.depthModel !== PSEUDO_DEPTH_MODEL) throw new RangeError(`depthModel must be ${PSEUDO_DEPTH_MODEL}, got ${p.depthModel}`);
   const { width, height } = image;
-  const coc = upsampleDepth(pseudoDepthGrid(image), width, height);
+  const coc = sceneDepth(image, checkDepthRef(p.depth, 'DB'), context, 'DB');
   let max = 0;
   for (let i = 0; i < coc.length; i++) {
     const c = Math.abs(1 / coc[i] - 1 / p.focus);
@@ -164,62 +161,29 @@ function depthDefocus(image: Image, p: DepthBlurParams): Image {
   return out;
 }
 
-/** Bilinear from cell centres to pixels, edges clamped. */
-function upsampleDepth(grid: DepthGrid, width: number, height: number): Float32Array {
-  const out = new Float32Array(width * height);
-  const axis = (n: number, cells: number): { i0: Int32Array; i1: Int32Array; f: Float32Array } => {
-    const i0 = new Int32Array(n);
-    const i1 = new Int32Array(n);
-    const f = new Float32Array(n);
-    for (let x = 0; x < n; x++) {
-      const g = Math.min(cells - 1, Math.max(0, (x + 0.5) / grid.cell - 0.5));
-      const a = Math.floor(g);
-      i0[x] = a;
-      i1[x] = Math.min(cells - 1, a + 1);
-      f[x] = g - a;
-    }
-    return { i0, i1, f };
-  };
-  const ax = axis(width, grid.width);
-  const ay = axis(height, grid.height);
-  const d = grid.data;
-  for (let y = 0; y < height; y++) {
-    const r0 = ay.i0[y] * grid.width;
-    const r1 = ay.i1[y] * grid.width;
-    const fy = ay.f[y];
-    for (let x = 0; x < width; x++) {
-      const fx = ax.f[x];
-      const top = d[r0 + ax.i0[x]] + fx * (d[r0 + ax.i1[x]] - d[r0 + ax.i0[x]]);
-      const bottom = d[r1 + ax.i0[x]] + fx * (d[r1 + ax.i1[x]] - d[r1 + ax.i0[x]]);
-      out[y * width + x] = top + fy * (bottom - top);
-    }
-  }
-  return out;
-}
-
 /**
  * DB: defocus. `disk`: uniform defocus, a pillbox of the level's radius with anti-aliased rim
  * (MATLAB fspecial('disk'), the kernel of defocus-deblurring synthesis); its interior is applied
  * by row prefix sums, so radius 10 costs little more than radius 3. `depth`: the same disks varying
- * over the frame with the pseudo-depth, focus distance drawn and recorded.
+ * over the frame with the scene depth, focus distance drawn and recorded.
  */
 export const defocusBlur = defineDegradation<DefocusBlurParams>({
-  version: 1,
+  version: 2,
   id: 'DB',
   name: 'defocus blur',
   description: 'Out-of-focus blur: a uniform disk (pillbox) point-spread function, or disks growing away from a drawn focus depth.',
   method:
     "Pillbox kernel as MATLAB fspecial('disk', r) (exact pixel-coverage rim weights), radius 1..10 px; depth variant: thin-lens " +
-    'circle of confusion |1/d - 1/focus| over the haze pseudo-depth, max radius 2..10 px, layered disk blurs blended per pixel.',
+    'circle of confusion |1/d - 1/focus| over the scene depth (a given map or the guided-filter estimate), max radius 2..10 px, layered disk blurs blended per pixel.',
   levels: diskLevels,
-  sample(level: number, rng: Rng): DefocusBlurParams {
+  sample(level: number, rng: Rng, info: ImageInfo): DefocusBlurParams {
     const def = levelAt(diskLevels, level, 'DB');
     if (def.variant === 'disk') return { level: def.id, radius: DISK_RADII[def.severity] };
-    return { level: def.id, radius: DEPTH_RADII[def.severity], focus: rng.range(DEPTH_NEAR, 1), depthModel: PSEUDO_DEPTH_MODEL };
+    return { level: def.id, radius: DEPTH_RADII[def.severity], focus: rng.range(DEPTH_NEAR, 1), depth: depthRefFor(info) };
   },
-  async apply(image: Image, p: DefocusBlurParams): Promise<Image> {
+  async apply(image: Image, p: DefocusBlurParams, context?: ApplyContext): Promise<Image> {
     check(image);
-    if (typeof p.focus === 'number') return clampInPlace(depthDefocus(image, p as DepthBlurParams));
+    if (typeof p.focus === 'number') return clampInPlace(depthDefocus(image, p as DepthBlurParams, context));
     return clampInPlace(convolve2d(image, diskKernel(p.radius)));
   },
 });

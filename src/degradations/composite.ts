@@ -3,6 +3,7 @@ import type { Rng } from '../core/random.js';
 import {
   defineDegradation,
   levelAt,
+  type ApplyContext,
   type Degradation,
   type ImageInfo,
   type LevelDef,
@@ -58,9 +59,19 @@ export function sampleStages(stages: readonly StageSpec[], rng: Rng, info: Image
   });
 }
 
-export async function applyStages(image: Image, stages: CompositeParams['stages'], resolve: (t: TypeId) => Degradation): Promise<Image> {
+/**
+ * Apply the stages in order. Each sees the composite's context, with the clean input as the scene, so a stage
+ * that needs depth takes it from the scene and not from what the stages before it made of it.
+ */
+export async function applyStages(
+  image: Image,
+  stages: CompositeParams['stages'],
+  resolve: (t: TypeId) => Degradation,
+  context?: ApplyContext,
+): Promise<Image> {
+  const staged: ApplyContext = { ...context, scene: context?.scene ?? image };
   let out = image;
-  for (const stage of stages) out = await resolve(stage.type).apply(out, stage.params);
+  for (const stage of stages) out = await resolve(stage.type).apply(out, stage.params, staged);
   return out;
 }
 
@@ -111,8 +122,8 @@ export function defineComposite(spec: {
       const def = levelAt(levels, level, spec.id);
       return { level: def.id, stages: sampleStages(spec.levels[level].stages, rng, info) };
     },
-    apply(image, params) {
-      return applyStages(image, params.stages, resolve);
+    apply(image, params, context) {
+      return applyStages(image, params.stages, resolve, context);
     },
   });
 }

@@ -2,18 +2,21 @@ import { gaussianBlur } from '../core/conv.js';
 import { CHANNELS, cloneImage, createImage, clampInPlace, type Image } from '../core/image.js';
 import { createRng, type Rng } from '../core/random.js';
 import { bilinearInto } from '../core/sample.js';
-import { lineKernel, sparseTaps, type SparseTaps } from './kernels/line.js';
-import { defineDegradation, levelAt, levelsOf, type ImageInfo, type LevelDef } from './types.js';
+import { checkDepthRef, depthRefFor, estimateDepth, sceneDepth, transmission, type DepthRef } from './depth.js';
+import type { SparseTaps } from './kernels/line.js';
+import { streakTaps } from './kernels/streak.js';
+import { defineDegradation, levelAt, levelsOf, type ApplyContext, type ImageInfo, type LevelDef } from './types.js';
 
 /**
  * RS, RD and RSD: rain streaks, raindrops on the lens, and both.
  *
- * Streaks follow the Rain100L / Rain13k (Yang et al. CVPR 2017; Fu et al. 2017) photoshop-style
- * recipe: a sparse random noise layer, motion-blurred by a line kernel (length, angle), slightly
- * varied, screen-blended onto the photo; heavy rain stacks several layers (far, main, near) and a
- * thin mist. Convolving a sparse noise layer with a kernel is the sum of the kernel stamped at each
- * noise pixel, so the layer is built by splatting the kernel at each seed point: the cost is
- * (streaks x taps), not (pixels x taps).
+ * Streaks follow the Rain100L / Rain100H / Rain13k (Yang et al. CVPR 2017; Fu et al. 2017)
+ * photoshop-style recipe: a sparse random noise layer, motion-blurred by a kernel that sums to one
+ * (soft cross profile, fading ends), lifted by a levels gain and screen-blended onto the photo; heavy
+ * rain stacks depth layers (far: thin and faint; near: wide and defocused) and the accumulation veil of
+ * Yang et al.'s rain model. Convolving a sparse noise layer with a kernel is the sum of the kernel
+ * stamped at each noise pixel, so a layer is built by splatting kernels at the seed points: the cost
+ * is (streaks x taps), not (pixels x taps).
  *
  * Drops follow the look of Qian et al. CVPR 2018 ("Attentive GAN", real drops on a glass plate) and
  * Porav et al. ICRA 2019 (rendered lens drops): each drop is a soft, out-of-focus blob whose inside
@@ -44,90 +47,123 @@ function checkSeed(name: string, seed: unknown): void {
 // ---------------------------------------------------------------------------------------------
 // RS: rain streaks
 
-/** One layer of streaks: all share a kernel direction and width; each streak draws its own length and brightness. */
+/**
+ * One depth layer of streaks: all share a fall direction, a width and a focus; each streak draws its own
+ * length (log-normal around `length`) and drop brightness.
+ */
 export type StreakLayer = {
-  /** Seed of the layer's noise (positions, brightness, length choice). */
+  /** Seed of the layer's noise (positions, lengths, brightness). */
   seed: string;
   /** Streaks per pixel (the density of the sparse noise). */
   density: number;
-  /** Mean streak length in pixels (motion-blur length). */
+  /** Median streak length in pixels (the motion-blur length). */
   length: number;
-  /** Fall direction in degrees, 90 = vertical (see lineKernel). */
+  /** Log-normal sigma of the streak lengths around the median, in [0, 1]. */
+  spread: number;
+  /** Fall direction in degrees, 90 = vertical (see streakKernel). */
   angle: number;
-  /** Streak width in pixels. */
+  /** Full width at half maximum of a streak's cross profile, in pixels. */
   width: number;
-  /** Peak opacity of the brightest streak, in (0, 1]. */
-  opacity: number;
+  /** Defocus sigma in pixels (near layers are out of focus), 0 = sharp. */
+  blur: number;
+  /**
+   * Peak value that an in-focus streak `reference` pixels long of the brightest drop reaches, in (0, 4] (the
+   * levels gain of the recipe): streaks longer than the reference are fainter, shorter ones brighter.
+   */
+  brightness: number;
+  /** Length in pixels at which a streak's peak equals `brightness` (a fixed exposure: length ~ fall speed). */
+  reference: number;
 };
 
 export type RainStreakSettings = {
+  /** Depth layers, far to near. */
   layers: StreakLayer[];
   /** Screen-blend colour of the streaks (grey level, near white). */
   colour: number;
-  /** Fraction of the rain's mist (a uniform veil of `colour`) over the scene, in [0, 0.5]. */
-  mist: number;
+  /** Rain accumulation: scattering coefficient of the veil over the scene depth (0 = none), in [0, 3]. */
+  veil: number;
+  /** Atmospheric light A of the accumulation veil, in [0, 1]. */
+  airlight: number;
 };
 
-export type RainStreakParams = RainStreakSettings & { level: string };
+export type RainStreakParams = RainStreakSettings & {
+  level: string;
+  /** The depth the accumulation veil was rendered with: the estimate, or the real map (its sha256). */
+  depth: DepthRef;
+};
 
-/** Streak lengths within a layer vary as in real motion-blurred noise: three kernels, picked per streak. */
-const LENGTH_FACTORS = [0.7, 1, 1.3] as const;
+/** Streak lengths of a layer: five kernels at these log-normal quantiles, picked with these odds. */
+const LENGTH_STEPS = [-1.5, -0.75, 0, 0.75, 1.5] as const;
+const LENGTH_ODDS = [0.07, 0.24, 0.38, 0.24, 0.07] as const;
 
-/** Streak seeds per 10,000 pixels of the main layer; the level ids. */
+/** Main-layer streak seeds per 10,000 pixels; the level ids. */
 export const STREAK_DENSITIES = [8, 11, 14, 18, 22, 27, 32, 38, 45, 52] as const;
-/** Main-layer streak length (px at 256x256) per level. */
-const STREAK_LENGTHS = [10, 12, 14, 17, 20, 23, 26, 30, 34, 38] as const;
-const STREAK_WIDTHS = [1, 1, 1, 1.2, 1.2, 1.4, 1.4, 1.6, 1.8, 2] as const;
-const STREAK_OPACITY = [0.6, 0.62, 0.65, 0.68, 0.7, 0.72, 0.75, 0.78, 0.81, 0.84] as const;
-/** Extra layers: a dense, faint far layer from level 3, a sparse, wide, long near layer from level 7. */
-const FAR_FROM = 3;
-const NEAR_FROM = 7;
-const STREAK_MIST = [0, 0, 0, 0, 0, 0.02, 0.04, 0.06, 0.09, 0.12] as const;
+/** Main-layer median streak length (px at 256x256) per level. */
+const STREAK_LENGTHS = [14, 16, 18, 21, 24, 28, 32, 37, 42, 48] as const;
+/** Main-layer streak width (FWHM, px at 256x256). */
+const STREAK_WIDTHS = [1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2] as const;
+/** Main-layer brightness of a streak REFERENCE_LENGTH px long (px at 256x256) per level. */
+const STREAK_BRIGHTNESS = [0.28, 0.34, 0.4, 0.48, 0.56, 0.64, 0.72, 0.8, 0.88, 0.96] as const;
+const REFERENCE_LENGTH = 20;
+/** Depth layers: a dense, thin, faint far layer from level 2; a sparse, wide, defocused near layer from level 5. */
+const FAR_FROM = 2;
+const NEAR_FROM = 5;
+/** Rain accumulation (Yang et al.'s veil) in heavy rain: scattering coefficient over normalized depth. */
+const STREAK_VEIL = [0, 0, 0, 0, 0, 0, 0.08, 0.15, 0.22, 0.3] as const;
 /** Rain falls within this many degrees of vertical (the spread of Rain100L/Rain13k directions). */
 const MAX_TILT = 20;
+/** Layers fall in one direction in light rain and up to this many degrees apart in heavy rain (Rain100H's several directions). */
+const MAX_LAYER_SPREAD = 12;
 
 const STREAK_LEVELS: LevelDef[] = levelsOf('density', STREAK_DENSITIES, (d, i) => ({
   streaksPer10k: d,
   length: STREAK_LENGTHS[i],
   width: STREAK_WIDTHS[i],
-  opacity: STREAK_OPACITY[i],
+  brightness: STREAK_BRIGHTNESS[i],
   layers: 1 + (i >= FAR_FROM ? 1 : 0) + (i >= NEAR_FROM ? 1 : 0),
-  mist: STREAK_MIST[i],
+  veil: STREAK_VEIL[i],
 }));
 
 /**
- * Draw a rain-streak configuration for a level: one fall direction for the sample, each layer
- * tilted a few degrees from it, lengths and opacities jittered; every layer's noise seed recorded.
- * The same number of values is drawn at every level, so one rng seed gives the same rain direction
- * at all levels.
+ * Draw a rain-streak configuration for a level: one fall direction for the sample, each layer tilted from
+ * it (more in heavier rain), lengths and opacities jittered; every layer's noise seed recorded. The same
+ * number of values is drawn at every level, so one rng seed gives the same rain direction at all levels.
  */
 export function sampleRainStreaks(level: number, rng: Rng, info: ImageInfo): RainStreakParams {
   const def = levelAt(STREAK_LEVELS, level, 'RS');
   const s = sizeScale(info.width, info.height);
   const base = 90 + rng.range(-MAX_TILT, MAX_TILT);
   const colour = rng.range(0.85, 1);
+  const airlight = rng.range(0.75, 0.95);
   const draws = [0, 1, 2].map(() => ({
     seed: rng.childSeed(),
-    tilt: rng.range(-4, 4),
+    tilt: rng.range(-1, 1),
     len: rng.range(0.9, 1.1),
     op: rng.range(0.9, 1.1),
   }));
+  const spreadDeg = 2 + (MAX_LAYER_SPREAD - 2) * (level / (STREAK_DENSITIES.length - 1));
   const density = STREAK_DENSITIES[level] / 10000;
   const length = STREAK_LENGTHS[level] * s;
   const width = STREAK_WIDTHS[level] * Math.max(1, s);
-  const opacity = STREAK_OPACITY[level];
-  const layer = (k: number, dens: number, len: number, wid: number, op: number): StreakLayer => ({
+  const brightness = STREAK_BRIGHTNESS[level];
+  const layer = (k: number, dens: number, len: number, wid: number, blur: number, op: number): StreakLayer => ({
     seed: draws[k].seed,
     density: round3(dens * 1e4) / 1e4,
-    length: round3(Math.max(2, len * draws[k].len)),
-    angle: round3(base + draws[k].tilt),
-    width: round3(Math.min(16, wid)),
-    opacity: round3(Math.min(1, op * draws[k].op)),
+    length: round3(Math.min(256, Math.max(2, len * draws[k].len))),
+    spread: 0.3,
+    angle: round3(base + (k === 1 ? 0 : spreadDeg * draws[k].tilt)),
+    width: round3(Math.min(12, wid)),
+    blur: round3(Math.min(8, blur)),
+    brightness: round3(Math.min(4, op * draws[k].op)),
+    reference: round3(REFERENCE_LENGTH * s),
   });
-  const layers: StreakLayer[] = [layer(0, density, length, width, opacity)];
-  if (level >= FAR_FROM) layers.push(layer(1, density * 1.3, length * 0.55, Math.max(1, s), opacity * 0.55));
-  if (level >= NEAR_FROM) layers.push(layer(2, density * 0.1, length * 1.7, width * 1.8, opacity * 0.45));
-  return { level: def.id, layers, colour: round3(colour), mist: STREAK_MIST[level] };
+  const layers: StreakLayer[] = [];
+  // Far streaks are short and faint (0.5 x the length at a quarter of the brightness: half as bright per
+  // pixel); near ones long and out of focus (1.8 x the length at 1.6 x the brightness, spread by the blur).
+  if (level >= FAR_FROM) layers.push(layer(0, density * 1.6, length * 0.5, Math.max(0.8, 0.6 * width), 0, brightness * 0.25));
+  layers.push(layer(1, density, length, width, 0, brightness));
+  if (level >= NEAR_FROM) layers.push(layer(2, density * 0.06, length * 1.8, width * 2.2, (1 + 0.25 * (level - NEAR_FROM)) * s, brightness * 1.6));
+  return { level: def.id, layers, colour: round3(colour), veil: STREAK_VEIL[level], airlight: round3(airlight), depth: depthRefFor(info) };
 }
 
 function validateStreaks(settings: RainStreakSettings): void {
@@ -137,21 +173,35 @@ function validateStreaks(settings: RainStreakSettings): void {
   settings.layers.forEach((l, i) => {
     checkSeed(`rain streak layer ${i} seed`, l.seed);
     check(`rain streak layer ${i} density`, l.density, 0, 0.2);
-    check(`rain streak layer ${i} length`, l.length, 1, 512);
+    check(`rain streak layer ${i} length`, l.length, 1, 256);
+    check(`rain streak layer ${i} spread`, l.spread, 0, 1);
     check(`rain streak layer ${i} angle`, l.angle, -360, 360);
-    check(`rain streak layer ${i} width`, l.width, 1, 16);
-    check(`rain streak layer ${i} opacity`, l.opacity, 0, 1);
+    check(`rain streak layer ${i} width`, l.width, 0.5, 12);
+    check(`rain streak layer ${i} blur`, l.blur, 0, 8);
+    check(`rain streak layer ${i} brightness`, l.brightness, 0, 4);
+    check(`rain streak layer ${i} reference`, l.reference, 1, 256);
   });
   check('rain streak colour', settings.colour, 0, 1);
-  check('rain streak mist', settings.mist, 0, 0.5);
+  check('rain streak veil', settings.veil, 0, 3);
+  check('rain streak airlight', settings.airlight, 0, 1);
 }
 
-/** Add one layer's streaks into the single-channel `alpha` plane. */
-function splatStreaks(alpha: Float32Array, width: number, height: number, layer: StreakLayer): void {
-  const bank: SparseTaps[] = LENGTH_FACTORS.map((f) =>
-    sparseTaps(lineKernel(Math.max(1, layer.length * f), layer.angle, { width: layer.width, normalize: 'peak' })),
+/**
+ * One layer's streaks as a single-channel plane: the sparse noise (a drop of random brightness at each seed
+ * point) convolved with the layer's streak kernels, done by splatting each kernel at its seed point, so the
+ * cost is (streaks x taps), not (pixels x taps). The kernels sum to 1, then one gain (the Photoshop recipe's
+ * levels step) lifts an in-focus streak `reference` px long of the brightest drop to `brightness`: a longer
+ * streak spreads the same light thinner, a defocused one wider.
+ */
+export function renderStreakLayer(width: number, height: number, layer: StreakLayer): Float32Array {
+  const plane = new Float32Array(width * height);
+  const bank: SparseTaps[] = LENGTH_STEPS.map((z) =>
+    streakTaps(Math.max(1, layer.length * Math.exp(layer.spread * z)), layer.angle, { width: layer.width, blur: layer.blur }),
   );
-  const margin = bank[bank.length - 1].radius;
+  let peak = 0;
+  for (const v of streakTaps(layer.reference, layer.angle, { width: layer.width }).w) if (v > peak) peak = v;
+  const gain = layer.brightness / peak;
+  const margin = Math.max(...bank.map((b) => b.radius));
   // Seeds cover the frame plus a margin, so streaks enter from outside it as real rain does.
   const ew = width + 2 * margin;
   const eh = height + 2 * margin;
@@ -160,63 +210,81 @@ function splatStreaks(alpha: Float32Array, width: number, height: number, layer:
   for (let n = 0; n < count; n++) {
     const cx = Math.floor(rng.uniform() * ew) - margin;
     const cy = Math.floor(rng.uniform() * eh) - margin;
-    // Noise amplitude: bright streaks are few, as the thresholded noise of the recipe gives.
+    // Drop brightness: the thresholded noise of the recipe leaves a spread of amplitudes below the brightest.
+    const b = gain * (0.35 + 0.65 * rng.uniform());
     const u = rng.uniform();
-    const b = layer.opacity * (0.3 + 0.7 * u * u);
-    const taps = bank[Math.floor(rng.uniform() * bank.length)];
+    let k = 0;
+    for (let acc = LENGTH_ODDS[0]; u > acc && k < LENGTH_ODDS.length - 1; acc += LENGTH_ODDS[++k]);
+    const taps = bank[k];
     const { dx, dy, w } = taps;
     const inside = cx - taps.radius >= 0 && cy - taps.radius >= 0 && cx + taps.radius < width && cy + taps.radius < height;
     if (inside) {
       const c = cy * width + cx;
-      for (let t = 0; t < w.length; t++) alpha[c + dy[t] * width + dx[t]] += b * w[t];
+      for (let t = 0; t < w.length; t++) plane[c + dy[t] * width + dx[t]] += b * w[t];
     } else {
       for (let t = 0; t < w.length; t++) {
         const x = cx + dx[t];
         const y = cy + dy[t];
-        if (x >= 0 && y >= 0 && x < width && y < height) alpha[y * width + x] += b * w[t];
+        if (x >= 0 && y >= 0 && x < width && y < height) plane[y * width + x] += b * w[t];
       }
     }
   }
+  return plane;
 }
 
 /**
- * Rain streaks over an image: out = screen(image, colour * a) with a the summed streak layers
- * (clipped at 1), after a mist veil. Screen blending, as the Photoshop rain recipe, makes streaks
- * vivid over dark areas and faint over sky. Clamped to [0, 1].
+ * Rain streaks over an image, in Yang et al.'s heavy-rain model (JORDER, CVPR 2017):
+ * O = alpha (B + sum S_k) + (1 - alpha) A, with the sum taken as a screen blend of the layers in `colour`
+ * (the Rain100L/Rain13k recipe; it stays within [0, 1] where a sum would clip) and alpha = exp(-veil d) the
+ * transmission of the rain's accumulation over the scene depth d. Clamped to [0, 1].
  */
-export function applyRainStreaks(image: Image, settings: RainStreakSettings): Image {
+export function applyRainStreaks(image: Image, settings: RainStreakSettings, depth?: Float32Array): Image {
   validateStreaks(settings);
   const { width, height, data } = image;
-  const alpha = new Float32Array(width * height);
-  for (const layer of settings.layers) splatStreaks(alpha, width, height, layer);
+  const keep = new Float32Array(width * height).fill(1);
+  const c = settings.colour;
+  for (const layer of settings.layers) {
+    const plane = renderStreakLayer(width, height, layer);
+    for (let i = 0; i < plane.length; i++) {
+      const a = plane[i];
+      if (a > 0) keep[i] *= 1 - c * (a > 1 ? 1 : a);
+    }
+  }
   const out = createImage(width, height);
   const o = out.data;
-  const c = settings.colour;
-  const keep = 1 - settings.mist;
-  const veil = settings.mist * c;
-  for (let i = 0, p = 0; i < alpha.length; i++, p += 3) {
-    const a = (alpha[i] > 1 ? 1 : alpha[i]) * c;
+  const trans = settings.veil > 0 ? transmission(depth ?? estimateDepth(image).data, settings.veil) : null;
+  const A = settings.airlight;
+  for (let i = 0, p = 0; i < keep.length; i++, p += 3) {
+    const alpha = trans ? trans[i] : 1;
+    const haze = (1 - alpha) * A;
     for (let k = 0; k < 3; k++) {
-      let v = data[p + k] * keep + veil;
-      v = v < 0 ? 0 : v > 1 ? 1 : v;
-      o[p + k] = v + a * (1 - v);
+      const v = data[p + k] < 0 ? 0 : data[p + k] > 1 ? 1 : data[p + k];
+      o[p + k] = alpha * (1 - (1 - v) * keep[i]) + haze;
     }
   }
   return out;
 }
 
 export const rainStreaks = defineDegradation<RainStreakParams>({
-  version: 1,
+  version: 2,
   id: 'RS',
   name: 'rain streaks',
-  description: 'Motion-blurred sparse noise layers (far, main, near) screen-blended onto the image, with mist in heavy rain',
+  description:
+    'Soft, semi-transparent streaks in far, main and near (defocused) depth layers, fainter the longer they are, screen-blended; rain accumulation veil in heavy rain',
   method:
-    'Rain100L/Rain100H (Yang et al., CVPR 2017) and Rain13k (Fu et al., CVPR 2017) style: noise -> line-kernel motion blur ' +
-    '(length, angle within 20 deg of vertical) -> per-layer tilt and per-streak length variation -> screen blend, several layers for heavy rain',
+    'Rain100L/Rain100H (Yang et al., CVPR 2017) and Rain13k (Fu et al., CVPR 2017) style: sparse noise -> motion blur by a kernel that ' +
+    'sums to 1 (Gaussian cross profile, faded ends; Garg & Nayar 2006: brightness falls with length) -> levels gain -> screen blend; ' +
+    'log-normal lengths, random drop brightness, 1-3 depth layers (far thin and faint, near wide and defocused), directions within 20 deg ' +
+    'of vertical and up to 12 deg apart in heavy rain; heavy levels add the accumulation of O = alpha (B + sum S) + (1 - alpha) A over the scene depth',
   levels: STREAK_LEVELS,
   sample: (level: number, rng: Rng, info: ImageInfo) => sampleRainStreaks(level, rng, info),
-  apply: async (image: Image, params: RainStreakParams) => applyRainStreaks(image, params),
+  apply: async (image: Image, params: RainStreakParams, context?: ApplyContext) => applyRainStreaks(image, params, veilDepth(image, params, context, 'RS')),
 });
+
+/** The scene depth under the accumulation veil, when the params have one. */
+function veilDepth(image: Image, params: RainStreakParams, context: ApplyContext | undefined, typeId: string): Float32Array | undefined {
+  return params.veil > 0 ? sceneDepth(image, checkDepthRef(params.depth, typeId), context, typeId) : undefined;
+}
 
 // ---------------------------------------------------------------------------------------------
 // RD: raindrops on the lens
@@ -491,18 +559,18 @@ export function sampleRainStreaksAndDrops(level: number, rng: Rng, info: ImageIn
   };
 }
 
-export function applyRainStreaksAndDrops(image: Image, params: RainStreaksAndDropsParams): Image {
+export function applyRainStreaksAndDrops(image: Image, params: RainStreaksAndDropsParams, context?: ApplyContext): Image {
   if (!params.streaks || !params.drops) throw new RangeError('RSD params need both streaks and drops');
-  return applyRaindrops(applyRainStreaks(image, params.streaks), params.drops);
+  return applyRaindrops(applyRainStreaks(image, params.streaks, veilDepth(image, params.streaks, context, 'RSD')), params.drops);
 }
 
 export const rainStreaksAndDrops = defineDegradation<RainStreaksAndDropsParams>({
-  version: 1,
+  version: 2,
   id: 'RSD',
   name: 'rain streaks and raindrops',
   description: 'Rain streaks (RS) then raindrops on the lens (RD), severities rising together',
   method: 'RS (Rain100L/Rain13k streak recipe) followed by RD (Qian et al. 2018 / Porav et al. 2019 lens drops), as in the UIR-2.5M table',
   levels: RSD_LEVELS,
   sample: (level: number, rng: Rng, info: ImageInfo) => sampleRainStreaksAndDrops(level, rng, info),
-  apply: async (image: Image, params: RainStreaksAndDropsParams) => applyRainStreaksAndDrops(image, params),
+  apply: async (image: Image, params: RainStreaksAndDropsParams, context?: ApplyContext) => applyRainStreaksAndDrops(image, params, context),
 });

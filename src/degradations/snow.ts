@@ -1,8 +1,9 @@
 import { createImage, type Image } from '../core/image.js';
 import { createRng, type Rng } from '../core/random.js';
+import { checkDepthRef, depthRefFor, estimateDepth, sceneDepth, type DepthRef } from './depth.js';
 import { applyHaze } from './haze.js';
 import { lineKernel, sparseTaps } from './kernels/line.js';
-import { defineDegradation, levelAt, levelsOf, type ImageInfo, type LevelDef } from './types.js';
+import { defineDegradation, levelAt, levelsOf, type ApplyContext, type ImageInfo, type LevelDef } from './types.js';
 
 /**
  * S: falling snow, as Snow100K (Liu et al., DesnowNet, TIP 2018) and CSD (Chen et al., ICCV 2021)
@@ -42,7 +43,11 @@ export type SnowSettings = {
   colour: number;
 };
 
-export type SnowParams = SnowSettings & { level: string };
+export type SnowParams = SnowSettings & {
+  level: string;
+  /** The depth the veil was rendered with: the estimate, or the real depth map (its sha256) of the image. */
+  depth: DepthRef;
+};
 
 /** Small flakes per 10,000 pixels; the level ids. Medium and large layers scale with it. */
 export const SNOW_DENSITIES = [12, 20, 30, 42, 56, 72, 90, 110, 135, 160] as const;
@@ -100,6 +105,7 @@ export function sampleSnow(level: number, rng: Rng, info: ImageInfo): SnowParams
     ],
     veil: SNOW_VEIL[level],
     colour: round3(colour),
+    depth: depthRefFor(info),
   };
 }
 
@@ -218,13 +224,13 @@ function stampLayer(alpha: Float32Array, width: number, height: number, layer: F
 }
 
 /**
- * Snow over an image: veil first (the haze-like brightening of falling snow), then the flake
- * layers far to near, composited in `colour`. Clamped to [0, 1].
+ * Snow over an image: veil first (the haze-like brightening of falling snow, over `depth`, by default the
+ * image's estimate), then the flake layers far to near, composited in `colour`. Clamped to [0, 1].
  */
-export function applySnow(image: Image, settings: SnowSettings): Image {
+export function applySnow(image: Image, settings: SnowSettings, depth?: Float32Array): Image {
   validate(settings);
   const { width, height } = image;
-  const veiled = settings.veil > 0 ? applyHaze(image, { beta: settings.veil, airlight: settings.colour }) : image;
+  const veiled = settings.veil > 0 ? applyHaze(image, { beta: settings.veil, airlight: settings.colour }, depth ?? estimateDepth(image).data) : image;
   const alpha = new Float32Array(width * height);
   for (const layer of settings.layers) stampLayer(alpha, width, height, layer);
   const out = createImage(width, height);
@@ -242,14 +248,16 @@ export function applySnow(image: Image, settings: SnowSettings): Image {
 }
 
 export const snow = defineDegradation<SnowParams>({
-  version: 1,
+  version: 2,
   id: 'S',
   name: 'snow',
   description: 'Small, medium and large (defocused) snowflake layers, motion-blurred along the wind, over a veiling brightening',
   method:
     'Snow100K (Liu et al., DesnowNet, TIP 2018) particle masks of three sizes and CSD (Chen et al., ICCV 2021) veiling: ' +
-    'flakes = soft discs * line kernel (wind) * Gaussian (near flakes), alpha-composited; veil = scattering model with small beta',
+    'flakes = soft discs * line kernel (wind) * Gaussian (near flakes), alpha-composited; veil = scattering model with small beta ' +
+    'over the scene depth (a given map or the guided-filter estimate)',
   levels: LEVELS,
   sample: (level: number, rng: Rng, info: ImageInfo) => sampleSnow(level, rng, info),
-  apply: async (image: Image, params: SnowParams) => applySnow(image, params),
+  apply: async (image: Image, params: SnowParams, context?: ApplyContext) =>
+    applySnow(image, params, params.veil > 0 ? sceneDepth(image, checkDepthRef(params.depth, 'S'), context, 'S') : undefined),
 });

@@ -1,3 +1,4 @@
+import type { DepthKind, DepthMapData } from '../core/depthmap.js';
 import type { Image } from '../core/image.js';
 import type { Rng } from '../core/random.js';
 
@@ -17,6 +18,18 @@ export function isTypeId(value: string): value is TypeId {
 export interface ImageInfo {
   width: number;
   height: number;
+  /** Set when a real depth map goes with the image: types that need depth record it instead of the estimate. */
+  depth?: { sha256: string; kind: DepthKind };
+}
+
+/**
+ * What `apply` may use besides the image and its params: the crop of the real depth map recorded in the
+ * params, and the clean scene that composites start from (a stage estimates depth from the scene, not from
+ * what earlier stages made of it).
+ */
+export interface ApplyContext {
+  depth?: DepthMapData;
+  scene?: Image;
 }
 
 export interface LevelDef {
@@ -56,7 +69,7 @@ export interface Degradation<P extends Params = Params> {
   /** The measure that falls with severity; absent = PSNR. */
   severity?: SeverityMeasure;
   sample(level: number, rng: Rng, info: ImageInfo): P;
-  apply(image: Image, params: P): Promise<Image>;
+  apply(image: Image, params: P, context?: ApplyContext): Promise<Image>;
 }
 
 /** Erase a degradation's specific params type so the registry can hold them side by side. */

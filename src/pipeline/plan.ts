@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createRng, deriveSeed } from '../core/random.js';
+import type { DepthKind } from '../core/depthmap.js';
 import type { TypeId } from '../degradations/types.js';
 import { SPLIT_NAMES, type SplitName } from './recipe.js';
 
@@ -36,6 +37,8 @@ export interface PlanSource {
   height: number;
   /** The named collection (recipe `collections`) this source was found in; absent without collections. */
   collection?: string;
+  /** The source's real depth map, when the recipe gives a folder of them and this source has one. */
+  depth?: { path: string; sha256: string; kind: DepthKind };
 }
 
 export interface PlanLevel {
@@ -310,7 +313,11 @@ export class Plan {
     const h = createHash('sha256');
     // 'splits-by-rank': the split rule is part of what the samples depend on.
     h.update(JSON.stringify({ options, types, total, splitRule: 'splits-by-rank' }));
-    for (const s of sorted) h.update(`${s.sha256}:${s.width}x${s.height}${s.collection === undefined ? '' : `:${s.collection}`}\n`);
+    for (const s of sorted) {
+      const collection = s.collection === undefined ? '' : `:${s.collection}`;
+      const depth = s.depth ? `:depth=${s.depth.sha256}/${s.depth.kind}` : '';
+      h.update(`${s.sha256}:${s.width}x${s.height}${collection}${depth}\n`);
+    }
     this.fingerprint = h.digest('hex');
   }
 

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { DEPTH_KINDS, isDepthKind, type DepthKind } from '../core/depthmap.js';
 import { TYPE_IDS, isTypeId, type TypeId } from '../degradations/types.js';
 import { IMPORT_LAYOUT_NAMES, isImportLayout, type ImportLayoutName } from './import-layouts.js';
 
@@ -52,6 +53,17 @@ export interface ImportSpec {
   notes?: string;
 }
 
+/**
+ * Real depth maps for the sources: a folder of greyscale PNGs (16-bit, as MiDaS / Depth Anything write them),
+ * each named like its source (same path below the folder, same stem, `.png`), used by the types that need
+ * scene depth instead of the estimate.
+ */
+export interface DepthSpec {
+  dir: string;
+  /** `inverse`: larger = nearer (relative inverse depth, MiDaS and Depth Anything); `depth`: larger = farther. */
+  kind: DepthKind;
+}
+
 export interface Recipe {
   name: string;
   description?: string;
@@ -83,6 +95,8 @@ export interface Recipe {
    * 1 is about 3x faster to encode than 6 for ~20% larger files (measured on 256x256 crops).
    */
   png_level: number;
+  /** Per-source depth maps; absent: the types that need depth estimate it from each crop. */
+  depth?: DepthSpec;
 }
 
 export const DEFAULT_CROP = 256;
@@ -100,7 +114,7 @@ export class RecipeError extends Error {
 
 const KNOWN_FIELDS = new Set([
   'name', 'description', 'notes', 'sources', 'collections', 'crop', 'seed', 'samples', 'per_source', 'types', 'imports',
-  'level_spread', 'splits', 'shard_samples', 'prefix', 'png_level', 'version',
+  'level_spread', 'splits', 'shard_samples', 'prefix', 'png_level', 'depth', 'version',
 ]);
 
 const COLLECTION_NAME = /^[A-Za-z0-9_.-]{1,40}$/;
@@ -167,6 +181,20 @@ function pngLevel(v: unknown): number {
     throw new RecipeError(`png_level must be an integer in 0..9 (zlib level), got ${JSON.stringify(v)}`);
   }
   return v;
+}
+
+/** `"DIR"` or `{"dir": "DIR", "kind": "inverse" | "depth"}` (kind defaults to inverse, what MiDaS writes). */
+function normalizeDepth(v: unknown, base?: string): DepthSpec | undefined {
+  if (v === undefined || v === null) return undefined;
+  const spec = typeof v === 'string' ? { dir: v } : v;
+  if (!isObject(spec)) throw new RecipeError(`depth must be a folder of depth maps or {"dir": DIR, "kind": "inverse"|"depth"}, got ${JSON.stringify(v)}`);
+  for (const k of Object.keys(spec)) {
+    if (k !== 'dir' && k !== 'kind') throw new RecipeError(`depth: unknown field "${k}" (accepted: dir, kind)`);
+  }
+  const dir = text('depth.dir', spec.dir, undefined, 'a folder path');
+  const kind = spec.kind ?? 'inverse';
+  if (!isDepthKind(kind)) throw new RecipeError(`depth.kind must be ${DEPTH_KINDS.map((k) => `"${k}"`).join(' or ')}, got ${JSON.stringify(kind)}`);
+  return { dir: base && !isAbsolute(dir) ? resolve(base, dir) : dir, kind };
 }
 
 function weightOf(field: string, v: unknown): number {
@@ -334,6 +362,8 @@ export function normalizeRecipe(input: unknown, base?: string): Recipe {
   }
   const imports = normalizeImports(input.imports);
   if (imports) recipe.imports = imports;
+  const depth = normalizeDepth(input.depth, base);
+  if (depth) recipe.depth = depth;
   if (input.description !== undefined) recipe.description = text('description', input.description);
   if (input.notes !== undefined) recipe.notes = text('notes', input.notes);
   return canonical(recipe);
@@ -358,6 +388,7 @@ function canonical(r: Recipe): Recipe {
     shard_samples: r.shard_samples,
     prefix: r.prefix,
     png_level: r.png_level,
+    ...(r.depth ? { depth: { dir: r.depth.dir, kind: r.depth.kind } } : {}),
   };
   for (const id of TYPE_IDS) {
     const s = r.types[id];
@@ -417,6 +448,9 @@ export interface RecipeOverrides {
   per_source?: number;
   types?: string[];
   shard_samples?: number;
+  /** A folder of depth maps (replaces the recipe's), and their kind. */
+  depth?: string;
+  depth_kind?: string;
 }
 
 /**
@@ -447,6 +481,12 @@ export function applyOverrides(recipe: Recipe, o: RecipeOverrides): Recipe {
   if (o.crop !== undefined) next.crop = o.crop;
   if (o.seed !== undefined) next.seed = o.seed;
   if (o.shard_samples !== undefined) next.shard_samples = o.shard_samples;
+  if (o.depth_kind !== undefined && o.depth === undefined && !recipe.depth) {
+    throw new RecipeError('--depth-kind says how to read the maps of --depth DIR; give --depth too');
+  }
+  if (o.depth !== undefined || o.depth_kind !== undefined) {
+    next.depth = { dir: o.depth ?? recipe.depth?.dir, kind: o.depth_kind ?? recipe.depth?.kind ?? 'inverse' };
+  }
   if (o.samples !== undefined) {
     next.samples = o.samples;
     next.per_source = null;
@@ -481,11 +521,16 @@ function withoutCollections(types: Recipe['types']): Recipe['types'] {
 }
 
 /**
- * The recipe fields that decide the samples: everything but where the sources live, the prose, the
- * collections' published figures and the expected imports (which are not synthesized). Of the
- * collections only the names count, in order (the first holding an image keeps it).
+ * The recipe fields that decide the samples: everything but where the sources and depth maps live, the prose,
+ * the collections' published figures and the expected imports (which are not synthesized). Of the collections
+ * only the names count, in order (the first holding an image keeps it); of the depth maps only their kind (their
+ * contents are in the plan's fingerprint).
  */
 export function planIdentity(r: Recipe): string {
-  const { sources: _s, description: _d, notes: _n, name: _m, imports: _i, collections, ...rest } = r;
-  return JSON.stringify(collections ? { ...rest, collections: Object.keys(collections) } : rest);
+  const { sources: _s, description: _d, notes: _n, name: _m, imports: _i, collections, depth, ...rest } = r;
+  return JSON.stringify({
+    ...rest,
+    ...(collections ? { collections: Object.keys(collections) } : {}),
+    ...(depth ? { depth: { kind: depth.kind } } : {}),
+  });
 }

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { getDegradation, resolveLevel } from '../degradations/registry.js';
 import { softwareVersions } from './versions.js';
 import { Manifest, MANIFEST_FILE, type SampleRow } from './manifest.js';
+import { attachDepthMaps } from './depth-maps.js';
 import { Plan, type PlanSource, type PlanTask, type PlanType } from './plan.js';
 import { createPool, defaultWorkers, type TaskPool } from './pool.js';
 import { silentProgress, type Progress } from './progress.js';
@@ -238,6 +239,7 @@ async function synthesizeLocked(options: SynthesizeOptions, settings: Settings):
     let found: Discovered;
     try {
       found = await discoverRecipeSources(recipe, errors.sink, options.signal);
+      if (recipe.depth) found.sources = await attachDepthMaps(found.sources, recipe.depth, (s, message) => errors.sink(s.path, 'depth', message));
     } finally {
       errors.flush();
     }
@@ -553,6 +555,7 @@ function workerTask(plan: Plan, task: PlanTask, pngLevel: number): WorkerTask {
     path: src.path,
     sha256: src.sha256,
     rel: src.rel,
+    ...(src.depth ? { depth: src.depth } : {}),
     pngLevel,
     samples: task.samples.map((s) => ({ key: s.key, type: s.type, level: s.level, level_id: s.level_id, seed: s.seed, crop: s.crop, split: s.split })),
   };

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { Piscina } from 'piscina';
 import sharp from 'sharp';
 import { cloneImage } from '../core/image.js';
+import { cropDepthMap, decodeDepthMap, type DepthKind, type DepthMapData } from '../core/depthmap.js';
 import { cropRaster8, decodeRaster8, encodePng, ImageInputError, type Raster8 } from '../core/io.js';
 import { createRng } from '../core/random.js';
 import { getDegradation } from '../degradations/registry.js';
@@ -43,6 +44,8 @@ export interface WorkerTask {
   samples: WorkerSample[];
   /** zlib level for both PNGs (fixed per dataset: it changes the bytes). */
   pngLevel: number;
+  /** The source's real depth map: loaded with it, cropped with each crop, and recorded in params. */
+  depth?: { path: string; sha256: string; kind: DepthKind };
 }
 
 export interface SampleOutput {
@@ -99,6 +102,30 @@ async function loadSource(task: WorkerTask): Promise<Raster8> {
   return image;
 }
 
+let cachedDepth: DepthMapData | null = null;
+
+/** The source's depth map at the source's size (checked against its fingerprint), kept like the source. */
+async function loadDepth(task: WorkerTask, source: Raster8): Promise<DepthMapData | null> {
+  const ref = task.depth;
+  if (!ref) return null;
+  if (cachedDepth && cachedDepth.sha256 === ref.sha256 && cachedDepth.kind === ref.kind && cachedDepth.width === source.width && cachedDepth.height === source.height) {
+    return cachedDepth;
+  }
+  cachedDepth = null;
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(ref.path);
+  } catch (err) {
+    throw new SourceError('depth', `cannot read depth map ${ref.path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  const map = await decodeDepthMap(bytes, ref.kind, ref.path, source).catch((err: Error) => {
+    throw new SourceError('depth', err.message);
+  });
+  if (map.sha256 !== ref.sha256) throw new SourceError('depth', `depth map ${ref.path} changed since it was fingerprinted (sha256 differs)`);
+  cachedDepth = map;
+  return map;
+}
+
 class SourceError extends Error {
   constructor(
     readonly stage: string,
@@ -126,12 +153,14 @@ interface Made {
  * encodes still running on libuv's pool, so the caller can start the next crop's degradation
  * while they finish; on two cores that keeps both busy instead of waiting for zlib.
  */
-async function degrade(source: Raster8, task: WorkerTask, s: WorkerSample): Promise<() => Promise<Made>> {
+async function degrade(source: Raster8, depthMap: DepthMapData | null, task: WorkerTask, s: WorkerSample): Promise<() => Promise<Made>> {
   const gt = cropRaster8(source, s.crop.x, s.crop.y, s.crop.w, s.crop.h);
   const d = getDegradation(s.type);
-  const params = d.sample(s.level, createRng(s.seed), { width: gt.width, height: gt.height });
+  const depth = depthMap ? cropDepthMap(depthMap, s.crop.x, s.crop.y, s.crop.w, s.crop.h) : undefined;
+  const info = { width: gt.width, height: gt.height, ...(depth ? { depth: { sha256: depth.sha256, kind: depth.kind } } : {}) };
+  const params = d.sample(s.level, createRng(s.seed), info);
   // A clone, so an operator that works in place cannot change the gt we measure and store.
-  const lq = await d.apply(cloneImage(gt), params);
+  const lq = await d.apply(cloneImage(gt), params, depth ? { depth } : undefined);
   if (lq.width !== gt.width || lq.height !== gt.height) {
     throw new Error(`${s.type} returned ${lq.width}x${lq.height} for a ${gt.width}x${gt.height} input`);
   }
@@ -146,7 +175,7 @@ async function degrade(source: Raster8, task: WorkerTask, s: WorkerSample): Prom
     type_version: d.version,
     params,
     seed: s.seed,
-    source: { sha256: task.sha256, path: task.rel },
+    source: { sha256: task.sha256, path: task.rel, ...(task.depth ? { depth: { sha256: task.depth.sha256, kind: task.depth.kind } } : {}) },
     crop: s.crop,
     split: s.split,
   };
@@ -168,8 +197,10 @@ export async function runTask(task: WorkerTask): Promise<WorkerResult> {
     return [size - b.length, b.length];
   };
   let source: Raster8;
+  let depthMap: DepthMapData | null;
   try {
     source = await loadSource(task);
+    depthMap = await loadDepth(task, source);
   } catch (err) {
     const e = err instanceof SourceError ? err : new SourceError('decode', String(err));
     return { sourceError: { stage: e.stage, message: e.message }, outputs, failures, data: new Uint8Array(0) };
@@ -204,7 +235,7 @@ export async function runTask(task: WorkerTask): Promise<WorkerResult> {
   };
   for (const s of task.samples) {
     try {
-      const finish = await degrade(source, task, s);
+      const finish = await degrade(source, depthMap, task, s);
       await collect();
       pending = { s, finish };
     } catch (err) {

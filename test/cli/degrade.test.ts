@@ -1,8 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { samplePaths } from '../support/samples.js';
+import { decodeImage } from '../../src/core/io.js';
+import { writeDepthMap } from '../support/depth.js';
 import { pngBomb, tempDir } from '../support/files.js';
 
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
@@ -102,5 +105,58 @@ describe('uirgen degrade', () => {
     const r = uirgen('degrade', photo, ...all);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+});
+
+describe('uirgen degrade --depth', () => {
+  // chelsea.png is 451x300; the map is written at half that size (same aspect) and resized to it
+  const map = join(dir, 'chelsea-depth.png');
+  writeDepthMap(map, 226, 150, (x) => 1 - x / 225); // inverse depth: the left side near, the right far
+  const sha = createHash('sha256').update(readFileSync(map)).digest('hex');
+  const meanRed = async (path: string, x0: number, x1: number) => {
+    const im = await decodeImage(path);
+    let s = 0;
+    let n = 0;
+    for (let y = 0; y < im.height; y++) for (let x = x0; x < x1; x++) [s, n] = [s + im.data[(y * im.width + x) * 3], n + 1];
+    return s / n;
+  };
+
+  it('uses the map instead of the estimate and records it in the params; replay needs the same map', async () => {
+    const withMap = join(dir, 'hm.png');
+    const params = join(dir, 'hm.json');
+    let r = uirgen('degrade', photo, '-t', 'H', '-l', 'beta:1.8', '--seed', '2', '--depth', map, '-o', withMap, '--params-out', params);
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(readFileSync(params, 'utf8')) as { params: { depth: unknown } };
+    expect(record.params.depth).toEqual({ sha256: sha, kind: 'inverse' });
+    const estimate = join(dir, 'he.png');
+    r = uirgen('degrade', photo, '-t', 'H', '-l', 'beta:1.8', '--seed', '2', '-o', estimate, '--params-out', join(dir, 'he.json'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'he.json'), 'utf8')).params.depth).toBe('estimate');
+    expect(readFileSync(withMap).equals(readFileSync(estimate))).toBe(false);
+    // the far (right) side is hazier, i.e. brighter over this dark-ish photo, than the near (left) side
+    const clean = { left: await meanRed(photo, 0, 60), right: await meanRed(photo, 391, 451) };
+    const hazy = { left: await meanRed(withMap, 0, 60), right: await meanRed(withMap, 391, 451) };
+    expect(hazy.right - clean.right).toBeGreaterThan(hazy.left - clean.left + 0.1);
+    // a replay without the map is refused, naming it; with it, the bytes are the same
+    r = uirgen('degrade', photo, '-t', 'H', '--params', params, '-o', join(dir, 'hr.png'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(sha.slice(0, 12));
+    expect(r.stderr).toContain('--depth');
+    r = uirgen('degrade', photo, '-t', 'H', '--params', params, '--depth', map, '-o', join(dir, 'hr.png'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'hr.png')).equals(readFileSync(withMap))).toBe(true);
+  });
+
+  it('--depth-kind depth reads larger values as farther; composites pass the map to their stages', () => {
+    const p = join(dir, 'kd.json');
+    let r = uirgen('degrade', photo, '-t', 'LHRS', '-l', 'haze-snow:2', '--depth', map, '--depth-kind', 'depth', '-o', join(dir, 'kd.png'), '--params-out', p);
+    expect(r.code, r.stderr).toBe(0);
+    const stages = (JSON.parse(readFileSync(p, 'utf8')) as { params: { stages: { params: { depth?: unknown } }[] } }).params.stages;
+    for (const s of stages) expect(s.params.depth).toEqual({ sha256: sha, kind: 'depth' });
+    r = uirgen('degrade', photo, '-t', 'H', '--depth-kind', 'depth', '-o', join(dir, 'x.png'));
+    expect(r.code).toBe(2);
+    r = uirgen('degrade', photo, '-t', 'H', '--depth', photo, '-o', join(dir, 'x.png'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/greyscale/);
   });
 });

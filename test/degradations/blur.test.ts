@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createImage, type Image } from '../../src/core/image.js';
 import { createRng } from '../../src/core/random.js';
 import { defocusBlur, gaussianSincBlur, motionBlur, type DepthBlurParams } from '../../src/degradations/blur.js';
-import { pseudoDepthGrid } from '../../src/degradations/haze.js';
+import { estimateDepth } from '../../src/degradations/depth.js';
 import { diskKernel } from '../../src/degradations/kernels/defocus.js';
 import type { Degradation, Params } from '../../src/degradations/types.js';
 import { sampleCrops } from '../support/samples.js';
@@ -147,27 +147,33 @@ describe('DB (defocus blur)', () => {
     expect(a.focus).not.toBe(b.focus);
     expect(a.focus).toBeGreaterThanOrEqual(0.2);
     expect(a.focus).toBeLessThanOrEqual(1);
-    const grid = pseudoDepthGrid(im);
-    const depths = Array.from(grid.data);
-    const near = depths.indexOf(Math.min(...depths));
-    const far = depths.indexOf(Math.max(...depths));
-    // focus on the farthest cell: the nearest cell has the largest circle of confusion
-    const out = await defocusBlur.apply(im, { ...a, focus: depths[far] });
-    const change = (cell: number): number => {
-      const cx = cell % grid.width;
-      const cy = Math.floor(cell / grid.width);
+    // Mean depth of each 8x8 block of the estimate; the nearest and the farthest block.
+    const depth = estimateDepth(im).data;
+    const blocks: number[] = [];
+    for (let by = 0; by < 16; by++) {
+      for (let bx = 0; bx < 16; bx++) {
+        let s = 0;
+        for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) s += depth[(by * 8 + y) * 128 + bx * 8 + x];
+        blocks.push(s / 64);
+      }
+    }
+    const near = blocks.indexOf(Math.min(...blocks));
+    const far = blocks.indexOf(Math.max(...blocks));
+    // focus on the farthest block: the nearest block has the largest circle of confusion
+    const out = await defocusBlur.apply(im, { ...a, focus: blocks[far] });
+    const change = (block: number): number => {
+      const cx = block % 16;
+      const cy = Math.floor(block / 16);
       let s = 0;
-      let n = 0;
-      for (let y = cy * grid.cell; y < Math.min(128, (cy + 1) * grid.cell); y++) {
-        for (let x = cx * grid.cell; x < Math.min(128, (cx + 1) * grid.cell); x++) {
+      for (let y = cy * 8; y < cy * 8 + 8; y++) {
+        for (let x = cx * 8; x < cx * 8 + 8; x++) {
           for (let c = 0; c < 3; c++) s += Math.abs(out.data[(y * 128 + x) * 3 + c] - im.data[(y * 128 + x) * 3 + c]);
-          n += 3;
         }
       }
-      return s / n;
+      return s / 192;
     };
     expect(change(far)).toBeLessThan(0.5 * change(near));
-    await expect(defocusBlur.apply(im, { ...a, depthModel: 'v0' })).rejects.toThrow(/depthModel/);
+    await expect(defocusBlur.apply(im, { ...a, depth: 'v0' })).rejects.toThrow(/depth must be "estimate"/);
     await expect(defocusBlur.apply(im, { ...a, focus: 2 })).rejects.toThrow(/focus/);
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createImage, cropImage, type Image } from '../../src/core/image.js';
 import { createRng } from '../../src/core/random.js';
-import { AIRLIGHT_RANGE, HAZE_BETAS, applyHaze, haze, pseudoDepthGrid, type HazeParams } from '../../src/degradations/haze.js';
+import { estimateDepth } from '../../src/degradations/depth.js';
+import { AIRLIGHT_RANGE, HAZE_BETAS, applyHaze, haze, type HazeParams } from '../../src/degradations/haze.js';
 import { sampleCrops } from '../support/samples.js';
 import { expectFallingWithinVariants, meanPsnrByVariant } from '../support/severity.js';
 
@@ -91,20 +92,58 @@ describe('H (haze)', () => {
   it('puts bright, colourless regions (a high dark channel, like sky) farther than dark ones at the same height', () => {
     const im = flat(64, 64, 0.05);
     for (let y = 0; y < 64; y++) for (let x = 32; x < 64; x++) im.data.fill(0.9, (y * 64 + x) * 3, (y * 64 + x) * 3 + 3);
-    const depth = pseudoDepthGrid(im);
-    const row = depth.height >> 1;
-    expect(depth.data[row * depth.width + depth.width - 1]).toBeGreaterThan(depth.data[row * depth.width] + 0.2);
-    for (const d of depth.data) {
+    const depth = estimateDepth(im).data;
+    expect(depth[32 * 64 + 60]).toBeGreaterThan(depth[32 * 64 + 3] + 0.2);
+    for (const d of depth) {
       expect(d).toBeGreaterThanOrEqual(0.2);
       expect(d).toBeLessThanOrEqual(1);
     }
   });
 
-  it('validates settings and the recorded depth model', async () => {
+  it('the transmission follows an object edge: it changes across the edge far more than along it', async () => {
+    // A textured, colourful object (near: low dark channel) against a bright grey wall (far), its
+    // outline a slanted edge at no block boundary: x = 70 + 0.3 y on a 160x160 scene.
+    const n = 160;
+    const im = flat(n, n, 0.82);
+    const edge = (y: number) => 70 + 0.3 * y;
+    for (let y = 0; y < n; y++) {
+      for (let x = 0; x < n; x++) {
+        if (x >= edge(y)) continue;
+        const p = (y * n + x) * 3;
+        const checker = ((x >> 2) + (y >> 2)) & 1;
+        im.data[p] = checker ? 0.7 : 0.55;
+        im.data[p + 1] = checker ? 0.2 : 0.3;
+        im.data[p + 2] = 0.08;
+      }
+    }
+    const out = await haze.apply(im, { level: 'beta:1.2', beta: 1.2, airlight: 0.9, depth: 'estimate' } as HazeParams);
+    // t recovered from the red channel: I = J t + A (1 - t)  =>  t = (I - A) / (J - A).
+    const t = (x: number, y: number) => {
+      const p = (y * n + Math.round(x)) * 3;
+      return (out.data[p] - 0.9) / (im.data[p] - 0.9);
+    };
+    let across = 0;
+    let along = 0;
+    let full = 0;
+    for (let y = 20; y < 140; y += 10) {
+      across += Math.abs(t(edge(y) + 3, y) - t(edge(y) - 4, y));
+      // along the edge, on the object side: the same distance (7 px) down the outline
+      along += Math.abs(t(edge(y) - 4, y) - t(edge(y + 7) - 4, y + 7));
+      full += Math.abs(t(n - 10, y) - t(10, y));
+    }
+    expect(across).toBeGreaterThan(5 * along);
+    // the step sits at the edge: most of the object-to-wall change happens within those 7 px
+    expect(across).toBeGreaterThan(0.5 * full);
+  });
+
+  it('validates settings and the recorded depth', async () => {
     const im = flat(8, 8, 0.5);
     expect(() => applyHaze(im, { beta: -1, airlight: 0.8 })).toThrow(/beta must be in \[0, 5\]/);
     expect(() => applyHaze(im, { beta: 1, airlight: 1.5 })).toThrow(/airlight must be in \[0, 1\]/);
     const p = haze.sample(0, createRng(1), im);
-    await expect(haze.apply(im, { ...p, depthModel: 'other' })).rejects.toThrow(/depthModel/);
+    expect(p.depth).toBe('estimate');
+    await expect(haze.apply(im, { ...p, depth: 'other' })).rejects.toThrow(/depth must be "estimate"/);
+    const map = { sha256: 'a'.repeat(64), kind: 'inverse' as const };
+    await expect(haze.apply(im, { ...p, depth: map })).rejects.toThrow(/depth map sha256 aaaaaaaaaaaa.*no depth map was given/);
   });
 });

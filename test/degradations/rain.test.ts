@@ -8,6 +8,7 @@ import {
   applyRaindrops,
   applyRainStreaks,
   applyRainStreaksAndDrops,
+  renderStreakLayer,
   raindrops,
   rainStreaks,
   rainStreaksAndDrops,
@@ -17,6 +18,8 @@ import {
   type RaindropSettings,
   type RainStreakSettings,
 } from '../../src/degradations/rain.js';
+import { estimateDepth } from '../../src/degradations/depth.js';
+import { streakKernel } from '../../src/degradations/kernels/streak.js';
 import { sampleCrops } from '../support/samples.js';
 import { expectFallingWithinVariants, meanPsnrByVariant } from '../support/severity.js';
 
@@ -85,25 +88,37 @@ function contract(deg: Degradation, count: number): void {
 describe('RS (rain streaks)', () => {
   contract(rainStreaks, 10);
 
-  it('levels are density:N with layers, length and mist rising', () => {
+  it('levels are density:N with depth layers, length and the accumulation veil rising', () => {
     expect(rainStreaks.levels.map((l) => l.id)).toEqual(STREAK_DENSITIES.map((d) => `density:${d}`));
     const p0 = sampleRainStreaks(0, createRng(3), { width: 256, height: 256 });
     const p9 = sampleRainStreaks(9, createRng(3), { width: 256, height: 256 });
     expect(p0.layers.length).toBe(1);
     expect(p9.layers.length).toBe(3);
-    expect(p9.layers[0].length).toBeGreaterThan(p0.layers[0].length);
-    expect(p9.mist).toBeGreaterThan(p0.mist);
+    expect(p9.layers[1].length).toBeGreaterThan(p0.layers[0].length);
+    expect(p0.veil).toBe(0);
+    expect(p9.veil).toBeGreaterThan(0);
+    expect(p9.depth).toBe('estimate');
+    // far layer thin, faint and short; near layer wide, defocused and long (the main layer between)
+    const [far, main, near] = p9.layers;
+    expect(far.width).toBeLessThan(main.width);
+    expect(far.brightness / far.length).toBeLessThan(main.brightness / main.length);
+    expect(far.length).toBeLessThan(main.length);
+    expect(near.width).toBeGreaterThan(main.width);
+    expect(near.blur).toBeGreaterThan(0);
+    expect(main.blur).toBe(0);
+    expect(near.length).toBeGreaterThan(main.length);
     // One rng seed: the same rain direction at every level.
-    expect(Math.abs(p9.layers[0].angle - p0.layers[0].angle)).toBeLessThan(1e-9);
+    expect(Math.abs(p9.layers[1].angle - p0.layers[0].angle)).toBeLessThan(1e-9);
     for (const l of p9.layers) expect(Math.abs(l.angle - 90)).toBeLessThanOrEqual(25);
   });
 
   it('streaks only brighten (screen blend) and run along the rain direction', () => {
     const im = flat(128, 128, 0.2);
     const settings: RainStreakSettings = {
-      layers: [{ seed: 'x', density: 0.004, length: 20, angle: 90, width: 1, opacity: 0.8 }],
+      layers: [{ seed: 'x', density: 0.004, length: 20, spread: 0.3, angle: 90, width: 1, blur: 0, brightness: 0.8, reference: 20 }],
       colour: 1,
-      mist: 0,
+      veil: 0,
+      airlight: 0.9,
     };
     const out = applyRainStreaks(im, settings);
     let changed = 0;
@@ -138,14 +153,74 @@ describe('RS (rain streaks)', () => {
     expect(h2).toBeGreaterThan(3 * v2);
   });
 
+  it("a streak's cross-section is soft, not flat: it peaks on the path and falls off across it; its ends fade", () => {
+    const k = streakKernel(24, 90, { width: 3 });
+    const r = (k.size - 1) >> 1;
+    const at = (dx: number, dy: number) => (Math.abs(dx) > r || Math.abs(dy) > r ? 0 : k.data[(r + dy) * k.size + r + dx]);
+    const row = [-3, -2, -1, 0, 1, 2, 3].map((dx) => at(dx, 0));
+    expect(row[2]).toBeLessThan(row[3]);
+    expect(row[1]).toBeLessThan(row[2]);
+    expect(row[0]).toBeLessThan(row[1]);
+    expect(row[4]).toBeCloseTo(row[2], 6);
+    expect(row[1] / row[3]).toBeLessThan(0.5);
+    // along the path: flat in the middle, fading over the last pixels instead of stopping as a bar
+    expect(at(0, 6)).toBeCloseTo(row[3], 3);
+    expect(at(0, 12)).toBeLessThan(0.6 * row[3]);
+    expect(at(0, 12)).toBeGreaterThan(0.4 * row[3]);
+    expect(at(0, 14)).toBeLessThan(0.1 * row[3]);
+    expect(k.data.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+  });
+
+  it('a longer streak of the same drop is fainter: its brightness falls with length (the kernel sums to 1)', () => {
+    const layer = { seed: 'len', density: 0.0008, spread: 0, angle: 90, width: 1.5, blur: 0, brightness: 0.6, reference: 20 };
+    const brightness = (length: number) => {
+      // Mean value over the streak pixels (those lit above 5% of the brightest) and how many are lit.
+      const p = renderStreakLayer(160, 160, { ...layer, length });
+      const max = p.reduce((m, v) => (v > m ? v : m), 0);
+      let s = 0;
+      let n = 0;
+      for (const v of p) if (v > 0.05 * max) [s, n] = [s + v, n + 1];
+      return { mean: s / n, max, lit: n };
+    };
+    const short = brightness(10);
+    const long = brightness(40);
+    expect(long.max).toBeLessThan(0.5 * short.max);
+    expect(long.mean).toBeLessThan(0.5 * short.mean);
+    expect(long.lit).toBeGreaterThan(2 * short.lit);
+  });
+
+  it('a defocused (near) streak is wider and dimmer at its peak than a sharp one', () => {
+    const base = { seed: 'focus', density: 0.003, length: 30, spread: 0, angle: 90, width: 2, brightness: 0.6, reference: 20 };
+    const peak = (p: Float32Array) => p.reduce((m, v) => (v > m ? v : m), 0);
+    const sharp = renderStreakLayer(96, 96, { ...base, blur: 0 });
+    const soft = renderStreakLayer(96, 96, { ...base, blur: 2.5 });
+    expect(peak(soft)).toBeLessThan(0.6 * peak(sharp));
+    const lit = (p: Float32Array) => p.filter((v) => v > 0.05 * peak(sharp)).length;
+    expect(lit(soft)).toBeGreaterThan(lit(sharp));
+  });
+
+  it('heavy rain veils the scene by its depth, as O = alpha (B + S) + (1 - alpha) A: far parts more than near', () => {
+    const im = flat(64, 64, 0.1);
+    const layer = { seed: 'v', density: 0, length: 10, spread: 0, angle: 90, width: 1, blur: 0, brightness: 0.5, reference: 20 };
+    const depth = new Float32Array(64 * 64);
+    for (let i = 0; i < depth.length; i++) depth[i] = i % 64 < 32 ? 0.2 : 1;
+    const out = applyRainStreaks(im, { layers: [layer], colour: 1, veil: 0.5, airlight: 0.9 }, depth);
+    const near = out.data[(10 * 64 + 5) * 3];
+    const far = out.data[(10 * 64 + 60) * 3];
+    expect(near).toBeCloseTo(Math.exp(-0.1) * 0.1 + (1 - Math.exp(-0.1)) * 0.9, 5);
+    expect(far).toBeCloseTo(Math.exp(-0.5) * 0.1 + (1 - Math.exp(-0.5)) * 0.9, 5);
+  });
+
   it('validates its settings with messages naming the field', () => {
     const im = flat(16, 16, 0.5);
-    const layer = { seed: 's', density: 0.01, length: 10, angle: 90, width: 1, opacity: 0.5 };
-    expect(() => applyRainStreaks(im, { layers: [], colour: 1, mist: 0 })).toThrow(/layers/);
-    expect(() => applyRainStreaks(im, { layers: [{ ...layer, density: -1 }], colour: 1, mist: 0 })).toThrow(/density/);
-    expect(() => applyRainStreaks(im, { layers: [{ ...layer, length: 0 }], colour: 1, mist: 0 })).toThrow(/length/);
-    expect(() => applyRainStreaks(im, { layers: [{ ...layer, seed: '' }], colour: 1, mist: 0 })).toThrow(/seed/);
-    expect(() => applyRainStreaks(im, { layers: [layer], colour: 1, mist: 0.9 })).toThrow(/mist/);
+    const layer = { seed: 's', density: 0.01, length: 10, spread: 0.3, angle: 90, width: 1, blur: 0, brightness: 0.5, reference: 20 };
+    const base = { colour: 1, veil: 0, airlight: 0.9 };
+    expect(() => applyRainStreaks(im, { ...base, layers: [] })).toThrow(/layers/);
+    expect(() => applyRainStreaks(im, { ...base, layers: [{ ...layer, density: -1 }] })).toThrow(/density/);
+    expect(() => applyRainStreaks(im, { ...base, layers: [{ ...layer, length: 0 }] })).toThrow(/length/);
+    expect(() => applyRainStreaks(im, { ...base, layers: [{ ...layer, seed: '' }] })).toThrow(/seed/);
+    expect(() => applyRainStreaks(im, { ...base, layers: [{ ...layer, blur: 20 }] })).toThrow(/blur/);
+    expect(() => applyRainStreaks(im, { ...base, layers: [layer], veil: 9 })).toThrow(/veil/);
   });
 });
 
@@ -219,7 +294,7 @@ describe('RSD (rain streaks and drops)', () => {
     const [im] = await sampleCrops(64);
     const p = sampleRainStreaksAndDrops(4, createRng(9), im);
     expect(p.level).toBe('mix:5');
-    const direct = applyRaindrops(applyRainStreaks(im, p.streaks), p.drops);
+    const direct = applyRaindrops(applyRainStreaks(im, p.streaks, p.streaks.veil > 0 ? estimateDepth(im).data : undefined), p.drops);
     expect(bytes(applyRainStreaksAndDrops(im, p)).equals(bytes(direct))).toBe(true);
     const lo = sampleRainStreaksAndDrops(0, createRng(9), im);
     const hi = sampleRainStreaksAndDrops(7, createRng(9), im);

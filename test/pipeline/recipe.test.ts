@@ -157,3 +157,24 @@ describe('collections and imports', () => {
     expect(planIdentity(reordered)).not.toBe(planIdentity(r));
   });
 });
+
+describe('recipe depth maps', () => {
+  it('takes a folder or {dir, kind}, resolves it like sources, defaults kind to inverse; the folder is not part of the plan identity', () => {
+    expect(normalizeRecipe({ depth: '/maps' }).depth).toEqual({ dir: '/maps', kind: 'inverse' });
+    expect(normalizeRecipe({ depth: { dir: 'maps', kind: 'depth' } }, '/base').depth).toEqual({ dir: '/base/maps', kind: 'depth' });
+    expect(normalizeRecipe({}).depth).toBeUndefined();
+    expect(() => normalizeRecipe({ depth: { dir: '/m', kind: 'disparity' } })).toThrow(/depth\.kind must be "inverse" or "depth"/);
+    expect(() => normalizeRecipe({ depth: { folder: '/m' } })).toThrow(/unknown field "folder"/);
+    const a = normalizeRecipe({ depth: '/a' });
+    expect(planIdentity(a)).toBe(planIdentity(normalizeRecipe({ depth: '/b' })));
+    expect(planIdentity(a)).not.toBe(planIdentity(normalizeRecipe({})));
+    expect(planIdentity(a)).not.toBe(planIdentity(normalizeRecipe({ depth: { dir: '/a', kind: 'depth' } })));
+  });
+
+  it('--depth and --depth-kind override the recipe; a kind alone is refused', () => {
+    const r = normalizeRecipe({ depth: '/maps' });
+    expect(applyOverrides(r, { depth: '/other' }).depth).toEqual({ dir: '/other', kind: 'inverse' });
+    expect(applyOverrides(r, { depth_kind: 'depth' }).depth).toEqual({ dir: '/maps', kind: 'depth' });
+    expect(() => applyOverrides(normalizeRecipe({}), { depth_kind: 'depth' })).toThrow(/give --depth too/);
+  });
+});

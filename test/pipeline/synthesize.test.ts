@@ -15,6 +15,7 @@ import { normalizeRecipe, type Recipe } from '../../src/pipeline/recipe.js';
 import { InterruptedError, NoSourcesError, synthesize } from '../../src/pipeline/synthesize.js';
 import { createProgress, formatSeconds, type Progress } from '../../src/pipeline/progress.js';
 import { SAMPLES_DIR } from '../support/samples.js';
+import { writeDepthMap } from '../support/depth.js';
 
 const made: string[] = [];
 const tmp = (name: string): string => {
@@ -397,3 +398,58 @@ function pngHeaderOnly(width: number, height: number): Buffer {
   ihdr[9] = 2; // RGB
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
 }
+
+describe('synthesize with real depth maps (recipe depth / --depth)', () => {
+  it('uses each source its map (same stem), records it in params, JSON members and the recipe; others keep the estimate', async () => {
+    const maps = tmp('depthmaps');
+    // maps for every bundled photo but the first; each an inverse-depth ramp at the photo's size
+    const photos = readdirSync(SAMPLES_DIR).filter((f) => /\.(png|jpe?g)$/.test(f)).sort();
+    const shas = new Map<string, string>();
+    for (const f of photos.slice(1)) {
+      const meta = await sharp(join(SAMPLES_DIR, f)).metadata();
+      const path = join(maps, `${f.replace(/\.[^.]+$/, '')}.png`);
+      writeDepthMap(path, meta.width as number, meta.height as number, (x, y) => (x + y) / ((meta.width as number) + (meta.height as number)));
+      shas.set(f, createHash('sha256').update(readFileSync(path)).digest('hex'));
+    }
+    const base = { samples: 20, types: ['H', 'S', 'LHRS'], seed: 'depth' };
+    const withMaps = tmp('depth-on');
+    const without = tmp('depth-off');
+    await synthesize({ recipe: recipe({ ...base, depth: maps }), out: withMaps, workers: 2 });
+    await synthesize({ recipe: recipe(base), out: without, workers: 1 });
+    const saved = JSON.parse(readFileSync(join(withMaps, 'recipe.json'), 'utf8')) as Recipe;
+    expect(saved.depth).toEqual({ dir: maps, kind: 'inverse' });
+    const sources = new Map(rows(withMaps, 'SELECT id, path FROM sources').map((r) => [r.id as string, r.path as string]));
+    const off = new Map(rows(without).map((r) => [r.key as string, r]));
+    let mapped = 0;
+    let estimated = 0;
+    for (const r of rows(withMaps)) {
+      const file = sources.get(r.source_id as string) as string;
+      const params = JSON.parse(r.params as string) as Params & { stages?: { params: Params }[] };
+      const depths = params.stages ? params.stages.filter((s) => 'depth' in s.params).map((s) => s.params.depth) : [params.depth];
+      const sha = shas.get(file);
+      for (const d of depths) expect(d).toEqual(sha ? { sha256: sha, kind: 'inverse' } : 'estimate');
+      if (sha) mapped++;
+      else estimated++;
+      // same key, same seed and crop: the map alone changes the pixels (H and S's veil always use depth)
+      const other = off.get(r.key as string) as Record<string, unknown>;
+      if (sha && r.type !== 'LHRS') expect(r.lq_sha256, String(r.key)).not.toBe(other.lq_sha256);
+      if (!sha) expect(r.lq_sha256, String(r.key)).toBe(other.lq_sha256);
+    }
+    expect(mapped).toBeGreaterThan(0);
+    expect(estimated).toBeGreaterThan(0);
+    // the JSON member names the map beside the source
+    for (const shard of shardFiles(withMaps)) {
+      for (const sample of groupLikeWebDataset(await readTarMembers(join(withMaps, 'shards', shard)))) {
+        const json = JSON.parse(sample.parts.json.toString()) as { source: { path: string; depth?: { sha256: string } } };
+        expect(json.source.depth?.sha256).toBe(shas.get(json.source.path));
+      }
+    }
+    // the source without a map is recorded, with what to expect
+    const errs = rows(withMaps, "SELECT path, message FROM errors WHERE stage = 'depth'");
+    expect(errs).toHaveLength(1);
+    expect(errs[0].path).toContain(photos[0]);
+    expect(errs[0].message).toMatch(/depth estimate/);
+    // resuming with other maps (or none) is a different dataset
+    await expect(synthesize({ recipe: recipe(base), out: withMaps, workers: 1 })).rejects.toThrow(/different recipe/);
+  });
+});
