@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { planOfRuns } from './dataset-info.js';
 import { softwareVersions } from './versions.js';
 import { Manifest, MANIFEST_FILE, type ErrorRow, type SampleRow, type ShardRow, type SourceRow } from './manifest.js';
 import { shardName } from './plan.js';
@@ -70,12 +71,7 @@ async function readPart(dir: string): Promise<PartInfo> {
 
 /** The plan record of the latest run that made one (synthesize writes it into the run's versions). */
 export function latestPlan(m: Manifest): PlanRecord | null {
-  const rows = m.db.prepare('SELECT versions FROM runs ORDER BY id DESC').pluck().all() as string[];
-  for (const text of rows) {
-    const v = JSON.parse(text) as { plan?: PlanRecord };
-    if (v.plan && typeof v.plan.fingerprint === 'string') return v.plan;
-  }
-  return null;
+  return planOfRuns(m.db);
 }
 
 /** Copy with the sha256 computed on the way, into `to` (a temporary name). */

@@ -7,9 +7,23 @@ import type { WorkerResult, WorkerTask } from './worker.js';
  * The worker pool. Built code runs dist/pipeline/worker.js; when this module itself runs from
  * TypeScript sources (vitest, tsx), the worker is worker.ts and each thread needs tsx's loader.
  */
-export function workerUrl(): URL {
+export function workerUrl(name = 'worker'): URL {
   const fromSource = import.meta.url.endsWith('.ts');
-  return new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
+  return new URL(fromSource ? `./${name}.ts` : `./${name}.js`, import.meta.url);
+}
+
+/** A piscina pool of `workers` threads running the module `name` of this folder (built or from sources). */
+export function modulePool<T, R>(name: string, workers: number): Piscina<T, R> {
+  const url = workerUrl(name);
+  return new Piscina<T, R>({
+    filename: fileURLToPath(url),
+    minThreads: workers,
+    maxThreads: workers,
+    // Callers bound what is in flight; the queue never grows past that.
+    maxQueue: Infinity,
+    idleTimeout: 60_000,
+    execArgv: url.pathname.endsWith('.ts') ? ['--import', 'tsx'] : [],
+  });
 }
 
 export function defaultWorkers(): number {
@@ -29,16 +43,7 @@ export function createPool(workers: number): TaskPool {
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
     throw new RangeError(`workers must be an integer in 1..256, got ${workers}`);
   }
-  const url = workerUrl();
-  const piscina = new Piscina<WorkerTask, WorkerResult>({
-    filename: fileURLToPath(url),
-    minThreads: workers,
-    maxThreads: workers,
-    // The caller bounds what is in flight; the queue never grows past that.
-    maxQueue: Infinity,
-    idleTimeout: 60_000,
-    execArgv: url.pathname.endsWith('.ts') ? ['--import', 'tsx'] : [],
-  });
+  const piscina = modulePool<WorkerTask, WorkerResult>('worker', workers);
   return {
     threads: workers,
     run: (task) => piscina.run(task),

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { cloneImage } from '../core/image.js';
 import { cropRaster8, decodeRaster8, encodePng, ImageInputError, type Raster8 } from '../core/io.js';
 import { createRng } from '../core/random.js';
-import { getDegradation } from '../degradations/registry.js';
+import { checkReplayVersion, getDegradation } from '../degradations/registry.js';
 import type { Params, TypeId } from '../degradations/types.js';
 import { psnr } from '../core/metrics.js';
 import type { CropBox } from './plan.js';
@@ -33,6 +33,10 @@ export interface WorkerSample {
   seed: string;
   crop: CropBox;
   split: SplitName;
+  /** Recorded params to replay (verify --regenerate) instead of drawing them from the seed. */
+  params?: Params;
+  /** The type version that recorded `params`; another version than the registry's is refused. */
+  type_version?: number | null;
 }
 
 export interface WorkerTask {
@@ -129,7 +133,8 @@ interface Made {
 async function degrade(source: Raster8, task: WorkerTask, s: WorkerSample): Promise<() => Promise<Made>> {
   const gt = cropRaster8(source, s.crop.x, s.crop.y, s.crop.w, s.crop.h);
   const d = getDegradation(s.type);
-  const params = d.sample(s.level, createRng(s.seed), { width: gt.width, height: gt.height });
+  if (s.params) checkReplayVersion(d, s.type_version, `sample ${s.key}`);
+  const params = s.params ?? d.sample(s.level, createRng(s.seed), { width: gt.width, height: gt.height });
   // A clone, so an operator that works in place cannot change the gt we measure and store.
   const lq = await d.apply(cloneImage(gt), params);
   if (lq.width !== gt.width || lq.height !== gt.height) {
