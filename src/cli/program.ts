@@ -7,6 +7,8 @@ import { register as registerMetrics } from './metrics.js';
 import { register as registerImport } from './import.js';
 import { register as registerSynthesize } from './synthesize.js';
 import { register as registerMerge } from './merge.js';
+import { register as registerRelease } from './release.js';
+import { register as registerVerify } from './verify.js';
 import { register as registerBenchTrain } from './bench-train.js';
 import { register as registerPretrain } from './pretrain.js';
 
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .name('uirgen')
     .description('Reproducible image-restoration training data: 19 degradation types, WebDataset shards, SQLite manifest')
     .version(TOOLKIT_VERSION)
+    // Root options only before the command name, so `release --version V` is the release's version.
+    .enablePositionalOptions()
     .showHelpAfterError('(add --help for usage)')
     .exitOverride((err: CommanderError) => {
       const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
@@ -26,6 +30,8 @@ export function buildProgram(): Command {
   registerSynthesize(program);
   registerImport(program);
   registerMerge(program);
+  registerRelease(program);
+  registerVerify(program);
   registerMetrics(program);
   registerPretrain(program);
   registerBenchTrain(program);

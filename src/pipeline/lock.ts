@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { checkReplayVersion, getDegradation, ReplayVersionError } from '../degradations/registry.js';
 import { isTypeId, TYPE_IDS, type TypeId } from '../degradations/types.js';
 import { normalizeRecipe, type Recipe } from './recipe.js';
 import type { SoftwareVersions } from './versions.js';
@@ -265,13 +266,12 @@ export function compareSoftware(recorded: SoftwareVersions, current: SoftwareVer
     );
   }
   for (const id of typesUsed) {
-    const was = recorded.types[id];
-    const now = current.types[id];
-    if (was !== now) {
-      refusals.push(
-        `type ${id} was rendered by version ${was ?? 'unknown'}, this uirgen renders version ${now ?? 'unknown'}: ` +
-          `install the uirgen that made it (${toolkitText(recorded)})`,
-      );
+    // The registry's own rule and wording for replaying another version's params (this uirgen's registry).
+    try {
+      checkReplayVersion(getDegradation(id), recorded.types[id] ?? null, 'the release');
+    } catch (err) {
+      if (!(err instanceof ReplayVersionError)) throw err;
+      refusals.push(`${err.message.split('; ')[0]}: install the uirgen that made it (${toolkitText(recorded)})`);
     }
   }
   if (recorded.uirgen !== current.uirgen || (recorded.git_commit && current.git_commit && recorded.git_commit !== current.git_commit)) {

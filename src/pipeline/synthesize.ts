@@ -43,6 +43,14 @@ export interface SynthesizeOptions {
   progress?: Progress;
   taskSamples?: number;
   maxInFlight?: number;
+  /**
+   * Rebuilding a release (rebuild.ts): choose the usable sources the release used (and check their paths),
+   * then check the plan against the release's before anything is made. Both throw RecipeError to refuse.
+   */
+  expect?: {
+    sources(found: PlanSource[]): PlanSource[];
+    plan(plan: Plan): void;
+  };
 }
 
 export interface SynthesizeSummary {
@@ -320,7 +328,8 @@ async function synthesizeLocked(options: SynthesizeOptions, settings: Settings):
         : `${found.files} image file(s) found, none usable at crop ${recipe.crop} (reasons in the errors table of ${join(out, MANIFEST_FILE)})`;
       throw new NoSourcesError(`no usable source image in ${recipe.sources.join(', ')}: ${what}`);
     }
-    const plan = buildPlan(recipe, found.sources);
+    const plan = buildPlan(recipe, options.expect ? options.expect.sources(found.sources) : found.sources);
+    options.expect?.plan(plan);
     const record: PlanRecord = {
       fingerprint: plan.fingerprint,
       samples: plan.total,
