@@ -19,7 +19,8 @@ const PRINT_LIMIT = 50;
 
 export function describeReport(r: VerifyReport): string {
   const lines: string[] = [];
-  for (const p of r.problems.slice(0, PRINT_LIMIT)) lines.push(`  ${p.code}  ${p.file}${p.sample ? ` [${p.sample}]` : ''}: ${p.message}`);
+  // Each message names its file (and sample); the code is what --json filters on.
+  for (const p of r.problems.slice(0, PRINT_LIMIT)) lines.push(`  ${p.code}: ${p.message}`);
   if (r.problem_count > PRINT_LIMIT) lines.push(`  ... and ${r.problem_count - PRINT_LIMIT} more (--json lists up to --max-problems)`);
   for (const n of r.notes) lines.push(`note: ${n}`);
   const what = `${r.checked.shards} shards, ${r.checked.samples} samples, ${(r.checked.bytes / 1e6).toFixed(1)} MB in ${r.seconds.toFixed(1)} s (${r.mb_per_s} MB/s)`;

@@ -140,6 +140,11 @@ export interface ShardContext {
   file: string;
   /** source_id -> sha256 (sources table). */
   sourceSha: ReadonlyMap<string, string>;
+  /**
+   * The shard's recorded size: rows are checked against it, so the rows of a truncated shard are reported
+   * as missing from it, not as invalid. Default: the size found.
+   */
+  recordedBytes?: number;
 }
 
 /** Compare one scanned shard with its rows (any order); adds problems to `out`. */
@@ -150,7 +155,7 @@ export function checkShard(scan: ScanResult, rows: readonly VerifyRow[], ctx: Sh
 
   const rowByKey = new Map<string, VerifyRow>();
   for (const row of rows) {
-    const bad = rowProblems(row, scan.bytes);
+    const bad = rowProblems(row, ctx.recordedBytes ?? scan.bytes);
     for (const b of bad) out.add('row-invalid', file, `sample ${row.key}: manifest row ${b}`, row.key);
     rowByKey.set(row.key, row);
   }
@@ -197,6 +202,9 @@ export function checkShard(scan: ScanResult, rows: readonly VerifyRow[], ctx: Sh
     else if (json.type === '0') compareJson(row, json.body, row.source_id === null ? undefined : ctx.sourceSha.get(row.source_id), file, out);
   }
   for (const row of byOffset) {
-    if (!seen.has(row.key)) out.add('member-missing', file, `sample ${row.key}: in the manifest (offset ${row.offset_gt}) but not in the shard`, row.key);
+    if (!seen.has(row.key)) {
+      const where = row.offset_gt >= scan.bytes ? `, which ends at byte ${scan.bytes}` : '';
+      out.add('member-missing', file, `sample ${row.key}: in the manifest (offset ${row.offset_gt}) but not in the shard${where}`, row.key);
+    }
   }
 }

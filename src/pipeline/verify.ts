@@ -390,7 +390,7 @@ export async function verifyDataset(dirIn: string, options: VerifyOptions = {}):
           samples += rows.length;
           if (m && m.samples !== rows.length) ctx.problems.add('manifest-inconsistent', file, `the shards table says ${m.samples} samples in ${file}, the samples table has ${rows.length}`);
           if (l && l.samples !== rows.length) ctx.problems.add('lock-mismatch', file, `${RELEASE_LOCK_FILE} says ${l.samples} samples in ${file}, the manifest has ${rows.length}`);
-          checkShard(out, rows, { file, sourceSha }, ctx.problems);
+          checkShard(out, rows, { file, sourceSha, recordedBytes: m?.bytes ?? l?.bytes }, ctx.problems);
           const digest = shardRowsDigest(ctx.db, name);
           if (l && l.rows_sha256 !== digest) {
             ctx.problems.add('rows-changed', file, `the manifest rows of ${file} differ from those in ${RELEASE_LOCK_FILE} (rows digest ${digest}, locked ${l.rows_sha256}): a manifest row was changed after the release`);
