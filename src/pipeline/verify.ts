@@ -310,6 +310,7 @@ export async function verifyDataset(dirIn: string, options: VerifyOptions = {}):
   let hashSeconds = 0;
   let samples = 0;
   let filesHashed = 0;
+  let shardsScanned = 0;
   let regenerated: RegenerateReport | null = null;
   try {
     if (!options.datasetOnly) readReleaseFiles(ctx);
@@ -374,6 +375,7 @@ export async function verifyDataset(dirIn: string, options: VerifyOptions = {}):
           }
           hashedBytes += out.bytes;
           filesHashed++;
+          shardsScanned++;
           const m = manifest.get(name);
           const l = lockShards.get(name);
           const sum = ctx.sums?.entries.get(file);
@@ -434,7 +436,7 @@ export async function verifyDataset(dirIn: string, options: VerifyOptions = {}):
     ok: ctx.problems.count === 0,
     dataset: dir,
     release: ctx.lock !== null || ctx.sums !== null,
-    checked: { files: filesHashed, shards: shardChecks.length, samples, bytes: hashedBytes },
+    checked: { files: filesHashed, shards: shardsScanned, samples, bytes: hashedBytes },
     problem_count: ctx.problems.count,
     problems: ctx.problems.items,
     notes: ctx.notes,
