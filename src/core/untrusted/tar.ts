@@ -347,8 +347,8 @@ export class TarScanner {
       m.head.set(piece.subarray(0, h), this.headFill);
       this.headFill += h;
     }
-    // A copy: the caller reuses its read buffer.
-    this.bodyParts?.push(piece.slice());
+    // A copy (Buffer's slice would be a view): the caller reuses its read buffer.
+    this.bodyParts?.push(Uint8Array.prototype.slice.call(piece));
     this.dataLeft -= n;
     this.position += n;
     if (this.dataLeft === 0) this.afterData();

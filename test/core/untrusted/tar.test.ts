@@ -12,9 +12,15 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
+/** Scan `bytes` pushed in pieces of `chunk` bytes, each copied into one reused buffer (as a file reader does). */
 function scan(bytes: Buffer, chunk = bytes.length, withSize = true): ScanResult {
   const s = new TarScanner({ bodySuffixes: ['.json'], ...(withSize ? { fileSize: bytes.length } : {}) });
-  for (let at = 0; at < bytes.length; at += chunk) s.push(bytes.subarray(at, at + chunk));
+  const reused = Buffer.alloc(chunk);
+  for (let at = 0; at < bytes.length; at += chunk) {
+    const n = bytes.copy(reused, 0, at, at + chunk);
+    s.push(reused.subarray(0, n));
+  }
+  reused.fill(0xee);
   return s.end();
 }
 
