@@ -7,6 +7,7 @@ import { action, parseIntOption, UsageError, UserError } from './errors.js';
 interface VerifyFlags {
   regenerate?: string;
   regenerateAll?: boolean;
+  fast?: boolean;
   sources?: string[];
   workers?: string;
   json?: boolean;
@@ -40,6 +41,7 @@ export function register(program: Command): void {
     .option('--regenerate <N>', 're-render N samples (spread over the types) from the sources and their recorded params; compare bytes')
     .option('--regenerate-all', 're-render every synthesized sample on the worker pool and compare bytes')
     .option('--sources <DIR...>', 'folders holding the source files, for --regenerate (default: the recipe\'s)')
+    .option('--fast', 'hash members only in shards whose checksum differs (then say which sample changed): half the hashing')
     .option('--workers <N>', 'worker threads (default: the number of cores)')
     .option('--max-problems <N>', 'problems kept in the report (the count is always exact)', '1000')
     .option('--json', 'print the report as JSON on stdout')
@@ -54,6 +56,7 @@ export function register(program: Command): void {
         try {
           report = await verifyDataset(ds, {
             workers,
+            fast: opts.fast,
             regenerate,
             sources: opts.sources,
             maxProblems,

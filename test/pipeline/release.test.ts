@@ -96,7 +96,7 @@ describe('release: the dataset card', () => {
   });
 
   it('puts shards of one split under that split and the others under mixed', () => {
-    expect(dataFiles(new Map([['a.tar', { val: 3 }], ['b.tar', { train: 2, test: 1 }], ['c.tar', { train: 5 }]]))).toEqual([
+    expect(dataFiles(new Map<string, Record<string, number>>([['a.tar', { val: 3 }], ['b.tar', { train: 2, test: 1 }], ['c.tar', { train: 5 }]]))).toEqual([
       { split: 'train', path: ['shards/c.tar'] },
       { split: 'val', path: ['shards/a.tar'] },
       { split: 'mixed', path: ['shards/b.tar'] },

@@ -52,6 +52,9 @@ describe('verify: a clean release', () => {
     expect(r.release).toBe(true);
     expect(r.checked).toMatchObject({ shards: 4, samples: 40, files: 7 });
     expect(r.mb_per_s).toBeGreaterThan(0);
+    const fast = await verify(ds, { fast: true });
+    expect(fast.problems).toEqual([]);
+    expect(fast.notes).toEqual([]);
   });
 
   it('passes coreutils sha256sum -c run inside the dataset folder', () => {
@@ -108,6 +111,10 @@ describe('verify: tampered releases', () => {
     expect(p).toMatchObject({ file: `shards/${row1.shard}`, sample: row1.key });
     // Only that sample's member differs.
     expect(r.problems.filter((x) => x.code === 'member-hash')).toHaveLength(1);
+    // --fast hashes members only where a checksum differs: the same finding, after reading that shard again.
+    const fast = await verify(d, { fast: true });
+    expect(fast.problems.filter((x) => x.code === 'member-hash')).toEqual(r.problems.filter((x) => x.code === 'member-hash'));
+    expect(fast.notes.join('\n')).toMatch(/--fast: 1 shard\(s\) with a differing checksum were read again/);
   });
 
   it('a flipped byte in a member header: the corrupt header and its sample, the rest still checked', async () => {
