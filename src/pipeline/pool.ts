@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import type { ScanOutput, ScanTask } from './scan-worker.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
 
 /**
@@ -52,4 +53,29 @@ export function createPool(workers: number): TaskPool {
     close: () => piscina.destroy(),
     destroy: () => piscina.destroy(),
   };
+}
+
+/** `fn` over `items` with at most `limit` running at once; results in item order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  });
+  await Promise.all(lanes);
+  return out;
+}
+
+/** sha256 and size of each file, hashed on `workers` threads of the scan worker (streamed, constant memory). */
+export async function hashFiles(paths: readonly string[], workers: number): Promise<ScanOutput[]> {
+  if (paths.length === 0) return [];
+  const pool = modulePool<ScanTask, ScanOutput>('scan-worker', Math.min(workers, paths.length));
+  try {
+    return await mapLimit(paths, workers * 2, (path) => pool.run({ path, mode: 'file' }));
+  } finally {
+    await pool.destroy();
+  }
 }

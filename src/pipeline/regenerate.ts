@@ -6,10 +6,9 @@ import { isTypeId, TYPE_IDS, type Params, type TypeId } from '../degradations/ty
 import { runsSoftware } from './dataset-info.js';
 import { compareSoftware, RELEASE_LOCK_FILE, type ReleaseLock } from './lock.js';
 import { MANIFEST_FILE } from './manifest.js';
-import { createPool, modulePool } from './pool.js';
+import { createPool, hashFiles } from './pool.js';
 import type { ProblemList } from './problems.js';
 import type { Recipe, SplitName } from './recipe.js';
-import type { ScanOutput, ScanTask } from './scan-worker.js';
 import { DEFAULT_TASK_SAMPLES, SHARDS_DIR } from './synthesize.js';
 import { softwareVersions } from './versions.js';
 import type { WorkerResult, WorkerSample, WorkerTask } from './worker.js';
@@ -170,27 +169,17 @@ async function locateSources(
     if (!path) reasons.push(`source ${r.path} (sha256 ${r.sha256.slice(0, 16)}...) is not under ${dirs.join(', ') || '(no folder given)'}`);
     else found.push({ id, located: { path, sha256: r.sha256, rel: r.path } });
   }
-  const pool = modulePool<ScanTask, ScanOutput>('scan-worker', workers);
-  try {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(found.length, workers * 2) }, async () => {
-        while (next < found.length) {
-          const f = found[next++];
-          const out = await pool.run({ path: f.located.path, mode: 'file' });
-          if (!out.ok) reasons.push(`source ${f.located.path} ${out.message}`);
-          else if (out.sha256 !== f.located.sha256) {
-            reasons.push(
-              `source ${f.located.path} has sha256 ${out.sha256}, the dataset was made from ${f.located.sha256}` +
-                `${lock ? ` (as ${RELEASE_LOCK_FILE} records)` : ''}: it is not the same file; restore the original`,
-            );
-          }
-        }
-      }),
-    );
-  } finally {
-    await pool.destroy();
-  }
+  const outs = await hashFiles(found.map((f) => f.located.path), workers);
+  outs.forEach((out, i) => {
+    const f = found[i];
+    if (!out.ok) reasons.push(`source ${f.located.path} ${out.message}`);
+    else if (out.sha256 !== f.located.sha256) {
+      reasons.push(
+        `source ${f.located.path} has sha256 ${out.sha256}, the dataset was made from ${f.located.sha256}` +
+          `${lock ? ` (as ${RELEASE_LOCK_FILE} records)` : ''}: it is not the same file; restore the original`,
+      );
+    }
+  });
   if (reasons.length > 0) {
     const list = reasons.slice(0, 10).map((r) => `  - ${r}`).join('\n');
     const more = reasons.length > 10 ? `\n  ... ${reasons.length} problems in all` : '';

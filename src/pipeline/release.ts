@@ -10,10 +10,9 @@ import { datasetCounts, levelCounts, planOfRuns, runsSoftware } from './dataset-
 import { LOCK_FORMAT, LOCK_FORMAT_VERSION, RELEASE_LOCK_FILE, type LockSource, type ReleaseLock } from './lock.js';
 import { MANIFEST_FILE } from './manifest.js';
 import { shardName } from './plan.js';
-import { defaultWorkers, modulePool } from './pool.js';
+import { defaultWorkers, hashFiles } from './pool.js';
 import { silentProgress, type Progress } from './progress.js';
 import { normalizeRecipe, type Recipe } from './recipe.js';
-import type { ScanOutput, ScanTask } from './scan-worker.js';
 import { lockHolder, RECIPE_FILE, SHARDS_DIR } from './synthesize.js';
 import { verifyDataset } from './verify.js';
 import { softwareVersions } from './versions.js';
@@ -139,21 +138,10 @@ async function sourceSizes(sources: readonly SourceFile[], dirs: readonly string
     }
   }
   const sizes = new Map<string, number>();
-  const pool = modulePool<ScanTask, ScanOutput>('scan-worker', workers);
-  try {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(found.length, workers * 2) }, async () => {
-        while (next < found.length) {
-          const f = found[next++];
-          const out = await pool.run({ path: f.path, mode: 'file' });
-          if (out.ok && out.sha256 === f.sha256) sizes.set(f.sha256, out.bytes);
-        }
-      }),
-    );
-  } finally {
-    await pool.destroy();
-  }
+  const outs = await hashFiles(found.map((f) => f.path), workers);
+  outs.forEach((out, i) => {
+    if (out.ok && out.sha256 === found[i].sha256) sizes.set(found[i].sha256, out.bytes);
+  });
   return sizes;
 }
 
@@ -247,22 +235,17 @@ export async function release(dirIn: string, o: ReleaseOptions): Promise<Release
     db.close();
   }
   // The manifest, recipe and lock are hashed here, after the lock is final.
-  const hashFiles = async (paths: string[]): Promise<Map<string, { sha256: string; bytes: number }>> => {
-    const pool = modulePool<ScanTask, ScanOutput>('scan-worker', Math.min(workers, paths.length));
-    try {
-      const outs = await Promise.all(paths.map((p) => pool.run({ path: join(dir, p), mode: 'file' })));
-      return new Map(
-        outs.map((out, i) => {
-          if (!out.ok) throw new ReleaseRefusal(`${paths[i]} ${out.message}`);
-          return [paths[i], { sha256: out.sha256, bytes: out.bytes }];
-        }),
-      );
-    } finally {
-      await pool.destroy();
-    }
+  const hashTop = async (paths: string[]): Promise<Map<string, { sha256: string; bytes: number }>> => {
+    const outs = await hashFiles(paths.map((p) => join(dir, p)), workers);
+    return new Map(
+      outs.map((out, i) => {
+        if (!out.ok) throw new ReleaseRefusal(`${paths[i]} ${out.message}`);
+        return [paths[i], { sha256: out.sha256, bytes: out.bytes }];
+      }),
+    );
   };
   await writeAtomic(join(dir, RELEASE_LOCK_FILE), `${JSON.stringify(lock, null, 2)}\n`);
-  const top = await hashFiles([MANIFEST_FILE, RECIPE_FILE, RELEASE_LOCK_FILE]);
+  const top = await hashTop([MANIFEST_FILE, RECIPE_FILE, RELEASE_LOCK_FILE]);
   manifestSha = top.get(MANIFEST_FILE) as { sha256: string; bytes: number };
   const sums = [
     ...[MANIFEST_FILE, RECIPE_FILE, RELEASE_LOCK_FILE].map((p) => ({ path: p, sha256: (top.get(p) as { sha256: string }).sha256 })),

@@ -7,7 +7,7 @@ import { getDegradation, resolveLevel } from '../degradations/registry.js';
 import { softwareVersions } from './versions.js';
 import { Manifest, MANIFEST_FILE, type SampleRow } from './manifest.js';
 import { Plan, type PlanSource, type PlanTask, type PlanType } from './plan.js';
-import { createPool, defaultWorkers, type TaskPool } from './pool.js';
+import { createPool, defaultWorkers, mapLimit, type TaskPool } from './pool.js';
 import { silentProgress, type Progress } from './progress.js';
 import { DEFAULT_PER_SOURCE, normalizeRecipe, planIdentity, RecipeError, type Recipe } from './recipe.js';
 import { ShardWriter } from './shards.js';
@@ -98,19 +98,6 @@ interface Discovered {
 }
 
 type ErrorSink = (path: string, stage: string, message: string) => void;
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  });
-  await Promise.all(lanes);
-  return out;
-}
 
 function toPosix(p: string): string {
   return sep === '/' ? p : p.split(sep).join('/');

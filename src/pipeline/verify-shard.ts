@@ -1,6 +1,7 @@
 import { pngProblem } from '../core/untrusted/png.js';
 import { rowProblems } from '../core/untrusted/rows.js';
 import { TAR_BLOCK, type ScanResult, type ScannedMember, type TarProblem } from '../core/untrusted/tar.js';
+import type { SampleRow } from './manifest.js';
 import type { ProblemList } from './problems.js';
 
 /**
@@ -10,27 +11,10 @@ import type { ProblemList } from './problems.js';
  * the sample and what differs. Pure: the scan result and the rows in, problems out.
  */
 
-/** A samples row as verify reads it (columns as SQLite returns them). */
-export interface VerifyRow {
-  key: string;
-  type: string;
-  level: number;
-  level_id: string;
+/** A samples row as verify reads it (columns as SQLite returns them: params as text, real as 0/1). */
+export interface VerifyRow extends Omit<SampleRow, 'params' | 'real' | 'psnr'> {
   params: string;
-  seed: string | null;
-  source_id: string | null;
-  crop_x: number | null;
-  crop_y: number | null;
-  width: number;
-  height: number;
-  split: string;
   real: number;
-  shard: string;
-  offset_gt: number;
-  offset_lq: number;
-  lq_sha256: string;
-  gt_sha256: string;
-  type_version: number | null;
 }
 
 export const MEMBER_SUFFIXES = ['gt.png', 'json', 'lq.png'] as const;

@@ -8,7 +8,7 @@ import { parseSums, SUMS_FILE, MAX_SUMS_BYTES, type ParsedSums } from './checksu
 import { datasetCounts, planOfRuns, runsSoftware } from './dataset-info.js';
 import { LockError, parseLock, RELEASE_LOCK_FILE, shardRowsDigest, type ReleaseLock } from './lock.js';
 import { MANIFEST_FILE } from './manifest.js';
-import { defaultWorkers, modulePool } from './pool.js';
+import { defaultWorkers, mapLimit, modulePool } from './pool.js';
 import { ProblemList, type Problem } from './problems.js';
 import { silentProgress, type Progress } from './progress.js';
 import { normalizeRecipe, type Recipe } from './recipe.js';
@@ -416,12 +416,7 @@ export async function verifyDataset(dirIn: string, options: VerifyOptions = {}):
           shardChecks.push({ name, samples: rows.length, bytes: out.bytes, sha256: out.sha256, rows_sha256: digest });
         }),
       ];
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: Math.min(jobs.length, workers * 2) }, async () => {
-          while (next < jobs.length) await jobs[next++]();
-        }),
-      );
+      await mapLimit(jobs, workers * 2, (job) => job());
     } finally {
       clearInterval(tick);
       hashSeconds = (performance.now() - th) / 1000;
