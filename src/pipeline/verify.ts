@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { MANIFEST_TABLES } from '../core/untrusted/manifest.js';
 import { unsafeShardName } from '../core/untrusted/rows.js';
+import { TAR_BLOCK } from '../core/untrusted/tar.js';
 import { openUntrustedSqlite } from '../core/untrusted/sqlite.js';
 import { parseSums, SUMS_FILE, MAX_SUMS_BYTES, type ParsedSums } from './checksums.js';
 import { datasetCounts, planOfRuns, runsSoftware } from './dataset-info.js';
@@ -404,6 +405,14 @@ export async function verifyDataset(dirIn: string, options: VerifyOptions = {}):
             if (sha !== undefined && sha !== out.sha256) ctx.problems.add('checksum-mismatch', file, `${file}: sha256 ${out.sha256}, ${by} says ${sha}`);
           }
           if (!ctx.db) return;
+          // Each sample takes at least three header blocks: more rows than that cannot be right, and are not
+          // loaded (a forged manifest must not make verify allocate for millions of rows of one shard).
+          const rowCount = ctx.db.prepare('SELECT count(*) FROM samples WHERE shard = ?').pluck().get(name) as number;
+          const most = Math.floor(Math.max(out.bytes, m?.bytes ?? 0) / (3 * TAR_BLOCK));
+          if (rowCount > most) {
+            ctx.problems.add('manifest-inconsistent', file, `the manifest has ${rowCount} rows for ${file}, more than its ${out.bytes} bytes can hold (${most}); its rows are not checked`);
+            return;
+          }
           const rows = ctx.db.prepare(ROW_SELECT).all(name) as VerifyRow[];
           samples += rows.length;
           if (m && m.samples !== rows.length) ctx.problems.add('manifest-inconsistent', file, `the shards table says ${m.samples} samples in ${file}, the samples table has ${rows.length}`);

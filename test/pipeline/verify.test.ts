@@ -265,6 +265,17 @@ describe('verify: untrusted input', () => {
     const p = find(r, 'row-invalid', /offset_lq: offset 1099511627776 is past the end of the \d+-byte shard/);
     expect(p.sample).toBe(key);
     find(r, 'row-invalid', /width x height 60000x60000 .* is past the limits/);
+    // More rows than a shard's bytes can hold are counted, not loaded.
+    const many = tampered('manyrows', (x) =>
+      sql(
+        x,
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+         INSERT INTO samples (key, type, level, level_id, params, seed, source_id, crop_x, crop_y, width, height, split, real, shard,
+           offset_gt, offset_lq, lq_sha256, gt_sha256, psnr, type_version)
+         SELECT 'fake-' || i, 'GN', 0, 'gaussian:5', '{}', 's', NULL, 0, 0, 64, 64, 'train', 0, 'uir-000000.tar', 512, 1024, 'x', 'y', 1, 1 FROM n`,
+      ),
+    );
+    find(await verify(many), 'manifest-inconsistent', /the manifest has 5010 rows for shards\/uir-000000\.tar, more than its \d+ bytes can hold \(\d+\); its rows are not checked/);
   });
 
   it('a manifest that is not SQLite, or lacks a table', async () => {
