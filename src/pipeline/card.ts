@@ -115,10 +115,15 @@ export function card(input: CardInput): string {
   const c = lock.counts;
   const files = dataFiles(input.shardSplits);
   const mixed = files.find((f) => f.split === 'mixed');
-  const prefix = lock.recipe.prefix;
-  const first = lock.shards[0]?.name ?? `${prefix}-000000.tar`;
+  const first = lock.shards[0]?.name ?? 'uir-000000.tar';
   const last = lock.shards[lock.shards.length - 1]?.name ?? first;
-  const brace = `shards/${prefix}-{${first.slice(prefix.length + 1, -4)}..${last.slice(prefix.length + 1, -4)}}.tar`;
+  // shards/<prefix>-{first..last}.tar when the names share a prefix and number their shards, else the list.
+  const numbered = /^(.*-)(\d+)\.tar$/;
+  const [a, b] = [numbered.exec(first), numbered.exec(last)];
+  const brace =
+    a && b && a[1] === b[1] && a[2].length === b[2].length
+      ? `shards/${a[1]}{${a[2]}..${b[2]}}.tar`
+      : lock.shards.map((s) => `shards/${s.name}`).join(' ');
   const sw = lock.software;
   const licences =
     input.sourceLicenses.length > 0
@@ -141,7 +146,7 @@ export function card(input: CardInput): string {
     '',
     `- ${c.samples.toLocaleString('en-US')} samples in ${lock.shards.length} shards, from ${c.sources.toLocaleString('en-US')} source images.`,
     `- Synthetic: ${c.synthetic.toLocaleString('en-US')}; real captured pairs (imported): ${c.real.toLocaleString('en-US')}.`,
-    `- Each sample: \`<key>.lq.png\` (degraded), \`<key>.gt.png\` (clean), 8-bit RGB PNG, ${lock.recipe.crop}x${lock.recipe.crop} crops for synthetic pairs; ` +
+    `- Each sample: \`<key>.lq.png\` (degraded), \`<key>.gt.png\` (clean), PNG${lock.recipe ? `, ${lock.recipe.crop}x${lock.recipe.crop} crops for synthetic pairs` : ''}; ` +
       '`<key>.json` with type, level, level id, params, seed, source (sha256 and path), crop box and split.',
     `- Inputs skipped while making it (unreadable, too small, duplicates): ${c.errors}, with reasons in the manifest's \`errors\` table.`,
     '',
@@ -169,12 +174,10 @@ export function card(input: CardInput): string {
     '## How it was made',
     '',
     `uirgen ${sw.uirgen}${sw.git_commit ? ` (git commit ${sw.git_commit})` : ''} on Node ${sw.node}, sharp ${sw.sharp} (libvips ${sw.vips}); ` +
-      `degradation registry ${sw.registry}. Every sample's seed is derived from the dataset seed (\`${lock.seed}\`) and its key; ` +
+      `degradation registry ${sw.registry}. Every synthetic sample's seed is derived from the dataset seed (\`${lock.seed ?? 'none'}\`) and its key; ` +
       'each type draws its params from that seed (`sample`) and applies them deterministically (`apply`); the params are stored with the sample.',
     '',
-    'The recipe:',
-    '',
-    code('json', JSON.stringify(lock.recipe, null, 2)),
+    ...(lock.recipe ? ['The recipe:', '', code('json', JSON.stringify(lock.recipe, null, 2))] : ['No recipe: every pair was imported with `uirgen import`.']),
     '',
     'Each type, the method it follows, its rendering version and the parameter settings of the levels used:',
     '',

@@ -64,8 +64,9 @@ export interface ReleaseLock {
   software: SoftwareVersions;
   /** The uirgen that wrote this release. */
   released_with: SoftwareVersions;
-  recipe: Recipe;
-  seed: string;
+  /** Null for a dataset of imported pairs only (no synthesize run, no recipe.json). */
+  recipe: Recipe | null;
+  seed: string | null;
   plan: LockPlan | null;
   sources: LockSource[];
   shards: LockShard[];
@@ -185,11 +186,13 @@ export function parseLock(text: string): ReleaseLock {
     throw new LockError(`format_version ${JSON.stringify(v.format_version)} is not one this uirgen reads (${LOCK_FORMAT_VERSION})`);
   }
   const toolkit = obj(v, 'toolkit', 'lock');
-  let recipe: Recipe;
-  try {
-    recipe = normalizeRecipe(v.recipe);
-  } catch (err) {
-    throw new LockError(`recipe: ${(err as Error).message}`);
+  let recipe: Recipe | null = null;
+  if (v.recipe !== null) {
+    try {
+      recipe = normalizeRecipe(v.recipe);
+    } catch (err) {
+      throw new LockError(`recipe: ${(err as Error).message}`);
+    }
   }
   const planIn = v.plan;
   let plan: LockPlan | null = null;
@@ -209,7 +212,7 @@ export function parseLock(text: string): ReleaseLock {
     software: parseSoftware(v.software, 'software'),
     released_with: parseSoftware(v.released_with, 'released_with'),
     recipe,
-    seed: str(v, 'seed', 'lock'),
+    seed: recipe === null ? nullableStr(v, 'seed', 'lock') : str(v, 'seed', 'lock'),
     plan,
     sources: list(v, 'sources', 'lock').map((s, i) => {
       const w = `sources[${i}]`;

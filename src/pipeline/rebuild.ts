@@ -106,6 +106,7 @@ export async function rebuildFromRelease(o: RebuildOptions): Promise<RebuildSumm
     );
   }
   if (o.sources.length === 0) throw new RebuildRefusal('give --sources: the folders holding the release\'s source files');
+  if (!lock.recipe) throw new RebuildRefusal(`cannot rebuild ${lockPath}: it records no recipe (a release of imported pairs only)`);
   const recipe = { ...lock.recipe, sources: o.sources };
   const summary = await synthesize({
     recipe,

@@ -206,6 +206,10 @@ function sampleOf(r: Row): WorkerSample {
 }
 
 export async function regenerate(db: Database.Database, o: RegenerateOptions): Promise<RegenerateReport> {
+  if (db.prepare(`SELECT 1 FROM samples WHERE ${SYNTHESIZED} LIMIT 1`).get() === undefined) {
+    o.notes.push('nothing to regenerate: every sample was imported (uirgen import), none synthesized');
+    return { requested: o.count, samples: 0, matched: 0, by_type: {}, sources: 0 };
+  }
   if (!o.recipe) throw new RegenerateRefusal('cannot regenerate: the dataset has no readable recipe.json (it fixes the PNG level)');
   const recorded = o.lock?.software ?? runsSoftware(db).software;
   if (!recorded) throw new RegenerateRefusal(`cannot regenerate: ${MANIFEST_FILE} records no software versions (no runs)`);

@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { openUntrustedManifest } from '../core/untrusted/manifest.js';
 import { unsafeMemberName } from '../core/untrusted/tar.js';
 import { card, CARD_FILE } from './card.js';
@@ -121,9 +121,9 @@ interface SourceFile {
 async function sourceSizes(sources: readonly SourceFile[], dirs: readonly string[], workers: number): Promise<Map<string, number>> {
   const found: { sha256: string; path: string; size: number }[] = [];
   for (const s of sources) {
-    if (unsafeMemberName(s.path)) continue;
-    for (const d of dirs) {
-      const p = join(d, s.path);
+    // Imported pairs record their ground truth's absolute path; synthesized ones a path under a source folder.
+    const candidates = isAbsolute(s.path) ? [s.path] : unsafeMemberName(s.path) ? [] : dirs.map((d) => join(d, s.path));
+    for (const p of candidates) {
       const st = (() => {
         try {
           return lstatSync(p);
@@ -173,9 +173,7 @@ function sourceLicenses(given: string | undefined, dirs: readonly string[]): { f
 export async function release(dirIn: string, o: ReleaseOptions): Promise<ReleaseSummary> {
   const dir = resolve(dirIn);
   if (typeof o.name !== 'string' || o.name.trim().length === 0) throw new ReleaseRefusal('--name must be a non-empty name for the dataset');
-  if (!existsSync(join(dir, MANIFEST_FILE)) || !existsSync(join(dir, RECIPE_FILE))) {
-    throw new ReleaseRefusal(`${dir} is not a uirgen dataset (no ${MANIFEST_FILE} and ${RECIPE_FILE} there)`);
-  }
+  if (!existsSync(join(dir, MANIFEST_FILE))) throw new ReleaseRefusal(`${dir} is not a uirgen dataset (no ${MANIFEST_FILE} there)`);
   const workers = o.workers ?? defaultWorkers();
   const missing = await incompleteness(dir);
   if (missing.length > 0) throw new ReleaseRefusal(`${dir} is not complete, so it cannot be released:\n${missing.map((m) => `  - ${m}`).join('\n')}`);
@@ -189,7 +187,10 @@ export async function release(dirIn: string, o: ReleaseOptions): Promise<Release
     );
   }
 
-  const recipe: Recipe = normalizeRecipe(JSON.parse(readFileSync(join(dir, RECIPE_FILE), 'utf8')));
+  // A dataset of imported pairs only has no recipe (verify above refuses a synthesized one without it).
+  const hasRecipe = existsSync(join(dir, RECIPE_FILE));
+  const recipe: Recipe | null = hasRecipe ? normalizeRecipe(JSON.parse(readFileSync(join(dir, RECIPE_FILE), 'utf8'))) : null;
+  const sourceDirs = o.sources ?? recipe?.sources ?? [];
   const db = openUntrustedManifest(join(dir, MANIFEST_FILE));
   let lock: ReleaseLock;
   let levels;
@@ -207,10 +208,10 @@ export async function release(dirIn: string, o: ReleaseOptions): Promise<Release
       shardSplits.set(r.shard, { ...(shardSplits.get(r.shard) ?? {}), [r.split]: r.n });
     }
     const sources = db.prepare('SELECT id, path, sha256, width, height FROM sources ORDER BY sha256').all() as SourceFile[];
-    const sizes = await sourceSizes(sources, o.sources ?? recipe.sources, workers);
+    const sizes = await sourceSizes(sources, sourceDirs, workers);
     found = sizes.size;
     if (found < sources.length) {
-      notes.push(`${sources.length - found} of ${sources.length} source files were not found under ${list(o.sources ?? recipe.sources, 3)} with their recorded content; their sizes are left out of the lock (give --sources)`);
+      notes.push(`${sources.length - found} of ${sources.length} source files were not found under ${list(sourceDirs, 3) || '(no folder given)'} with their recorded content; their sizes are left out of the lock (give --sources)`);
     }
     const lockSources: LockSource[] = sources.map((s) => ({ path: s.path, sha256: s.sha256, bytes: sizes.get(s.sha256) ?? null, width: s.width, height: s.height }));
     lock = {
@@ -224,7 +225,7 @@ export async function release(dirIn: string, o: ReleaseOptions): Promise<Release
       software,
       released_with: softwareVersions(),
       recipe,
-      seed: recipe.seed,
+      seed: recipe?.seed ?? null,
       plan: plan ? { fingerprint: plan.fingerprint, samples: plan.samples, shards: plan.shards, prefix: plan.prefix } : null,
       sources: lockSources,
       shards: report.shards.map((s) => ({ name: s.name, samples: s.samples, bytes: s.bytes, sha256: s.sha256, rows_sha256: s.rows_sha256 })),
@@ -245,10 +246,11 @@ export async function release(dirIn: string, o: ReleaseOptions): Promise<Release
     );
   };
   await writeAtomic(join(dir, RELEASE_LOCK_FILE), `${JSON.stringify(lock, null, 2)}\n`);
-  const top = await hashTop([MANIFEST_FILE, RECIPE_FILE, RELEASE_LOCK_FILE]);
+  const topFiles = hasRecipe ? [MANIFEST_FILE, RECIPE_FILE, RELEASE_LOCK_FILE] : [MANIFEST_FILE, RELEASE_LOCK_FILE];
+  const top = await hashTop(topFiles);
   manifestSha = top.get(MANIFEST_FILE) as { sha256: string; bytes: number };
   const sums = [
-    ...[MANIFEST_FILE, RECIPE_FILE, RELEASE_LOCK_FILE].map((p) => ({ path: p, sha256: (top.get(p) as { sha256: string }).sha256 })),
+    ...topFiles.map((p) => ({ path: p, sha256: (top.get(p) as { sha256: string }).sha256 })),
     ...lock.shards.map((s) => ({ path: `${SHARDS_DIR}/${s.name}`, sha256: s.sha256 })),
   ];
   await writeAtomic(join(dir, SUMS_FILE), formatSums(sums));
@@ -267,7 +269,7 @@ export async function release(dirIn: string, o: ReleaseOptions): Promise<Release
     manifest: manifestSha,
   });
   await writeAtomic(join(dir, CROISSANT_FILE), `${JSON.stringify(doc, null, 2)}\n`);
-  await writeAtomic(join(dir, CARD_FILE), card({ lock, levels, shardSplits, sourceLicenses: sourceLicenses(o.sourcesLicense, o.sources ?? recipe.sources) }));
+  await writeAtomic(join(dir, CARD_FILE), card({ lock, levels, shardSplits, sourceLicenses: sourceLicenses(o.sourcesLicense, sourceDirs) }));
   return {
     dataset: dir,
     name: lock.name,

@@ -172,7 +172,9 @@ function readReleaseFiles(ctx: Context): void {
 function readRecipe(ctx: Context): void {
   const path = join(ctx.dir, RECIPE_FILE);
   if (!lstatOrNull(path)) {
-    ctx.problems.add('file-missing', RECIPE_FILE, `${RECIPE_FILE} is missing`);
+    // Only a dataset of imported pairs has none: no synthesized row, and no release that recorded one.
+    const synthesized = ctx.db ? ctx.db.prepare('SELECT 1 FROM samples WHERE real = 0 LIMIT 1').get() !== undefined : true;
+    if (synthesized || ctx.lock?.recipe || ctx.sums?.entries.has(RECIPE_FILE)) ctx.problems.add('file-missing', RECIPE_FILE, `${RECIPE_FILE} is missing`);
     return;
   }
   try {
@@ -183,9 +185,11 @@ function readRecipe(ctx: Context): void {
   }
   if (ctx.lock) {
     const a = ctx.recipe as unknown as Record<string, unknown>;
-    const b = ctx.lock.recipe as unknown as Record<string, unknown>;
-    const fields = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
-    if (fields.length > 0) {
+    const b = ctx.lock.recipe as unknown as Record<string, unknown> | null;
+    const fields = b === null ? [] : [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+    if (b === null) {
+      ctx.problems.add('recipe-changed', RECIPE_FILE, `${RECIPE_FILE} is here but ${RELEASE_LOCK_FILE} records no recipe`);
+    } else if (fields.length > 0) {
       const detail = fields
         .slice(0, 5)
         .map((k) => `${k}: ${JSON.stringify(a[k])?.slice(0, 80)} here, ${JSON.stringify(b[k])?.slice(0, 80)} in the lock`)
@@ -263,6 +267,7 @@ function crossCheckLists(ctx: Context, manifest: ReadonlyMap<string, ShardEntry>
     for (const n of manifest.keys()) if (!sumsShards.has(n)) ctx.problems.add('sums-incomplete', `${SHARDS_DIR}/${n}`, `${SHARDS_DIR}/${n} has no line in ${SUMS_FILE}`);
     for (const n of sumsShards) if (ctx.db && !manifest.has(n)) ctx.problems.add('sums-incomplete', `${SHARDS_DIR}/${n}`, `${SUMS_FILE} lists ${SHARDS_DIR}/${n}, which the manifest does not`);
     for (const f of [MANIFEST_FILE, RECIPE_FILE, RELEASE_LOCK_FILE]) {
+      if (f === RECIPE_FILE && ctx.lock && ctx.lock.recipe === null) continue;
       if (!ctx.sums.entries.has(f)) ctx.problems.add('sums-incomplete', f, `${f} has no line in ${SUMS_FILE}`);
     }
   }

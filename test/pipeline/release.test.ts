@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jsonld from 'jsonld';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,10 +7,13 @@ import { getDegradation } from '../../src/degradations/registry.js';
 import { dataFiles, sizeCategory } from '../../src/pipeline/card.js';
 import { parseSums } from '../../src/pipeline/checksums.js';
 import { CROISSANT_CONFORMS_TO } from '../../src/pipeline/croissant.js';
+import { importPairs } from '../../src/pipeline/import.js';
 import { parseLock, RELEASE_LOCK_FILE } from '../../src/pipeline/lock.js';
 import { Manifest } from '../../src/pipeline/manifest.js';
 import { release, ReleaseRefusal } from '../../src/pipeline/release.js';
+import { rebuildFromRelease } from '../../src/pipeline/rebuild.js';
 import { synthesize } from '../../src/pipeline/synthesize.js';
+import { verifyDataset } from '../../src/pipeline/verify.js';
 import { copyDataset, makeRelease, query, scratch, smallRecipe, sql } from '../support/release.js';
 import { SAMPLES_DIR } from '../support/samples.js';
 
@@ -182,4 +185,22 @@ describe('release: refuses an incomplete dataset, saying what is missing', () =>
     writeFileSync(p, bytes);
     expect(await refused(d)).toMatch(/does not check out \(\d+ problem\(s\)\).*\n.*shards\/uir-000000\.tar/);
   });
+});
+
+describe('release: a dataset of imported pairs only', () => {
+  it('is released without a recipe, verifies, and is refused by --from-release', async () => {
+    const dir = tmp('imported');
+    const [lq, gt, d] = ['lq', 'gt', 'ds'].map((n) => join(dir, n));
+    for (const f of [lq, gt]) cpSync(SAMPLES_DIR, f, { recursive: true, filter: (p) => !p.endsWith('.md') });
+    await importPairs({ type: 'RS', lqDir: lq, gtDir: gt, out: d, real: true });
+    await release(d, { name: 'Imported', workers: 2 });
+    const lock = parseLock(readFileSync(join(d, RELEASE_LOCK_FILE), 'utf8'));
+    expect(lock).toMatchObject({ recipe: null, seed: null, counts: { real: 5, synthetic: 0 } });
+    expect([...parseSums(readFileSync(join(d, 'SHA256SUMS'), 'utf8')).entries.keys()]).not.toContain('recipe.json');
+    expect(splitCard(readFileSync(join(d, 'README.md'), 'utf8')).body).toContain('No recipe: every pair was imported');
+    const r = await verifyDataset(d, { workers: 2, regenerate: 2 });
+    expect(r.problems).toEqual([]);
+    expect(r.notes.join('\n')).toMatch(/nothing to regenerate: every sample was imported/);
+    await expect(rebuildFromRelease({ lock: join(d, RELEASE_LOCK_FILE), sources: [gt], out: join(dir, 'again') })).rejects.toThrow(/5 of its samples are real pairs added by `uirgen import`/);
+  }, 60_000);
 });
