@@ -10,6 +10,8 @@ import { register as registerMerge } from './merge.js';
 import { register as registerPlan } from './plan.js';
 import { register as registerStats } from './stats.js';
 import { register as registerPreview } from './preview.js';
+import { register as registerRelease } from './release.js';
+import { register as registerVerify } from './verify.js';
 import { register as registerBenchTrain } from './bench-train.js';
 import { register as registerPretrain } from './pretrain.js';
 
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
     .name('uirgen')
     .description('Reproducible image-restoration training data: 19 degradation types, WebDataset shards, SQLite manifest')
     .version(TOOLKIT_VERSION)
+    // Root options only before the command name, so `release --version V` is the release's version.
+    .enablePositionalOptions()
     .showHelpAfterError('(add --help for usage)')
     .exitOverride((err: CommanderError) => {
       const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
@@ -32,6 +36,8 @@ export function buildProgram(): Command {
   registerPlan(program);
   registerStats(program);
   registerPreview(program);
+  registerRelease(program);
+  registerVerify(program);
   registerMetrics(program);
   registerPretrain(program);
   registerBenchTrain(program);

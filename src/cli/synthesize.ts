@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createProgress, silentProgress } from '../pipeline/progress.js';
 import { applyOverrides, normalizeRecipe, readRecipe, RecipeError, type Recipe } from '../pipeline/recipe.js';
 import { InterruptedError, NoSourcesError, synthesize, type SynthesizeSummary } from '../pipeline/synthesize.js';
+import { RebuildRefusal, rebuildFromRelease } from '../pipeline/rebuild.js';
 import { action, parseIntOption, UsageError, UserError } from './errors.js';
 
 export interface SynthesizeCliOptions {
@@ -22,6 +23,7 @@ export interface SynthesizeCliOptions {
   depthKind?: string;
   json?: boolean;
   quiet?: boolean;
+  fromRelease?: string;
 }
 
 /** Exit codes of a process stopped by a signal, as a shell reports them. */
@@ -93,34 +95,29 @@ export function register(program: Command): void {
     .option('--shard-count <K>', 'number of parts the plan is split into')
     .option('--depth <DIR>', 'folder of per-source depth maps (greyscale 16-bit PNG, same relative path and stem as each source) used instead of the depth estimate')
     .option('--depth-kind <KIND>', 'how the depth maps read: inverse (larger = nearer, as MiDaS / Depth Anything write; default) or depth (larger = farther)')
+    .option('--from-release <LOCK>', 'rebuild a release byte for byte from its release.lock.json and --sources (no other recipe option)')
     .option('--json', 'print the summary as JSON on stdout')
     .option('--quiet', 'no progress output')
     .action(
       action(async (opts: SynthesizeCliOptions) => {
+        if (opts.fromRelease !== undefined) {
+          await rebuildCommand(opts);
+          return;
+        }
         const recipe = await effectiveRecipe(opts);
         if (recipe.sources.length === 0 && !recipe.collections) throw new UsageError('no source folders: give --sources DIR... or "sources" in the recipe');
         const workers = opts.workers === undefined ? undefined : parseIntOption('--workers', opts.workers, 1, 256);
         const shardCount = opts.shardCount === undefined ? 1 : parseIntOption('--shard-count', opts.shardCount, 1);
         const shardIndex = opts.shardIndex === undefined ? 0 : parseIntOption('--shard-index', opts.shardIndex, 0, shardCount - 1);
 
-        const controller = new AbortController();
-        let signalName = '';
-        const onSignal = (name: string) => () => {
-          signalName = name;
-          process.stderr.write(`\nuirgen: ${name}: stopping (the open shard is dropped; complete shards are kept)\n`);
-          controller.abort();
-        };
-        const handlers = Object.keys(SIGNAL_EXIT).map((name) => [name, onSignal(name)] as const);
-        // once: a second Ctrl-C gets Node's default and ends the process at once.
-        for (const [name, h] of handlers) process.once(name, h);
-        try {
+        await interruptible(opts.out, async (signal) => {
           const summary = await synthesize({
             recipe,
             out: opts.out,
             workers,
             shardIndex,
             shardCount,
-            signal: controller.signal,
+            signal,
             progress: opts.quiet ? silentProgress() : createProgress(),
           });
           process.stdout.write(opts.json ? `${JSON.stringify(summary)}\n` : describeSummary(summary));
@@ -128,17 +125,63 @@ export function register(program: Command): void {
             const pairs = recipe.imports.reduce((a, e) => a + e.count, 0);
             process.stdout.write(`the recipe also expects ${pairs} imported pairs (${recipe.imports.length} imports): \`uirgen stats ${opts.out}\` lists them with their commands\n`);
           }
-        } catch (err) {
-          if (err instanceof InterruptedError) {
-            process.stderr.write(`uirgen: interrupted; run the same command again to resume (${opts.out})\n`);
-            process.exitCode = SIGNAL_EXIT[signalName] ?? 130;
-            return;
-          }
-          if (err instanceof RecipeError || err instanceof NoSourcesError) throw new UserError(err.message);
-          throw err;
-        } finally {
-          for (const [name, h] of handlers) process.removeListener(name, h);
-        }
+        });
       }),
     );
+}
+
+/** Run `fn` with Ctrl-C / SIGTERM turned into an abort; an interrupted run exits as a shell expects. */
+async function interruptible(out: string, fn: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
+  let signalName = '';
+  const onSignal = (name: string) => () => {
+    signalName = name;
+    process.stderr.write(`\nuirgen: ${name}: stopping (the open shard is dropped; complete shards are kept)\n`);
+    controller.abort();
+  };
+  const handlers = Object.keys(SIGNAL_EXIT).map((name) => [name, onSignal(name)] as const);
+  // once: a second Ctrl-C gets Node's default and ends the process at once.
+  for (const [name, h] of handlers) process.once(name, h);
+  try {
+    await fn(controller.signal);
+  } catch (err) {
+    if (err instanceof InterruptedError) {
+      process.stderr.write(`uirgen: interrupted; run the same command again to resume (${out})\n`);
+      process.exitCode = SIGNAL_EXIT[signalName] ?? 130;
+      return;
+    }
+    if (err instanceof RecipeError || err instanceof NoSourcesError || err instanceof RebuildRefusal) throw new UserError(err.message);
+    throw err;
+  } finally {
+    for (const [name, h] of handlers) process.removeListener(name, h);
+  }
+}
+
+/** Options that would change what a release makes: refused with --from-release, whose lock fixes them. */
+const RECIPE_FLAGS = ['recipe', 'perSource', 'samples', 'crop', 'seed', 'types', 'shardSamples', 'shardIndex', 'shardCount'] as const;
+
+async function rebuildCommand(opts: SynthesizeCliOptions): Promise<void> {
+  const given = RECIPE_FLAGS.filter((f) => opts[f] !== undefined);
+  if (given.length > 0) {
+    throw new UsageError(`--from-release takes the recipe from the lock; drop ${given.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
+  }
+  if (!opts.sources || opts.sources.length === 0) throw new UsageError('--from-release needs --sources: the folders holding the release\'s source files');
+  const workers = opts.workers === undefined ? undefined : parseIntOption('--workers', opts.workers, 1, 256);
+  await interruptible(opts.out, async (signal) => {
+    const summary = await rebuildFromRelease({
+      lock: opts.fromRelease as string,
+      sources: opts.sources as string[],
+      out: opts.out,
+      workers,
+      signal,
+      progress: opts.quiet ? silentProgress() : createProgress({ label: 'rebuild' }),
+    });
+    process.stdout.write(opts.json ? `${JSON.stringify(summary)}\n` : describeSummary(summary));
+    if (summary.differing.length > 0) {
+      throw new UserError(
+        `the rebuild differs from the release in ${summary.differing.length} shard(s):\n${summary.differing.slice(0, 10).map((d) => `  - ${d}`).join('\n')}`,
+      );
+    }
+    if (!opts.json) process.stdout.write(`all ${summary.identical} shards and their manifest rows are byte-identical to the release\n`);
+  });
 }

@@ -2,6 +2,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { TOOLKIT_VERSION } from '../version.js';
+import { openUntrustedManifest } from '../core/untrusted/manifest.js';
+import { UntrustedDatabaseError } from '../core/untrusted/sqlite.js';
 import { StorageError, storageError } from './shards.js';
 
 /**
@@ -154,6 +156,7 @@ const SQLITE_TEXT: Record<string, string> = {
 /** A SQLite or file-system failure, phrased with the manifest's path. Constraint violations pass through. */
 export function manifestError(err: unknown, path: string): Error {
   if (err instanceof StorageError) return err;
+  if (err instanceof UntrustedDatabaseError) return new StorageError(path, undefined, `cannot read ${err.message}`);
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code.startsWith('SQLITE_')) {
     const base = Object.keys(SQLITE_TEXT).find((k) => code === k || code.startsWith(`${k}_`));
@@ -205,7 +208,8 @@ export class Manifest {
     let db: Database.Database | undefined;
     try {
       if (!readonly) mkdirSync(dirname(path), { recursive: true });
-      db = new Database(path, { readonly, fileMustExist: readonly });
+      // Read-only opens are of datasets that may come from elsewhere (merge parts, verify, stats): checked first.
+      db = readonly ? openUntrustedManifest(path) : new Database(path);
       db.pragma('busy_timeout = 5000');
       if (!readonly) {
         db.pragma('journal_mode = WAL');

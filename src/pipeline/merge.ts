@@ -1,9 +1,13 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { unsafeShardName } from '../core/untrusted/rows.js';
+import { TarScanner, type ScanResult } from '../core/untrusted/tar.js';
+import { planOfRuns } from './dataset-info.js';
+import { ProblemList } from './problems.js';
+import { checkShard, type VerifyRow } from './verify-shard.js';
 import { softwareVersions } from './versions.js';
 import { Manifest, MANIFEST_FILE, type ErrorRow, type SampleRow, type ShardRow, type SourceRow } from './manifest.js';
 import { shardName } from './plan.js';
@@ -70,25 +74,23 @@ async function readPart(dir: string): Promise<PartInfo> {
 
 /** The plan record of the latest run that made one (synthesize writes it into the run's versions). */
 export function latestPlan(m: Manifest): PlanRecord | null {
-  const rows = m.db.prepare('SELECT versions FROM runs ORDER BY id DESC').pluck().all() as string[];
-  for (const text of rows) {
-    const v = JSON.parse(text) as { plan?: PlanRecord };
-    if (v.plan && typeof v.plan.fingerprint === 'string') return v.plan;
-  }
-  return null;
+  return planOfRuns(m.db);
 }
 
-/** Copy with the sha256 computed on the way, into `to` (a temporary name). */
-async function copyHashed(from: string, to: string): Promise<string> {
-  const hash = createHash('sha256');
+/**
+ * Copy into `to` (a temporary name) through the untrusted-tar scanner, which hashes the file and walks its
+ * members on the way (a part made elsewhere is untrusted input: see checkPartShard).
+ */
+async function copyScanned(from: string, to: string): Promise<ScanResult> {
+  const scanner = new TarScanner({ hashMembers: false, bodySuffixes: ['.json'], fileSize: statSync(from).size });
   const tap = new Transform({
     transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
+      scanner.push(chunk);
       done(null, chunk);
     },
   });
   await pipeline(createReadStream(from), tap, createWriteStream(to, { flags: 'w', mode: 0o644, flush: true }));
-  return hash.digest('hex');
+  return scanner.end();
 }
 
 /** Rename, or false when source and target are on different file systems (then copy instead). */
@@ -102,10 +104,25 @@ async function renamed(from: string, to: string): Promise<boolean> {
   }
 }
 
-async function hashFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+async function scanFile(path: string): Promise<ScanResult> {
+  const scanner = new TarScanner({ hashMembers: false, bodySuffixes: ['.json'], fileSize: statSync(path).size });
+  for await (const chunk of createReadStream(path)) scanner.push(chunk as Buffer);
+  return scanner.end();
+}
+
+/**
+ * A part's shard against the part's rows for it, before it joins the merged dataset: sound tar structure
+ * (no unsafe names, links, sizes past the end), every row's members where the row says, PNG headers of the
+ * row's size, JSON members agreeing with the rows. Throws naming the first problems.
+ */
+function checkPartShard(from: string, scan: ScanResult, rows: readonly VerifyRow[], sourceSha: ReadonlyMap<string, string>): void {
+  const problems = new ProblemList(5);
+  checkShard(scan, rows, { file: from, sourceSha }, problems);
+  if (problems.count > 0) {
+    throw new RecipeError(
+      `${from} does not hold what its manifest says (${problems.count} problem(s)): ${problems.items.map((p) => p.message).join('; ')}; rerun that part`,
+    );
+  }
 }
 
 interface RawSampleRow extends Omit<SampleRow, 'params' | 'real'> {
@@ -197,6 +214,7 @@ async function mergeLocked(
         });
         target.recordErrors(newErrors);
         const shards = m.db.prepare('SELECT name, samples, bytes, sha256 FROM shards ORDER BY name').all() as ShardRow[];
+        const sourceSha = new Map(m.db.prepare('SELECT id, sha256 FROM sources').raw().all() as [string, string][]);
         const rowsOf = m.db.prepare('SELECT * FROM samples WHERE shard = ? ORDER BY key');
         for (const shard of shards) {
           const known = have.get(shard.name);
@@ -207,29 +225,39 @@ async function mergeLocked(
             present++;
             continue;
           }
+          const unsafe = unsafeShardName(shard.name);
+          if (unsafe) throw new RecipeError(`${part.dir}'s manifest lists a ${unsafe}; not followed`);
           const from = join(part.dir, SHARDS_DIR, shard.name);
           if (!existsSync(from)) {
             throw new RecipeError(`${from} is missing though ${part.dir}'s manifest lists it as complete; rerun that part (it redoes missing shards), then merge again`);
           }
           const to = join(shardsDir, shard.name);
           const tmp = `${to}.partial`;
-          let sha: string;
+          let scan: ScanResult;
           try {
             if (options.move && (await renamed(from, tmp))) {
-              sha = await hashFile(tmp);
+              scan = await scanFile(tmp);
             } else {
-              sha = await copyHashed(from, tmp);
+              scan = await copyScanned(from, tmp);
             }
           } catch (err) {
             await unlink(tmp).catch(() => {});
             throw storageError(err, (err as NodeJS.ErrnoException).path ?? to, 'copy');
           }
+          const sha = scan.sha256;
           if (sha !== shard.sha256) {
             await unlink(tmp).catch(() => {});
             throw new RecipeError(`${from} does not match its manifest row (sha256 ${sha}, recorded ${shard.sha256}); rerun that part`);
           }
+          const raw = rowsOf.all(shard.name) as RawSampleRow[];
+          try {
+            checkPartShard(from, scan, raw as unknown as VerifyRow[], sourceSha);
+          } catch (err) {
+            await unlink(tmp).catch(() => {});
+            throw err;
+          }
           await rename(tmp, to);
-          const rows = (rowsOf.all(shard.name) as RawSampleRow[]).map(
+          const rows = raw.map(
             (r): SampleRow => ({ ...r, params: JSON.parse(r.params) as object, real: r.real === 1 ? 1 : 0 }),
           );
           target.commitShard(shard, rows);

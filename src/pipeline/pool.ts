@@ -1,15 +1,30 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import type { ScanOutput, ScanTask } from './scan-worker.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
 
 /**
  * The worker pool. Built code runs dist/pipeline/worker.js; when this module itself runs from
  * TypeScript sources (vitest, tsx), the worker is worker.ts and each thread needs tsx's loader.
  */
-export function workerUrl(): URL {
+export function workerUrl(name = 'worker'): URL {
   const fromSource = import.meta.url.endsWith('.ts');
-  return new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
+  return new URL(fromSource ? `./${name}.ts` : `./${name}.js`, import.meta.url);
+}
+
+/** A piscina pool of `workers` threads running the module `name` of this folder (built or from sources). */
+export function modulePool<T, R>(name: string, workers: number): Piscina<T, R> {
+  const url = workerUrl(name);
+  return new Piscina<T, R>({
+    filename: fileURLToPath(url),
+    minThreads: workers,
+    maxThreads: workers,
+    // Callers bound what is in flight; the queue never grows past that.
+    maxQueue: Infinity,
+    idleTimeout: 60_000,
+    execArgv: url.pathname.endsWith('.ts') ? ['--import', 'tsx'] : [],
+  });
 }
 
 export function defaultWorkers(): number {
@@ -29,16 +44,7 @@ export function createPool(workers: number): TaskPool {
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
     throw new RangeError(`workers must be an integer in 1..256, got ${workers}`);
   }
-  const url = workerUrl();
-  const piscina = new Piscina<WorkerTask, WorkerResult>({
-    filename: fileURLToPath(url),
-    minThreads: workers,
-    maxThreads: workers,
-    // The caller bounds what is in flight; the queue never grows past that.
-    maxQueue: Infinity,
-    idleTimeout: 60_000,
-    execArgv: url.pathname.endsWith('.ts') ? ['--import', 'tsx'] : [],
-  });
+  const piscina = modulePool<WorkerTask, WorkerResult>('worker', workers);
   return {
     threads: workers,
     run: (task) => piscina.run(task),
@@ -47,4 +53,29 @@ export function createPool(workers: number): TaskPool {
     close: () => piscina.destroy(),
     destroy: () => piscina.destroy(),
   };
+}
+
+/** `fn` over `items` with at most `limit` running at once; results in item order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  });
+  await Promise.all(lanes);
+  return out;
+}
+
+/** sha256 and size of each file, hashed on `workers` threads of the scan worker (streamed, constant memory). */
+export async function hashFiles(paths: readonly string[], workers: number): Promise<ScanOutput[]> {
+  if (paths.length === 0) return [];
+  const pool = modulePool<ScanTask, ScanOutput>('scan-worker', Math.min(workers, paths.length));
+  try {
+    return await mapLimit(paths, workers * 2, (path) => pool.run({ path, mode: 'file' }));
+  } finally {
+    await pool.destroy();
+  }
 }

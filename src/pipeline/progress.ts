@@ -29,6 +29,8 @@ export interface ProgressOptions {
   /** Plain mode: seconds between lines. */
   intervalSeconds?: number;
   label?: string;
+  /** What is counted (default 'samples'; verify counts 'MB'). */
+  unit?: string;
 }
 
 /** Rate and ETA over this run's own work, so resumed samples do not inflate the speed. */
@@ -64,7 +66,9 @@ export function formatSeconds(s: number): string {
 export function createProgress(options: ProgressOptions = {}): Progress {
   const stream = options.stream ?? process.stderr;
   const tty = options.tty ?? Boolean(stream.isTTY);
-  return tty ? barProgress(stream, options.label ?? 'synthesize') : lineProgress(stream, options.label ?? 'synthesize', options.intervalSeconds ?? 5);
+  const label = options.label ?? 'synthesize';
+  const unit = options.unit ?? 'samples';
+  return tty ? barProgress(stream, label, unit) : lineProgress(stream, label, unit, options.intervalSeconds ?? 5);
 }
 
 /** No output at all (library use, tests). */
@@ -72,13 +76,13 @@ export function silentProgress(): Progress {
   return { start() {}, update() {}, note() {}, stop() {} };
 }
 
-function barProgress(stream: NodeJS.WriteStream, label: string): Progress {
+function barProgress(stream: NodeJS.WriteStream, label: string, unit: string): Progress {
   const rate = new Rate();
   let total = 0;
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: `${label} {bar} {percentage}% | {value}/{total} samples | {rate}/s | ETA {etaText} | errors {errors}`,
+      format: `${label} {bar} {percentage}% | {value}/{total} ${unit} | {rate}/s | ETA {etaText} | errors {errors}`,
       hideCursor: true,
       fps: 5,
       etaBuffer: 50,
@@ -104,7 +108,7 @@ function barProgress(stream: NodeJS.WriteStream, label: string): Progress {
   };
 }
 
-function lineProgress(stream: NodeJS.WriteStream, label: string, intervalSeconds: number): Progress {
+function lineProgress(stream: NodeJS.WriteStream, label: string, unit: string, intervalSeconds: number): Progress {
   const rate = new Rate();
   let total = 0;
   let last = 0;
@@ -112,7 +116,7 @@ function lineProgress(stream: NodeJS.WriteStream, label: string, intervalSeconds
   const line = (): void => {
     const pct = total > 0 ? ((100 * state.done) / total).toFixed(1) : '100.0';
     stream.write(
-      `${label}: ${state.done}/${total} samples (${pct}%), ${rate.perSecond(state.done).toFixed(1)}/s, ETA ${rate.eta(state.done, total)}, ${state.errors} errors\n`,
+      `${label}: ${state.done}/${total} ${unit} (${pct}%), ${rate.perSecond(state.done).toFixed(1)}/s, ETA ${rate.eta(state.done, total)}, ${state.errors} errors\n`,
     );
   };
   return {

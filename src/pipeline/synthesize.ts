@@ -7,7 +7,7 @@ import { softwareVersions } from './versions.js';
 import { Manifest, MANIFEST_FILE, type SampleRow } from './manifest.js';
 import { attachDepthMaps } from './depth-maps.js';
 import { Plan, type PlanSource, type PlanTask, type PlanType } from './plan.js';
-import { createPool, defaultWorkers, type TaskPool } from './pool.js';
+import { createPool, defaultWorkers, mapLimit, type TaskPool } from './pool.js';
 import { silentProgress, type Progress } from './progress.js';
 import { DEFAULT_PER_SOURCE, normalizeRecipe, planIdentity, RecipeError, type Recipe } from './recipe.js';
 import { checkPlanned, readPlanMeta } from './plan-meta.js';
@@ -44,6 +44,14 @@ export interface SynthesizeOptions {
   progress?: Progress;
   taskSamples?: number;
   maxInFlight?: number;
+  /**
+   * Rebuilding a release (rebuild.ts): choose the usable sources the release used (and check their paths),
+   * then check the plan against the release's before anything is made. Both throw RecipeError to refuse.
+   */
+  expect?: {
+    sources(found: PlanSource[]): PlanSource[];
+    plan(plan: Plan): void;
+  };
 }
 
 export interface SynthesizeSummary {
@@ -249,7 +257,8 @@ async function synthesizeLocked(options: SynthesizeOptions, settings: Settings):
         : `${found.files} image file(s) found, none usable at crop ${recipe.crop} (reasons in the errors table of ${join(out, MANIFEST_FILE)})`;
       throw new NoSourcesError(`no usable source image in ${found.where}: ${what}`);
     }
-    const plan = buildPlan(recipe, found.sources);
+    const plan = buildPlan(recipe, options.expect ? options.expect.sources(found.sources) : found.sources);
+    options.expect?.plan(plan);
     checkPlanned(manifest, plan, out);
     if (plan.splitNote) progress.note(`splits: ${plan.splitNote}`);
     const record: PlanRecord = {

@@ -6,7 +6,7 @@ import { cloneImage } from '../core/image.js';
 import { cropDepthMap, decodeDepthMap, type DepthKind, type DepthMapData } from '../core/depthmap.js';
 import { cropRaster8, decodeRaster8, encodePng, ImageInputError, type Raster8 } from '../core/io.js';
 import { createRng } from '../core/random.js';
-import { getDegradation } from '../degradations/registry.js';
+import { checkReplayVersion, getDegradation } from '../degradations/registry.js';
 import type { Params, TypeId } from '../degradations/types.js';
 import { psnr } from '../core/metrics.js';
 import type { CropBox } from './plan.js';
@@ -34,6 +34,10 @@ export interface WorkerSample {
   seed: string;
   crop: CropBox;
   split: SplitName;
+  /** Recorded params to replay (verify --regenerate) instead of drawing them from the seed. */
+  params?: Params;
+  /** The type version that recorded `params`; another version than the registry's is refused. */
+  type_version?: number | null;
 }
 
 export interface WorkerTask {
@@ -158,7 +162,8 @@ async function degrade(source: Raster8, depthMap: DepthMapData | null, task: Wor
   const d = getDegradation(s.type);
   const depth = depthMap ? cropDepthMap(depthMap, s.crop.x, s.crop.y, s.crop.w, s.crop.h) : undefined;
   const info = { width: gt.width, height: gt.height, ...(depth ? { depth: { sha256: depth.sha256, kind: depth.kind } } : {}) };
-  const params = d.sample(s.level, createRng(s.seed), info);
+  if (s.params) checkReplayVersion(d, s.type_version, `sample ${s.key}`);
+  const params = s.params ?? d.sample(s.level, createRng(s.seed), info);
   // A clone, so an operator that works in place cannot change the gt we measure and store.
   const lq = await d.apply(cloneImage(gt), params, depth ? { depth } : undefined);
   if (lq.width !== gt.width || lq.height !== gt.height) {

@@ -1,6 +1,7 @@
 import { move } from 'piscina';
 import sharp from 'sharp';
 import { createRng, deriveSeed } from '../core/random.js';
+import { MAX_IMAGE_PIXELS, pngHeader, pngProblem } from '../core/untrusted/png.js';
 import { readMembers, ShardReadError } from './shard-reader.js';
 
 /**
@@ -95,23 +96,12 @@ export function transformPatch(src: Uint8Array, patch: number, aug: Pick<Augment
   }
 }
 
-/** Width, height, bit depth and colour type from a PNG's IHDR, or null when `buf` is not a PNG. */
-export function pngHeader(buf: Buffer): { width: number; height: number; depth: number; colorType: number } | null {
-  const signature = '89504e470d0a1a0a';
-  if (buf.length < 33 || buf.toString('hex', 0, 8) !== signature || buf.toString('latin1', 12, 16) !== 'IHDR') return null;
-  return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20), depth: buf[24], colorType: buf[25] };
-}
-
 async function decodeWindow(png: Buffer, where: string, task: LoadTask, aug: Augment): Promise<Buffer> {
-  const header = pngHeader(png);
-  if (!header) throw new ShardReadError(task.shard, `${where} is not a PNG`);
-  if (header.width !== task.width || header.height !== task.height) {
-    throw new ShardReadError(
-      task.shard,
-      `${where} is ${header.width}x${header.height} but the manifest says ${task.width}x${task.height}`,
-    );
-  }
-  let pipeline = sharp(png, { failOn: 'error' }).extract({ left: aug.x, top: aug.y, width: task.patch, height: task.patch });
+  // Checked before sharp sees it: a forged header claiming a huge image is refused without decoding.
+  const problem = pngProblem(png, { width: task.width, height: task.height });
+  if (problem) throw new ShardReadError(task.shard, `${where} ${problem}`);
+  const header = pngHeader(png) as NonNullable<ReturnType<typeof pngHeader>>;
+  let pipeline = sharp(png, { failOn: 'error', limitInputPixels: MAX_IMAGE_PIXELS }).extract({ left: aug.x, top: aug.y, width: task.patch, height: task.patch });
   // uirgen writes 8-bit RGB; anything else (imported greyscale, alpha, 16-bit) is brought to it the
   // way core/io decodeImage does (alpha over white, sRGB), then cast to 8 bits.
   if (header.depth !== 8 || header.colorType !== 2) {

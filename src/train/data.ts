@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Piscina } from 'piscina';
 import { createRng, deriveSeed } from '../core/random.js';
+import { openUntrustedManifest } from '../core/untrusted/manifest.js';
+import { rowProblems, unsafeShardName } from '../core/untrusted/rows.js';
 import { TYPE_IDS } from '../degradations/types.js';
 import type { LoadTask } from './data-worker.js';
 
@@ -122,7 +124,6 @@ export interface TrainingStream {
 const PAGE_ROWS = 512;
 const DEFAULT_SHUFFLE_BUFFER = 4096;
 const DEFAULT_PREFETCH = 4;
-const SHARD_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
 
 export function defaultLoaderWorkers(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1));
@@ -271,7 +272,8 @@ class SampleIndex {
 
     this.shards = db.prepare(`SELECT DISTINCT shard FROM samples WHERE ${this.where} ORDER BY shard`).pluck().all(this.params) as string[];
     for (const s of this.shards) {
-      if (!SHARD_NAME.test(s)) throw new RangeError(`manifest names shard ${JSON.stringify(s)}, which is not a plain file name`);
+      const unsafe = unsafeShardName(s);
+      if (unsafe) throw new RangeError(`the manifest names a shard that cannot be read: ${unsafe}`);
     }
     this.pageStmt = db.prepare(
       `SELECT key, type, offset_gt, offset_lq, width, height FROM samples
@@ -286,6 +288,8 @@ class SampleIndex {
       const page = this.pageStmt.all({ ...this.params, shard: this.shards[shard], after }) as Row[];
       onPage(page.length);
       for (const r of page) {
+        const bad = rowProblems({ ...r, shard: this.shards[shard] });
+        if (bad.length > 0) throw new RangeError(`manifest row ${JSON.stringify(r.key)} cannot be followed into its shard: ${bad.join('; ')}`);
         yield {
           key: r.key,
           shard,
@@ -593,7 +597,7 @@ export async function openTrainingStream(options: TrainingStreamOptions): Promis
   }
   let db: Database.Database;
   try {
-    db = new Database(manifestPath, { readonly: true, fileMustExist: true });
+    db = openUntrustedManifest(manifestPath);
   } catch (err) {
     throw new Error(`${manifestPath}: cannot open the manifest (${(err as Error).message})`);
   }

@@ -1,4 +1,6 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { TAR_BLOCK, parseTarHeader, unsafeMemberName, type TarHeader } from '../core/untrusted/tar.js';
+import { badMemberOffset } from '../core/untrusted/rows.js';
 
 /**
  * Random access to members of a uirgen shard by the data offsets the manifest records.
@@ -8,14 +10,16 @@ import { closeSync, openSync, readSync } from 'node:fs';
  * section 3; pipeline/tar.ts never writes pax or GNU long-name headers), so the size is read from
  * that header: the octal field at bytes 124..135. The header is also checked (checksum, regular
  * file, and the member name the caller expects), so a stale manifest or a wrong offset is reported
- * as such instead of handing a slice of some other member to the PNG decoder.
+ * as such instead of handing a slice of some other member to the PNG decoder. The shard is untrusted input
+ * (core/untrusted): the offset must fit the file, the header's size must fit what is left of it and a sane
+ * allocation, and the member must be a regular file with a safe name, before a byte of data is read.
  *
  * Synchronous on purpose: it runs inside loader worker threads, where blocking only the worker is
  * what we want, and one open/read/close per sample never leaves descriptors behind when a worker
  * is terminated.
  */
 
-export const TAR_BLOCK = 512;
+export { TAR_BLOCK, parseTarHeader, type TarHeader };
 
 /** A shard that does not hold what the manifest says it holds. */
 export class ShardReadError extends Error {
@@ -28,43 +32,8 @@ export class ShardReadError extends Error {
   }
 }
 
-export interface TarHeader {
-  name: string;
-  size: number;
-  /** ustar typeflag: '0' (or NUL) for a regular file. */
-  type: string;
-}
-
-function field(block: Buffer, start: number, length: number): string {
-  const raw = block.subarray(start, start + length);
-  const end = raw.indexOf(0);
-  return raw.toString('latin1', 0, end < 0 ? length : end);
-}
-
-function octal(block: Buffer, start: number, length: number): number {
-  const text = field(block, start, length).trim();
-  if (!/^[0-7]+$/.test(text)) return NaN;
-  return parseInt(text, 8);
-}
-
-/** Parse and verify one 512-byte ustar header; throws a plain Error saying what is wrong. */
-export function parseTarHeader(block: Buffer): TarHeader {
-  if (block.length !== TAR_BLOCK) throw new Error(`tar header must be ${TAR_BLOCK} bytes, got ${block.length}`);
-  // Checksum: sum of all header bytes with the checksum field itself counted as spaces.
-  let sum = 0;
-  for (let i = 0; i < TAR_BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : block[i];
-  const stored = octal(block, 148, 8);
-  if (stored !== sum) {
-    throw new Error(`no tar header there (checksum ${Number.isNaN(stored) ? 'unreadable' : stored}, computed ${sum})`);
-  }
-  const size = octal(block, 124, 12);
-  if (!Number.isSafeInteger(size)) throw new Error('tar header has an unreadable size field');
-  const prefix = field(block, 345, 155);
-  const base = field(block, 0, 100);
-  const name = block.toString('latin1', 257, 262) === 'ustar' && prefix ? `${prefix}/${base}` : base;
-  const type = String.fromCharCode(block[156] || 48);
-  return { name, size, type };
-}
+/** The largest member this reader allocates for: far above any PNG of an image within the pixel limits. */
+export const MAX_MEMBER_BYTES = 1 << 30;
 
 /** Read exactly `length` bytes at `position`, or throw. */
 function readExactly(fd: number, path: string, length: number, position: number): Buffer {
@@ -80,9 +49,9 @@ function readExactly(fd: number, path: string, length: number, position: number)
 
 /** The data of the member whose data starts at `offset`, checked to be named `name`. */
 export function readMemberAt(fd: number, path: string, offset: number, name: string): Buffer {
-  if (!Number.isSafeInteger(offset) || offset < TAR_BLOCK || offset % TAR_BLOCK !== 0) {
-    throw new ShardReadError(path, `member ${name}: offset must be a multiple of ${TAR_BLOCK} and >= ${TAR_BLOCK}, got ${offset}`);
-  }
+  const fileSize = fstatSync(fd).size;
+  const bad = badMemberOffset(offset);
+  if (bad) throw new ShardReadError(path, `member ${name}: ${bad}; the manifest does not match this shard`);
   let header: TarHeader;
   try {
     header = parseTarHeader(readExactly(fd, path, TAR_BLOCK, offset - TAR_BLOCK));
@@ -90,10 +59,18 @@ export function readMemberAt(fd: number, path: string, offset: number, name: str
     if (err instanceof ShardReadError) throw err;
     throw new ShardReadError(path, `member ${name} at offset ${offset}: ${(err as Error).message}; the manifest does not match this shard`);
   }
+  const unsafe = unsafeMemberName(header.name);
+  if (unsafe) throw new ShardReadError(path, `member at offset ${offset} has ${unsafe}; refusing it`);
   if (header.name !== name) {
     throw new ShardReadError(path, `offset ${offset} holds ${JSON.stringify(header.name)}, expected ${JSON.stringify(name)}; the manifest does not match this shard`);
   }
-  if (header.type !== '0') throw new ShardReadError(path, `member ${name} is not a regular file (type ${JSON.stringify(header.type)})`);
+  if (header.type !== '0') throw new ShardReadError(path, `member ${name} is not a regular file (type ${JSON.stringify(header.type)}); links are never followed`);
+  if (offset + header.size > fileSize) {
+    throw new ShardReadError(path, `member ${name} claims ${header.size} bytes, past the end of the ${fileSize}-byte shard (truncated or forged)`);
+  }
+  if (header.size > MAX_MEMBER_BYTES) {
+    throw new ShardReadError(path, `member ${name} claims ${header.size} bytes, more than the ${MAX_MEMBER_BYTES}-byte limit of a member`);
+  }
   return readExactly(fd, path, header.size, offset);
 }
 

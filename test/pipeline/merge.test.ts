@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { merge } from '../../src/pipeline/merge.js';
 import { normalizeRecipe, type Recipe } from '../../src/pipeline/recipe.js';
 import { synthesize } from '../../src/pipeline/synthesize.js';
 import { SAMPLES_DIR } from '../support/samples.js';
+import { forgeTar } from '../support/tar-forge.js';
 import { shardBytes } from '../support/webdataset.js';
 
 const made: string[] = [];
@@ -93,4 +95,27 @@ describe('partitioned runs + merge', () => {
     rmSync(join(lost, 'shards', 'uir-000005.tar'));
     await expect(merge(tmp('bad3'), [lost])).rejects.toThrow(/uir-000005.tar is missing though .* lists it as complete; rerun that part/);
   });
+});
+
+describe('merge: parts are untrusted input', () => {
+  it('refuses a part whose manifest names a shard outside shards/, or whose shard does not hold its rows', async () => {
+    const part = tmp('evil');
+    await synthesize({ recipe: recipe({ samples: 12 }), out: part, workers: 1 });
+    const db = new Database(join(part, 'manifest.sqlite'));
+    db.prepare("UPDATE shards SET name = '../../../etc/x.tar' WHERE name = 'uir-000001.tar'").run();
+    db.close();
+    await expect(merge(tmp('m1'), [part])).rejects.toThrow(/manifest lists a shard name "\.\.\/\.\.\/\.\.\/etc\/x\.tar" is not a plain file name/);
+
+    // A shard whose checksum row was forged to match, but whose member is a link and whose rows point elsewhere.
+    const part2 = tmp('evil2');
+    await synthesize({ recipe: recipe({ samples: 6 }), out: part2, workers: 1 });
+    const forged = forgeTar([{ name: 'x.lq.png', type: '2', linkname: '/etc/passwd' }]);
+    writeFileSync(join(part2, 'shards', 'uir-000000.tar'), forged);
+    const db2 = new Database(join(part2, 'manifest.sqlite'));
+    db2.prepare('UPDATE shards SET sha256 = ?, bytes = ?').run(createHash('sha256').update(forged).digest('hex'), forged.length);
+    db2.close();
+    const out = tmp('m2');
+    await expect(merge(out, [part2])).rejects.toThrow(/does not hold what its manifest says .*is a symbolic link, not a regular file; it is not followed/);
+    expect(readdirSync(join(out, 'shards'))).toEqual([]);
+  }, 60_000);
 });

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import * as tar from 'tar';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ShardWriter } from '../../src/pipeline/shards.js';
+import { loadSample } from '../../src/train/data-worker.js';
 import { parseTarHeader, readMembers, ShardReadError, TAR_BLOCK } from '../../src/train/shard-reader.js';
+import { pngBomb } from '../support/files.js';
+import { forgeTar } from '../support/tar-forge.js';
 
 const root = mkdtempSync(join(tmpdir(), 'uirgen-shard-reader-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -69,9 +72,9 @@ describe('shard reader', () => {
       /holds "k1.gt.png", expected "k1.lq.png"; the manifest does not match/,
     );
     expect(() => readMembers(path, [{ offset: s.offsets['gt.png'].offset + 1, name: `${s.key}.gt.png` }])).toThrow(
-      /offset must be a multiple of 512/,
+      /not where a member's data can start \(a multiple of 512/,
     );
-    expect(() => readMembers(path, [{ offset: 0, name: `${s.key}.gt.png` }])).toThrow(/offset must be a multiple of 512/);
+    expect(() => readMembers(path, [{ offset: 0, name: `${s.key}.gt.png` }])).toThrow(/not where a member's data can start \(a multiple of 512/);
     // The 70 000-byte member spans many blocks; a block inside its data is not a header.
     const big = samples.flatMap((x) => Object.entries(x.offsets)).find(([, loc]) => loc.size === 70_000);
     expect(big).toBeDefined();
@@ -85,6 +88,38 @@ describe('shard reader', () => {
     const { path, samples } = await makeShard('c');
     const last = samples[2];
     truncateSync(path, last.offsets['gt.png'].offset + 10);
-    expect(() => readMembers(path, [{ offset: last.offsets['gt.png'].offset, name: 'k2.gt.png' }])).toThrow(/unexpected end of file/);
+    expect(() => readMembers(path, [{ offset: last.offsets['gt.png'].offset, name: 'k2.gt.png' }])).toThrow(/claims 70000 bytes, past the end of the 6666-byte shard \(truncated or forged\)/);
+  });
+});
+
+describe('shard reader: untrusted shards', () => {
+  it('refuses, before reading data, unsafe names, link members and sizes past the end of the file', () => {
+    const file = join(root, 'forged.tar');
+    writeFileSync(
+      file,
+      forgeTar([
+        { name: '../up.gt.png', data: Buffer.from('x') },
+        { name: 'k.lq.png', type: '2', linkname: '/etc/passwd' },
+        { name: 'k.gt.png', size: 2 ** 33 - 1 },
+      ]),
+    );
+    expect(() => readMembers(file, [{ offset: 512, name: '../up.gt.png' }])).toThrow(/has a "\.\." path component .*; refusing it/);
+    expect(() => readMembers(file, [{ offset: 1536, name: 'k.lq.png' }])).toThrow(/is not a regular file \(type "2"\); links are never followed/);
+    expect(() => readMembers(file, [{ offset: 2048, name: 'k.gt.png' }])).toThrow(/claims 8589934591 bytes, past the end of the \d+-byte shard/);
+  });
+
+  it('the loader refuses a PNG whose header claims 60000x60000 without decoding it', async () => {
+    const file = join(root, 'bomb.tar');
+    writeFileSync(
+      file,
+      forgeTar([
+        { name: 'k.gt.png', data: pngBomb(60000, 60000) },
+        { name: 'k.json', data: Buffer.from('{}') },
+        { name: 'k.lq.png', data: pngBomb(60000, 60000) },
+      ]),
+    );
+    const task = { shard: file, key: 'k', offsetGt: 512, offsetLq: 2560, width: 60000, height: 60000, patch: 16, seed: 's', epoch: 0 };
+    await expect(loadSample(task)).rejects.toThrow(/k\.gt\.png claims 60000x60000 \(3,600,000,000 pixels\) is past the limits/);
+    await expect(loadSample({ ...task, width: 64, height: 64 })).rejects.toThrow(ShardReadError);
   });
 });
