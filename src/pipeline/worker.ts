@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Piscina } from 'piscina';
 import sharp from 'sharp';
-import { cloneImage } from '../core/image.js';
-import { cropRaster8, decodeRaster8, encodePng, ImageInputError, type Raster8 } from '../core/io.js';
+import { toUint8 } from '../core/image.js';
+import { cropRasterBytes, decodeRaster8, ImageInputError, rasterToImage, type Raster8 } from '../core/io.js';
+import { psnrBytes } from '../core/metrics.js';
+import { encodePngRgb8 } from '../core/png.js';
 import { createRng } from '../core/random.js';
 import { getDegradation } from '../degradations/registry.js';
 import type { Params, TypeId } from '../degradations/types.js';
-import { psnr } from '../core/metrics.js';
 import type { CropBox } from './plan.js';
 import type { SplitName } from './recipe.js';
 
@@ -16,8 +17,8 @@ import type { SplitName } from './recipe.js';
  * checks its bytes against the sha256 the plan was made from, decodes it once to 8 bits (and keeps the last
  * decoded source, since consecutive tasks often share it), then for each crop: cut it as exact k/255
  * values (the stored gt, so lq is exactly apply(decode(gt.png), params)), draw params from the
- * sample's seed, apply, encode both PNGs, hash them and measure PSNR. All output bytes go back in
- * one transferred buffer; the main thread only writes and indexes.
+ * sample's seed, apply, encode both PNGs (png.ts, on this thread), hash them and measure PSNR. All
+ * output bytes go back in one transferred buffer; the main thread only writes and indexes.
  */
 
 // Two workers on two cores: one libvips thread per call avoids oversubscription, and the
@@ -119,22 +120,19 @@ interface Made {
 }
 
 /**
- * The pixel work of one sample, in two steps: `degrade` (JS, on this thread) returns the PNG
- * encodes still running on libuv's pool, so the caller can start the next crop's degradation
- * while they finish; on two cores that keeps both busy instead of waiting for zlib.
+ * The pixel work of one sample. The gt is the crop's bytes (exact k/255 values once in float), so
+ * the stored gt.png is those bytes and lq is apply(decode(gt.png), params); the operator gets a
+ * float copy it may change in place. PSNR is measured on the 8-bit images the PNGs hold.
  */
-async function degrade(source: Raster8, task: WorkerTask, s: WorkerSample): Promise<() => Promise<Made>> {
-  const gt = cropRaster8(source, s.crop.x, s.crop.y, s.crop.w, s.crop.h);
+async function makeSample(source: Raster8, task: WorkerTask, s: WorkerSample): Promise<Made> {
+  const gt = cropRasterBytes(source, s.crop.x, s.crop.y, s.crop.w, s.crop.h);
   const d = getDegradation(s.type);
   const params = d.sample(s.level, createRng(s.seed), { width: gt.width, height: gt.height });
-  // A clone, so an operator that works in place cannot change the gt we measure and store.
-  const lq = await d.apply(cloneImage(gt), params);
+  const lq = await d.apply(rasterToImage(gt), params);
   if (lq.width !== gt.width || lq.height !== gt.height) {
     throw new Error(`${s.type} returned ${lq.width}x${lq.height} for a ${gt.width}x${gt.height} input`);
   }
-  const encoded = Promise.all([encodePng(gt, task.pngLevel), encodePng(lq, task.pngLevel)]);
-  encoded.catch(() => {});
-  const quality = psnr(lq, gt);
+  const lq8 = toUint8(lq);
   const member = {
     key: s.key,
     type: s.type,
@@ -146,10 +144,12 @@ async function degrade(source: Raster8, task: WorkerTask, s: WorkerSample): Prom
     crop: s.crop,
     split: s.split,
   };
-  const json = Buffer.from(JSON.stringify(member));
-  return async () => {
-    const [gtPng, lqPng] = await encoded;
-    return { gt: gtPng, lq: lqPng, json, params, psnr: quality };
+  return {
+    gt: encodePngRgb8(gt.data, gt.width, gt.height, task.pngLevel),
+    lq: encodePngRgb8(lq8, lq.width, lq.height, task.pngLevel),
+    json: Buffer.from(JSON.stringify(member)),
+    params,
+    psnr: psnrBytes(lq8, gt.data),
   };
 }
 
@@ -175,40 +175,26 @@ export async function runTask(task: WorkerTask): Promise<WorkerResult> {
     const message = `decoded to ${source.width}x${source.height}, which the planned crops do not fit`;
     return { sourceError: { stage: 'decode', message }, outputs, failures, data: new Uint8Array(0) };
   }
-  // At most one sample's encodes overlap the next sample's degradation.
-  let pending: { s: WorkerSample; finish: () => Promise<Made> } | null = null;
-  const collect = async (): Promise<void> => {
-    if (!pending) return;
-    const { s, finish } = pending;
-    pending = null;
-    try {
-      const m = await finish();
-      outputs.push({
-        key: s.key,
-        params: m.params,
-        psnr: m.psnr,
-        gt_sha256: sha256(m.gt),
-        lq_sha256: sha256(m.lq),
-        gt: put(m.gt),
-        lq: put(m.lq),
-        json: put(m.json),
-      });
-    } catch (err) {
-      failures.push({ key: s.key, stage: `encode ${s.type} ${s.level_id}`, message: err instanceof Error ? err.message : String(err) });
-    }
-  };
   for (const s of task.samples) {
+    let m: Made;
     try {
-      const finish = await degrade(source, task, s);
-      await collect();
-      pending = { s, finish };
+      m = await makeSample(source, task, s);
     } catch (err) {
-      await collect();
       // A degradation that throws on one crop is a bug to report, not a reason to lose the run.
       failures.push({ key: s.key, stage: `degrade ${s.type} ${s.level_id}`, message: err instanceof Error ? err.message : String(err) });
+      continue;
     }
+    outputs.push({
+      key: s.key,
+      params: m.params,
+      psnr: m.psnr,
+      gt_sha256: sha256(m.gt),
+      lq_sha256: sha256(m.lq),
+      gt: put(m.gt),
+      lq: put(m.lq),
+      json: put(m.json),
+    });
   }
-  await collect();
   // One fresh (unpooled) buffer that the main thread receives by transfer, not by copy.
   const data = Buffer.allocUnsafeSlow(size);
   let at = 0;
