@@ -40,17 +40,18 @@ export { crc32Js as crc32Reference };
 let filtered = new Uint8Array(0);
 
 /**
- * Average-filter rows read from `pixels` (row y starts at offset + y * stride) into `filtered`:
- * out = x - floor((left + up) / 2), left and up taken as 0 outside the image.
+ * Average-filter rows of `pixels` into `filtered`: out = x - floor((left + up) / 2), left and up
+ * taken as 0 outside the image.
  */
-function filterRows(pixels: Uint8Array, width: number, height: number, stride: number, offset: number): Uint8Array {
+function filterRows(pixels: Uint8Array, width: number, height: number): Uint8Array {
   const rowBytes = width * CHANNELS;
+  const stride = rowBytes;
   const size = height * (rowBytes + 1);
   if (filtered.length < size) filtered = new Uint8Array(size);
   const out = filtered;
   for (let y = 0; y < height; y++) {
     const o = y * (rowBytes + 1);
-    const r = offset + y * stride;
+    const r = y * stride;
     out[o] = FILTER_AVERAGE;
     if (y === 0) {
       for (let i = 0; i < CHANNELS; i++) out[o + 1 + i] = pixels[r + i];
@@ -64,6 +65,11 @@ function filterRows(pixels: Uint8Array, width: number, height: number, stride: n
     }
   }
   return out.subarray(0, size);
+}
+
+/** The filtered scanlines (filter byte + Average residuals per row) as a new array: for benchmarks. */
+export function filterAverage(pixels: Uint8Array, width: number, height: number): Uint8Array {
+  return filterRows(pixels, width, height).slice();
 }
 
 function writeUint32(out: Uint8Array, at: number, v: number): void {
@@ -82,27 +88,15 @@ function writeChunk(out: Uint8Array, at: number, type: string, data: Uint8Array)
   return at + 12 + data.length;
 }
 
-export interface PngLayout {
-  /** Bytes from the start of one row to the next in `pixels` (default width * 3). */
-  stride?: number;
-  /** Index of the first pixel's first byte (default 0). */
-  offset?: number;
-}
-
-/**
- * PNG (8-bit RGB, no interlace) of HWC pixels; `layout` lets a window of a larger raster be
- * encoded in place. `level` is the deflate level (deflate.ts: 0 stored, 1 runs, 2..9 LZ77).
- */
-export function encodePngRgb8(pixels: Uint8Array, width: number, height: number, level = 1, layout: PngLayout = {}): Buffer {
+/** PNG (8-bit RGB, no interlace) of HWC pixels. `level` is the deflate level (deflate.ts: 0 stored, 1 runs, 2..9 LZ77). */
+export function encodePngRgb8(pixels: Uint8Array, width: number, height: number, level = 1): Buffer {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0 || width > 0x7fffffff || height > 0x7fffffff) {
     throw new RangeError(`PNG size must be positive integers, got ${width}x${height}`);
   }
-  const stride = layout.stride ?? width * CHANNELS;
-  const offset = layout.offset ?? 0;
-  if (!Number.isInteger(stride) || stride < width * CHANNELS || !Number.isInteger(offset) || offset < 0 || offset + (height - 1) * stride + width * CHANNELS > pixels.length) {
-    throw new RangeError(`pixels (${pixels.length} bytes, stride ${stride}, offset ${offset}) do not hold a ${width}x${height} RGB image`);
+  if (pixels.length !== width * height * CHANNELS) {
+    throw new RangeError(`pixels (${pixels.length} bytes) do not hold a ${width}x${height} RGB image`);
   }
-  const idat = zlibCompress(filterRows(pixels, width, height, stride, offset), level);
+  const idat = zlibCompress(filterRows(pixels, width, height), level);
   const ihdr = new Uint8Array(13);
   writeUint32(ihdr, 0, width);
   writeUint32(ihdr, 4, height);

@@ -84,13 +84,13 @@ export class NoSourcesError extends Error {
   override name = 'NoSourcesError';
 }
 
-interface Discovered {
+export interface Discovered {
   sources: PlanSource[];
   /** Files looked at (images by extension). */
   files: number;
 }
 
-type ErrorSink = (path: string, stage: string, message: string) => void;
+export type ErrorSink = (path: string, stage: string, message: string) => void;
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
@@ -110,7 +110,7 @@ function toPosix(p: string): string {
 }
 
 /** Walk, fingerprint and probe every source folder; unusable files go to `error`. */
-async function discoverSources(dirs: readonly string[], crop: number, error: ErrorSink, signal?: AbortSignal): Promise<Discovered> {
+export async function discoverSources(dirs: readonly string[], crop: number, error: ErrorSink, signal?: AbortSignal): Promise<Discovered> {
   const found: { path: string; rel: string }[] = [];
   for (const dir of dirs) {
     let st;
@@ -570,7 +570,7 @@ async function* inPlanOrder(
 }
 
 /** Append one task's samples to the open shard; returns their manifest rows. */
-async function writeResult(writer: ShardWriter, plan: Plan, task: PlanTask, res: WorkerResult, error: ErrorSink): Promise<SampleRow[]> {
+export async function writeResult(writer: ShardWriter, plan: Plan, task: PlanTask, res: WorkerResult, error: ErrorSink): Promise<SampleRow[]> {
   const src = plan.sources[task.source];
   if (res.sourceError) error(src.path, res.sourceError.stage, res.sourceError.message);
   for (const f of res.failures) error(src.path, f.stage, `sample ${f.key}: ${f.message}`);
@@ -611,7 +611,8 @@ function* taskIterator(plan: Plan, shards: readonly number[], taskSamples: numbe
   for (const s of shards) yield* plan.tasksOfShard(s, taskSamples);
 }
 
-function workerTask(plan: Plan, task: PlanTask, pngLevel: number): WorkerTask {
+/** What a worker is sent for one plan task. */
+export function workerTask(plan: Plan, task: PlanTask, pngLevel: number): WorkerTask {
   const src = plan.sources[task.source];
   return {
     path: src.path,

@@ -111,6 +111,15 @@ function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
+/**
+ * Per-stage timing for `npm run bench:synthesize`, which runs tasks in its own thread with one; the
+ * pool never passes one, so the pipeline pays an undefined check per stage and nothing more.
+ */
+export interface StageClock {
+  /** Charge the time since the previous lap to `stage`. */
+  lap(stage: string): void;
+}
+
 interface Made {
   gt: Buffer;
   lq: Buffer;
@@ -124,15 +133,25 @@ interface Made {
  * the stored gt.png is those bytes and lq is apply(decode(gt.png), params); the operator gets a
  * float copy it may change in place. PSNR is measured on the 8-bit images the PNGs hold.
  */
-async function makeSample(source: Raster8, task: WorkerTask, s: WorkerSample): Promise<Made> {
+async function makeSample(source: Raster8, task: WorkerTask, s: WorkerSample, clock?: StageClock): Promise<Made> {
   const gt = cropRasterBytes(source, s.crop.x, s.crop.y, s.crop.w, s.crop.h);
+  const input = rasterToImage(gt);
+  clock?.lap('crop');
   const d = getDegradation(s.type);
   const params = d.sample(s.level, createRng(s.seed), { width: gt.width, height: gt.height });
-  const lq = await d.apply(rasterToImage(gt), params);
+  clock?.lap('params');
+  const lq = await d.apply(input, params);
+  clock?.lap(`apply ${s.type}`);
   if (lq.width !== gt.width || lq.height !== gt.height) {
     throw new Error(`${s.type} returned ${lq.width}x${lq.height} for a ${gt.width}x${gt.height} input`);
   }
   const lq8 = toUint8(lq);
+  clock?.lap('quantize');
+  const quality = psnrBytes(lq8, gt.data);
+  clock?.lap('psnr');
+  const gtPng = encodePngRgb8(gt.data, gt.width, gt.height, task.pngLevel);
+  const lqPng = encodePngRgb8(lq8, lq.width, lq.height, task.pngLevel);
+  clock?.lap('png encode');
   const member = {
     key: s.key,
     type: s.type,
@@ -144,16 +163,12 @@ async function makeSample(source: Raster8, task: WorkerTask, s: WorkerSample): P
     crop: s.crop,
     split: s.split,
   };
-  return {
-    gt: encodePngRgb8(gt.data, gt.width, gt.height, task.pngLevel),
-    lq: encodePngRgb8(lq8, lq.width, lq.height, task.pngLevel),
-    json: Buffer.from(JSON.stringify(member)),
-    params,
-    psnr: psnrBytes(lq8, gt.data),
-  };
+  const json = Buffer.from(JSON.stringify(member));
+  clock?.lap('json');
+  return { gt: gtPng, lq: lqPng, json, params, psnr: quality };
 }
 
-export async function runTask(task: WorkerTask): Promise<WorkerResult> {
+export async function runTask(task: WorkerTask, clock?: StageClock): Promise<WorkerResult> {
   const outputs: SampleOutput[] = [];
   const failures: SampleFailure[] = [];
   const parts: Buffer[] = [];
@@ -170,6 +185,7 @@ export async function runTask(task: WorkerTask): Promise<WorkerResult> {
     const e = err instanceof SourceError ? err : new SourceError('decode', String(err));
     return { sourceError: { stage: e.stage, message: e.message }, outputs, failures, data: new Uint8Array(0) };
   }
+  clock?.lap('decode');
   if (task.samples.some((s) => s.crop.x + s.crop.w > source.width || s.crop.y + s.crop.h > source.height)) {
     // The probe (header) and the decoder disagree on the size: the file cannot be trusted.
     const message = `decoded to ${source.width}x${source.height}, which the planned crops do not fit`;
@@ -178,22 +194,16 @@ export async function runTask(task: WorkerTask): Promise<WorkerResult> {
   for (const s of task.samples) {
     let m: Made;
     try {
-      m = await makeSample(source, task, s);
+      m = await makeSample(source, task, s, clock);
     } catch (err) {
       // A degradation that throws on one crop is a bug to report, not a reason to lose the run.
       failures.push({ key: s.key, stage: `degrade ${s.type} ${s.level_id}`, message: err instanceof Error ? err.message : String(err) });
       continue;
     }
-    outputs.push({
-      key: s.key,
-      params: m.params,
-      psnr: m.psnr,
-      gt_sha256: sha256(m.gt),
-      lq_sha256: sha256(m.lq),
-      gt: put(m.gt),
-      lq: put(m.lq),
-      json: put(m.json),
-    });
+    const gtSha = sha256(m.gt);
+    const lqSha = sha256(m.lq);
+    clock?.lap('sha256');
+    outputs.push({ key: s.key, params: m.params, psnr: m.psnr, gt_sha256: gtSha, lq_sha256: lqSha, gt: put(m.gt), lq: put(m.lq), json: put(m.json) });
   }
   // One fresh (unpooled) buffer that the main thread receives by transfer, not by copy.
   const data = Buffer.allocUnsafeSlow(size);
@@ -202,7 +212,9 @@ export async function runTask(task: WorkerTask): Promise<WorkerResult> {
     p.copy(data, at);
     at += p.length;
   }
+  clock?.lap('pack');
   const result: WorkerResult = { sourceError: null, outputs, failures, data };
+  if (clock) return result;
   return Piscina.move(transferable(result, data.buffer)) as unknown as WorkerResult;
 }
 
