@@ -6,7 +6,8 @@ import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { toUint8 } from '../../src/core/image.js';
-import { crc32Reference, encodePngRgb8 } from '../../src/core/png.js';
+import { huffmanLengths } from '../../src/core/deflate.js';
+import { crc32Reference, encodePngRgb8, encodePngRgb8Js, filterAverage, pngEncoder } from '../../src/core/png.js';
 import { createRng } from '../../src/core/random.js';
 import { tempDir } from '../support/files.js';
 import { sampleCrops } from '../support/samples.js';
@@ -104,5 +105,91 @@ describe('encodePngRgb8', () => {
 describe('crc32Reference', () => {
   it('is the standard CRC-32 (the check value of "123456789")', () => {
     expect(crc32Reference(new Uint8Array(Buffer.from('123456789')))).toBe(0xcbf43926);
+  });
+});
+
+/**
+ * One row whose Average-filter residuals have Fibonacci frequencies (1, 1, 2, ... 28657 over 22
+ * values, shuffled): its optimal Huffman code is 21 bits deep, so the 15-bit limit and the Kraft
+ * repair must run. A row's residual is x - (left >> 1), so pixels are built from the residuals.
+ */
+function fibonacciRow(): Uint8Array {
+  const fib = [1, 1];
+  while (fib.length < 22) fib.push(fib[fib.length - 1] + fib[fib.length - 2]);
+  const residuals: number[] = [];
+  fib.forEach((count, value) => {
+    for (let c = 0; c < count; c++) residuals.push(value * 11);
+  });
+  residuals.push(21 * 11); // 46368 = 15456 * 3 values; one more of the commonest keeps the chain
+  const rng = createRng('fib');
+  for (let i = residuals.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [residuals[i], residuals[j]] = [residuals[j], residuals[i]];
+  }
+  const px = new Uint8Array(15456 * 3);
+  for (let i = 0; i < px.length; i++) px[i] = (residuals[i] + (i >= 3 ? px[i - 3] >> 1 : 0)) & 0xff;
+  return px;
+}
+
+/** Images of every character the pipeline makes, plus the corner cases of the block and code logic. */
+function twinCases(): [string, Uint8Array, number, number][] {
+  const rng = createRng('twin');
+  const cases: [string, Uint8Array, number, number][] = [
+    ['1x1', randomPixels(1, 1, 't1'), 1, 1],
+    ['1x7', randomPixels(1, 7, 't2'), 1, 7],
+    ['5x1', randomPixels(5, 1, 't3'), 5, 1],
+    ['noise 300x200', randomPixels(300, 200, 't4'), 300, 200],
+    // One flat image: runs of 258 across every 65535-byte block boundary.
+    ['flat 400x300', new Uint8Array(400 * 300 * 3).fill(17), 400, 300],
+  ];
+  cases.push(['Fibonacci residuals 15456x1', fibonacciRow(), 15456, 1]);
+  for (let k = 0; k < 40; k++) {
+    const w = rng.int(1, 300);
+    const h = rng.int(1, 120);
+    const px = new Uint8Array(w * h * 3);
+    // A mixture: smooth ramps, flat patches (runs), dark skewed values (very unequal frequencies,
+    // so codes hit the 15-bit limit), and noise.
+    const style = k % 4;
+    for (let i = 0; i < px.length; i++) {
+      const x = (i / 3) % w;
+      px[i] =
+        style === 0 ? (x * 3 + Math.floor(i / (w * 3))) & 0xff
+        : style === 1 ? (Math.floor(x / 37) % 2 ? 250 : rng.uniform() < 0.02 ? rng.int(0, 255) : 3)
+        : style === 2 ? Math.floor(rng.uniform() ** 12 * 40)
+        : rng.int(0, 255);
+    }
+    cases.push([`mixture ${k} (${w}x${h}, style ${style})`, px, w, h]);
+  }
+  return cases;
+}
+
+describe('native twin (native/png/png.cc)', () => {
+  const required = process.env.UIRGEN_NATIVE === 'required';
+  it('is built where CI requires the native addons', () => {
+    if (!required && pngEncoder() !== 'native') {
+      console.warn('skipped: build/native/uirgen_png.node not built (npm run build with a C++ compiler)');
+      return;
+    }
+    expect(pngEncoder()).toBe('native');
+  });
+
+  it('writes exactly the bytes of the TypeScript encoder at levels 0 and 1', async () => {
+    if (pngEncoder() !== 'native') {
+      console.warn('skipped: the native PNG encoder is not built');
+      return;
+    }
+    // The Fibonacci row really needs the length limit.
+    const row = filterAverage(fibonacciRow(), 15456, 1);
+    const freq = new Array<number>(256).fill(0);
+    for (const v of row.subarray(1)) freq[v]++;
+    expect(Math.max(...huffmanLengths(freq, 256, 32))).toBeGreaterThan(15);
+    const photos = (await sampleCrops(256)).map((im): [string, Uint8Array, number, number] => ['photo', toUint8(im), 256, 256]);
+    for (const [name, px, w, h] of [...photos, ...twinCases()]) {
+      for (const level of [0, 1]) {
+        const js = encodePngRgb8Js(px, w, h, level);
+        const native = encodePngRgb8(px, w, h, level);
+        expect(native.equals(js), `${name} level ${level}`).toBe(true);
+      }
+    }
   });
 });
