@@ -240,15 +240,20 @@ struct Scratch {
 };
 thread_local Scratch scratch;
 
-// One block of level 1: runs repeating the previous byte, then the block as dynamic Huffman or stored.
+// One block of level 1: runs repeating the previous byte. The previous byte is always data[i - 1]
+// (the last literal, or the last byte of a run), so "a run starts at i" is "data[i - 1 .. i + 2]
+// are four equal bytes": one 32-bit compare, a branch taken only at runs.
 size_t RunBlock(const uint8_t* data, size_t n, size_t from, uint32_t* litFreq, uint32_t* distFreq, std::vector<int32_t>& matches, size_t* nm) {
   const size_t stop = std::min(n, from + kBlockBytes);
   size_t i = from;
   *nm = 0;
-  int prev = from > 0 ? data[from - 1] : -1;
+  // Positions where the four-byte test may read: i >= 1 and i + 2 < n.
+  const size_t testEnd = n >= 3 ? n - 2 : 0;
+  if (i == 0 && i < stop) litFreq[data[i++]]++;
   while (i < stop) {
-    const int v = data[i];
-    if (v == prev && i + 2 < n && data[i + 1] == v && data[i + 2] == v) {
+    uint32_t w;
+    if (i < testEnd && (std::memcpy(&w, data + i - 1, 4), w == (w & 0xffu) * 0x01010101u)) {
+      const uint8_t v = data[i];
       const size_t max = std::min<size_t>(kMaxMatch, n - i);
       size_t len = kMinMatch;
       while (len < max && data[i + len] == v) len++;
@@ -260,8 +265,7 @@ size_t RunBlock(const uint8_t* data, size_t n, size_t from, uint32_t* litFreq, u
       i += len;
       continue;
     }
-    litFreq[v]++;
-    prev = v;
+    litFreq[data[i]]++;
     i++;
   }
   return i;
@@ -326,16 +330,16 @@ void WriteBlock(BitWriter& w, const uint8_t* data, size_t start, size_t end, con
     size_t i = start;
     for (size_t m = 0; m <= nm; m++) {
       const size_t literalsEnd = m < nm ? static_cast<size_t>(matches[2 * m]) : end;
+      // Branch-free: after each literal the whole accumulator is stored (little-endian hosts, see
+      // Init; the buffer has slack) and the complete bytes are consumed, leaving under 8 bits.
       for (; i < literalsEnd; i++) {
         const uint32_t e = lit[data[i]];
         acc |= static_cast<uint64_t>(e & 0xffff) << count;
         count += e >> 16;
-        if (count >= 32) {
-          std::memcpy(out + pos, &acc, 4);  // little-endian hosts; see the check in Init
-          pos += 4;
-          acc >>= 32;
-          count -= 32;
-        }
+        std::memcpy(out + pos, &acc, 8);
+        pos += count >> 3;
+        acc >>= count & ~7;
+        count &= 7;
       }
       if (m == nm) break;
       const int len = matches[2 * m + 1];

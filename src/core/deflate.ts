@@ -443,17 +443,22 @@ function writeBlock(w: BitWriter, s: Scratch, data: Uint8Array, start: number, e
  */
 type MatchFinder = (data: Uint8Array, from: number, s: Scratch, level: number) => [number, number];
 
-/** Level 1: runs repeating the previous byte (distance 1). */
+/**
+ * Level 1: runs repeating the previous byte (distance 1). The previous byte is always data[i - 1]
+ * (the last literal, or the last byte of a run), so a run starts at i exactly when data[i - 1 .. i + 2]
+ * are four equal bytes: one test, taken only at runs.
+ */
 const findRuns: MatchFinder = (data, from, s) => {
   const { matches, litFreq, distFreq } = s;
   const n = data.length;
   const stop = Math.min(n, from + BLOCK_BYTES);
+  const testEnd = n - 2;
   let i = from;
   let nm = 0;
-  let prev = from > 0 ? data[from - 1] : -1;
+  if (i === 0 && i < stop) litFreq[data[i++]]++;
   while (i < stop) {
     const v = data[i];
-    if (v === prev && i + 2 < n && data[i + 1] === v && data[i + 2] === v) {
+    if (i < testEnd && ((data[i - 1] ^ v) | (data[i + 1] ^ v) | (data[i + 2] ^ v)) === 0) {
       const max = Math.min(MAX_MATCH, n - i);
       let len = MIN_MATCH;
       while (len < max && data[i + len] === v) len++;
@@ -467,7 +472,6 @@ const findRuns: MatchFinder = (data, from, s) => {
       continue;
     }
     litFreq[v]++;
-    prev = v;
     i++;
   }
   return [nm, i];
