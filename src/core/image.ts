@@ -40,10 +40,13 @@ export function fromUint8(width: number, height: number, rgb: Uint8Array | Uint8
   return out;
 }
 
-/** Clamp to [0, 1], scale to 0..255 and round half up: the one place float becomes 8-bit. */
-export function toUint8(image: Image): Uint8Array {
+/**
+ * Clamp to [0, 1], scale to 0..255 and round half up: the one place float becomes 8-bit. Into
+ * `out` when given (a caller's reused buffer of the same length).
+ */
+export function toUint8(image: Image, out: Uint8Array = new Uint8Array(image.data.length)): Uint8Array {
   const d = image.data;
-  const out = new Uint8Array(d.length);
+  if (out.length !== d.length) throw new RangeError(`toUint8: out has ${out.length} bytes, the image ${d.length} values`);
   for (let i = 0; i < d.length; i++) {
     const v = d[i] * 255 + 0.5;
     out[i] = v <= 0 ? 0 : v >= 255 ? 255 : v; // NaN -> 0 via the typed-array store

@@ -123,13 +123,14 @@ export async function decodeRaster8(input: string | Buffer, options: DecodeOptio
 
 const BYTE_TO_UNIT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
 
-/** A w x h window of an 8-bit raster, copied into its own raster. */
-export function cropRasterBytes(raster: Raster8, x: number, y: number, width: number, height: number): Raster8 {
+/** A w x h window of an 8-bit raster, copied into its own raster (its bytes in `out` when given). */
+export function cropRasterBytes(raster: Raster8, x: number, y: number, width: number, height: number, out?: Uint8Array): Raster8 {
   if (x < 0 || y < 0 || x + width > raster.width || y + height > raster.height) {
     throw new RangeError(`crop ${width}x${height}+${x}+${y} does not fit inside the ${raster.width}x${raster.height} image`);
   }
   const rowLen = width * CHANNELS;
-  const data = new Uint8Array(height * rowLen);
+  const data = out ?? new Uint8Array(height * rowLen);
+  if (data.length !== height * rowLen) throw new RangeError(`cropRasterBytes: out has ${data.length} bytes, the crop ${height * rowLen}`);
   for (let r = 0; r < height; r++) {
     const src = ((y + r) * raster.width + x) * CHANNELS;
     data.set(raster.data.subarray(src, src + rowLen), r * rowLen);

@@ -133,8 +133,16 @@ interface Made {
  * the stored gt.png is those bytes and lq is apply(decode(gt.png), params); the operator gets a
  * float copy it may change in place. PSNR is measured on the 8-bit images the PNGs hold.
  */
+/** The gt bytes and the quantized lq of the sample in hand, reused from one sample to the next. */
+const scratch = { gt: new Uint8Array(0), lq: new Uint8Array(0) };
+
+function scratchOf(key: 'gt' | 'lq', length: number): Uint8Array {
+  if (scratch[key].length !== length) scratch[key] = new Uint8Array(length);
+  return scratch[key];
+}
+
 async function makeSample(source: Raster8, task: WorkerTask, s: WorkerSample, clock?: StageClock): Promise<Made> {
-  const gt = cropRasterBytes(source, s.crop.x, s.crop.y, s.crop.w, s.crop.h);
+  const gt = cropRasterBytes(source, s.crop.x, s.crop.y, s.crop.w, s.crop.h, scratchOf('gt', s.crop.w * s.crop.h * 3));
   const input = rasterToImage(gt);
   clock?.lap('crop');
   const d = getDegradation(s.type);
@@ -145,7 +153,7 @@ async function makeSample(source: Raster8, task: WorkerTask, s: WorkerSample, cl
   if (lq.width !== gt.width || lq.height !== gt.height) {
     throw new Error(`${s.type} returned ${lq.width}x${lq.height} for a ${gt.width}x${gt.height} input`);
   }
-  const lq8 = toUint8(lq);
+  const lq8 = toUint8(lq, scratchOf('lq', lq.data.length));
   clock?.lap('quantize');
   const quality = psnrBytes(lq8, gt.data);
   clock?.lap('psnr');
