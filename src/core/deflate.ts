@@ -14,7 +14,10 @@
  * - 1: runs only (matches at distance 1, as zlib's Z_RLE strategy): for filtered photographs it
  *   compresses as well as zlib's level 1 at a fraction of its cost, since their residuals have few
  *   long-range repeats, while flat or saturated areas (clipped shadows, sky) become runs;
- * - 2..9: LZ77 with hash chains over the 32 KiB window, greedy, with a longer chain search per level.
+ * - 2..9: LZ77 with hash chains over the 32 KiB window, greedy, with a longer chain search per level;
+ *   a match is taken if it is a run, near (<= 256 back, >= 4 long) or long (>= 6). For photographs
+ *   these levels are no smaller than level 1 and far slower: they are for content with long repeats
+ *   (graphics, text).
  * Every level codes a block of about BLOCK_BYTES input bytes (a match may run past it) in dynamic
  * Huffman, or stored where that is smaller, with length-limited canonical codes built by the
  * two-queue method. A block is its input range and its matches; the bytes between matches are the
@@ -513,7 +516,9 @@ const findLz77: MatchFinder = (data, from, s, level) => {
         cand = prev[cand & (WINDOW - 1)];
       }
     }
-    if (bestLen >= MIN_MATCH) {
+    // A short match far back costs more bits than its literals (photographs are full of them):
+    // taken only if it is a run, near, or long.
+    if (bestLen >= MIN_MATCH && (bestDist === 1 || bestLen >= 6 || (bestLen >= 4 && bestDist <= 256))) {
       matches[3 * nm] = i;
       matches[3 * nm + 1] = bestLen;
       matches[3 * nm + 2] = bestDist;

@@ -170,13 +170,14 @@ export async function probeImage(path: string, options: DecodeOptions = {}): Pro
 /**
  * 8-bit RGB PNG by png.ts: the bytes depend on the pixels and `level` alone (0 stored, 1 runs,
  * 2..9 LZ77 with longer searches), on every machine and whatever libvips or zlib is installed.
+ * Level 1, the default, is also the smallest for photographs (deflate.ts).
  */
-export function encodePngSync(image: Image, level = 6): Buffer {
+export function encodePngSync(image: Image, level = 1): Buffer {
   return encodePngRgb8(toUint8(image), image.width, image.height, level);
 }
 
 /** encodePngSync for callers that await (kept asynchronous for them). */
-export async function encodePng(image: Image, level = 6): Promise<Buffer> {
+export async function encodePng(image: Image, level = 1): Promise<Buffer> {
   return encodePngSync(image, level);
 }
 
