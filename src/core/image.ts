@@ -33,10 +33,14 @@ export function blankLike(image: Image): Image {
   return createImage(image.width, image.height);
 }
 
+/** k / 255 as float32 for every byte k: a lookup instead of a division per value (the same floats). */
+const BYTE_TO_UNIT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
+
 export function fromUint8(width: number, height: number, rgb: Uint8Array | Uint8ClampedArray): Image {
   const out = createImage(width, height);
   const d = out.data;
-  for (let i = 0; i < d.length; i++) d[i] = rgb[i] / 255;
+  if (rgb.length !== d.length) throw new RangeError(`fromUint8: ${rgb.length} bytes for a ${width}x${height}x3 image`);
+  for (let i = 0; i < d.length; i++) d[i] = BYTE_TO_UNIT[rgb[i]];
   return out;
 }
 
@@ -62,7 +66,7 @@ export function quantizeInPlace(image: Image): Image {
   const d = image.data;
   for (let i = 0; i < d.length; i++) {
     const v = d[i];
-    d[i] = ((v <= 0 ? 0 : v >= 1 ? 255 : v * 255 + 0.5) | 0) / 255;
+    d[i] = BYTE_TO_UNIT[(v <= 0 ? 0 : v >= 1 ? 255 : v * 255 + 0.5) | 0];
   }
   return image;
 }

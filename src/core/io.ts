@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { CHANNELS, createImage, toUint8, type Image } from './image.js';
+import { CHANNELS, createImage, fromUint8, toUint8, type Image } from './image.js';
 import { encodePngRgb8 } from './png.js';
 
 /** Alpha is flattened onto this colour (white, as a page or a browser shows a transparent image). */
@@ -89,15 +89,11 @@ function ushortView(data: Buffer): Uint16Array {
  */
 export async function decodeImage(input: string | Buffer, options: DecodeOptions = {}): Promise<Image> {
   const raw = await decodeRaw(input, options);
+  if (!raw.deep) return fromUint8(raw.width, raw.height, raw.data);
   const image = createImage(raw.width, raw.height);
   const out = image.data;
-  if (raw.deep) {
-    const u16 = ushortView(raw.data);
-    for (let i = 0; i < out.length; i++) out[i] = u16[i] / 65535;
-  } else {
-    const d = raw.data;
-    for (let i = 0; i < out.length; i++) out[i] = d[i] / 255;
-  }
+  const u16 = ushortView(raw.data);
+  for (let i = 0; i < out.length; i++) out[i] = u16[i] / 65535;
   return image;
 }
 
@@ -121,8 +117,6 @@ export async function decodeRaster8(input: string | Buffer, options: DecodeOptio
   return { width: raw.width, height: raw.height, data };
 }
 
-const BYTE_TO_UNIT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
-
 /** A w x h window of an 8-bit raster, copied into its own raster (its bytes in `out` when given). */
 export function cropRasterBytes(raster: Raster8, x: number, y: number, width: number, height: number, out?: Uint8Array): Raster8 {
   if (x < 0 || y < 0 || x + width > raster.width || y + height > raster.height) {
@@ -140,11 +134,7 @@ export function cropRasterBytes(raster: Raster8, x: number, y: number, width: nu
 
 /** An 8-bit raster as a float image (values exactly k/255). */
 export function rasterToImage(raster: Raster8): Image {
-  const out = createImage(raster.width, raster.height);
-  const o = out.data;
-  const d = raster.data;
-  for (let i = 0; i < o.length; i++) o[i] = BYTE_TO_UNIT[d[i]];
-  return out;
+  return fromUint8(raster.width, raster.height, raster.data);
 }
 
 /** A w x h window of an 8-bit raster as a float image (values exactly k/255). */
@@ -188,8 +178,5 @@ export function rawInput(image: Image): sharp.Sharp {
 
 /** Decode a raw 8-bit RGB buffer that sharp produced back into an Image. */
 export function imageFromRaw(data: Buffer, width: number, height: number): Image {
-  const image = createImage(width, height);
-  const out = image.data;
-  for (let i = 0; i < out.length; i++) out[i] = data[i] / 255;
-  return image;
+  return fromUint8(width, height, data);
 }
