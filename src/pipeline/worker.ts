@@ -42,7 +42,7 @@ export interface WorkerTask {
   /** Path relative to its source folder, recorded in each sample's JSON. */
   rel: string;
   samples: WorkerSample[];
-  /** zlib level for both PNGs (fixed per dataset: it changes the bytes). */
+  /** Deflate level for both PNGs (fixed per dataset: it changes the bytes). */
   pngLevel: number;
 }
 
