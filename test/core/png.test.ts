@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { huffmanLengths } from '../../src/core/deflate.js';
 import { crc32Reference, encodePngRgb8, encodePngRgb8Js, filterAverage, pngEncoder } from '../../src/core/png.js';
 import { createRng } from '../../src/core/random.js';
 import { tempDir } from '../support/files.js';
+import { runSystemPython } from '../support/python.js';
 import { sampleCrops } from '../support/samples.js';
 
 const dir = tempDir();
@@ -72,13 +72,9 @@ describe('encodePngRgb8', () => {
       'assert a.shape == (37, 61, 3) and (a == b).all()',
       'print(hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest())',
     ].join('\n');
-    const r = spawnSync('/usr/bin/python3', ['-c', script, path], { encoding: 'utf8' });
-    if (r.error || (r.status !== 0 && /No module named|ModuleNotFoundError/.test(r.stderr))) {
-      console.warn('skipped: /usr/bin/python3 with cv2 and PIL not available');
-      return;
-    }
-    expect(r.stderr).toBe('');
-    expect(r.stdout.trim()).toBe(createHash('sha256').update(px).digest('hex'));
+    const out = runSystemPython(script, [path], 'cv2 and PIL');
+    if (out === null) return;
+    expect(out.trim()).toBe(createHash('sha256').update(px).digest('hex'));
   });
 
   it('gives the same bytes for the same pixels, and these bytes on every machine', async () => {

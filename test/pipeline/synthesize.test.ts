@@ -19,6 +19,7 @@ import { normalizeRecipe, type Recipe } from '../../src/pipeline/recipe.js';
 import { InterruptedError, NoSourcesError, synthesize } from '../../src/pipeline/synthesize.js';
 import { createProgress, formatSeconds, type Progress } from '../../src/pipeline/progress.js';
 import { SAMPLES_DIR } from '../support/samples.js';
+import { runSystemPython } from '../support/python.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -145,13 +146,9 @@ describe('synthesize: determinism and format', () => {
       '            out[m.name] = [a.shape, hashlib.sha256(np.ascontiguousarray(a[:, :, ::-1]).tobytes()).hexdigest()]',
       'print(json.dumps(out))',
     ].join('\n');
-    const r = spawnSync('/usr/bin/python3', ['-c', script, shard], { encoding: 'utf8' });
-    if (r.error || (r.status !== 0 && /No module named|ModuleNotFoundError/.test(r.stderr))) {
-      console.warn('skipped: /usr/bin/python3 with cv2 not available');
-      return;
-    }
-    expect(r.status, r.stderr).toBe(0);
-    const seen = JSON.parse(r.stdout) as Record<string, [number[], string]>;
+    const out = runSystemPython(script, [shard], 'cv2');
+    if (out === null) return;
+    const seen = JSON.parse(out) as Record<string, [number[], string]>;
     const members = (await readTarMembers(shard)).filter((m) => m.name.endsWith('.png'));
     expect(Object.keys(seen).sort()).toEqual(members.map((m) => m.name).sort());
     for (const m of members) {
