@@ -100,7 +100,7 @@ async function breakdown(types, samples) {
   const { runTask } = await import(join(root, 'dist/pipeline/worker.js'));
   const { ShardWriter } = await import(join(root, 'dist/pipeline/shards.js'));
   const { Manifest } = await import(join(root, 'dist/pipeline/manifest.js'));
-  const { filterAverage } = await import(join(root, 'dist/core/png.js'));
+  const { filterAverage, pngEncoder } = await import(join(root, 'dist/core/png.js'));
   const { zlibCompress } = await import(join(root, 'dist/core/deflate.js'));
   const { default: sharp } = await import('sharp');
   const recipe = normalizeRecipe(recipeFor(types, samples));
@@ -175,20 +175,27 @@ async function breakdown(types, samples) {
     filterMs += b - a;
     deflateMs += cpuMs() - b;
   }
-  const split = filterMs / (filterMs + deflateMs);
+  // Per pair (two PNGs): the TypeScript encoder's two parts, whichever encoder the pipeline ran.
+  const perPng = (ms) => ms / 10 / pngSamples.length;
+  const tsParts = { filter: 2 * perPng(filterMs), deflate: 2 * perPng(deflateMs) };
   // Pipeline order, the types' apply stages together.
   const order = ['decode', 'crop', 'params', 'apply', 'quantize', 'psnr', 'png encode', 'json', 'sha256', 'pack', 'hand-off (structured clone)', 'tar write + shard SHA-256', 'shard close (fsync, rename)', 'SQLite commit'];
   const rank = (stage) => (stage.startsWith('apply ') ? order.indexOf('apply') : order.indexOf(stage));
   const perPair = [...stages].sort((x, y) => rank(x[0]) - rank(y[0]) || (x[0] < y[0] ? -1 : 1)).map(([stage, ms]) => ({ stage, ms_per_pair: ms / pairs }));
-  return { pairs, cpu_ms_per_pair: cpu / pairs, stages: perPair, png_filter_share: split };
+  return { pairs, cpu_ms_per_pair: cpu / pairs, stages: perPair, png_encoder: pngEncoder(), typescript_png_parts: tsParts };
 }
 
 function printBreakdown(label, b, pipelineCpu) {
   say(`\n${label}: where the CPU goes, ms per pair, one thread (${b.pairs} pairs after a warm-up; 'apply X' is X's share of the pairs' total)`);
-  const png = b.stages.find((s) => s.stage === 'png encode');
+  const ts = b.typescript_png_parts;
   const rows = b.stages.flatMap((s) =>
-    s === png
-      ? [s, { stage: '  of which filter (Average)', ms_per_pair: s.ms_per_pair * b.png_filter_share, sub: true }, { stage: '  of which deflate + CRC', ms_per_pair: s.ms_per_pair * (1 - b.png_filter_share), sub: true }]
+    s.stage === 'png encode'
+      ? [
+          { ...s, stage: `png encode (${b.png_encoder})` },
+          ...(b.png_encoder === 'native' ? [{ stage: '  TypeScript encoder instead', ms_per_pair: ts.filter + ts.deflate, sub: true }] : []),
+          { stage: '  TypeScript: filter (Average)', ms_per_pair: ts.filter, sub: true },
+          { stage: '  TypeScript: deflate + Adler-32', ms_per_pair: ts.deflate, sub: true },
+        ]
       : [s],
   );
   const total = b.stages.reduce((a, s) => a + s.ms_per_pair, 0);
