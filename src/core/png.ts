@@ -10,11 +10,11 @@ import { zlibCompress } from './deflate.js';
  * why not zlib or libvips): signature, IHDR, one IDAT, IEND, and nothing else (no gamma, no
  * colour profile, no time stamp).
  *
- * Every row uses the Average filter (type 3). Over the pairs uirgen makes (photo crops and their
- * noisy, blurred, dark, hazy and compressed versions) it gives the smallest files of the five
- * fixed filters with run-length deflate, within a percent or two of libpng's per-row adaptive
- * choice, at one add and one shift per byte; a fixed filter also keeps the bytes independent of
- * any heuristic's tie-breaks.
+ * Every row uses the Average filter (type 3): one add and one shift per byte, and a fixed filter
+ * keeps the bytes free of any heuristic's tie-breaks. Measured by scripts/png-filters.mjs on pairs from `synthesize` (256x256,
+ * level 1, 120 pairs of the six cheap types / 190 of all 19): no filter 153% / 151% of Average's
+ * size, Sub 105% / 106%, Up 103% / 103%, Paeth 98% / 97.5%, libpng's per-row adaptive choice 96% /
+ * 96%. Paeth and adaptive would save 2-4% of the bytes for several times the filter's cost.
  *
  * Levels 0 and 1 (what datasets use) also have a C++ twin, native/png/png.cc, built by `npm run
  * build` where a C++ compiler exists: the same algorithm step for step, so the same bytes, about
