@@ -31,7 +31,7 @@ const TARGETS = [
     args: ['-O3', '-ffp-contract=off', '-std=c++17', '-shared', '-fPIC', '-fopenmp', '-fvisibility=hidden'],
     libs: ['-ldnnl'],
     fallback: 'the trainer will use --backend wasm',
-    hint: 'for the faster native backend, install oneDNN and a C++ compiler (Debian/Ubuntu: apt-get install libdnnl-dev g++) and run npm run build again',
+    hint: 'install oneDNN and a C++ compiler (Debian/Ubuntu: apt-get install libdnnl-dev g++) and run npm run build again',
   },
 ];
 
