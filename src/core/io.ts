@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { CHANNELS, createImage, toUint8, type Image } from './image.js';
+import { CHANNELS, createImage, fromUint8, toUint8, type Image } from './image.js';
+import { encodePngRgb8 } from './png.js';
 
 /** Alpha is flattened onto this colour (white, as a page or a browser shows a transparent image). */
 export const DEFAULT_BACKGROUND = { r: 255, g: 255, b: 255 } as const;
@@ -88,15 +89,11 @@ function ushortView(data: Buffer): Uint16Array {
  */
 export async function decodeImage(input: string | Buffer, options: DecodeOptions = {}): Promise<Image> {
   const raw = await decodeRaw(input, options);
+  if (!raw.deep) return fromUint8(raw.width, raw.height, raw.data);
   const image = createImage(raw.width, raw.height);
   const out = image.data;
-  if (raw.deep) {
-    const u16 = ushortView(raw.data);
-    for (let i = 0; i < out.length; i++) out[i] = u16[i] / 65535;
-  } else {
-    const d = raw.data;
-    for (let i = 0; i < out.length; i++) out[i] = d[i] / 255;
-  }
+  const u16 = ushortView(raw.data);
+  for (let i = 0; i < out.length; i++) out[i] = u16[i] / 65535;
   return image;
 }
 
@@ -120,23 +117,29 @@ export async function decodeRaster8(input: string | Buffer, options: DecodeOptio
   return { width: raw.width, height: raw.height, data };
 }
 
-const BYTE_TO_UNIT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
-
-/** A w x h window of an 8-bit raster as a float image (values exactly k/255). */
-export function cropRaster8(raster: Raster8, x: number, y: number, width: number, height: number): Image {
+/** A w x h window of an 8-bit raster, copied into its own raster (its bytes in `out` when given). */
+export function cropRasterBytes(raster: Raster8, x: number, y: number, width: number, height: number, out?: Uint8Array): Raster8 {
   if (x < 0 || y < 0 || x + width > raster.width || y + height > raster.height) {
     throw new RangeError(`crop ${width}x${height}+${x}+${y} does not fit inside the ${raster.width}x${raster.height} image`);
   }
-  const out = createImage(width, height);
-  const o = out.data;
-  const d = raster.data;
   const rowLen = width * CHANNELS;
+  const data = out ?? new Uint8Array(height * rowLen);
+  if (data.length !== height * rowLen) throw new RangeError(`cropRasterBytes: out has ${data.length} bytes, the crop ${height * rowLen}`);
   for (let r = 0; r < height; r++) {
     const src = ((y + r) * raster.width + x) * CHANNELS;
-    const dst = r * rowLen;
-    for (let i = 0; i < rowLen; i++) o[dst + i] = BYTE_TO_UNIT[d[src + i]];
+    data.set(raster.data.subarray(src, src + rowLen), r * rowLen);
   }
-  return out;
+  return { width, height, data };
+}
+
+/** An 8-bit raster as a float image (values exactly k/255). */
+export function rasterToImage(raster: Raster8): Image {
+  return fromUint8(raster.width, raster.height, raster.data);
+}
+
+/** A w x h window of an 8-bit raster as a float image (values exactly k/255). */
+export function cropRaster8(raster: Raster8, x: number, y: number, width: number, height: number): Image {
+  return rasterToImage(cropRasterBytes(raster, x, y, width, height));
 }
 
 /** Width and height without decoding pixels (orientation applied), or an ImageInputError. */
@@ -154,11 +157,18 @@ export async function probeImage(path: string, options: DecodeOptions = {}): Pro
   }
 }
 
-/** 8-bit RGB PNG with fixed settings, so equal pixels always give equal bytes. */
-export async function encodePng(image: Image, compressionLevel = 6): Promise<Buffer> {
-  return sharp(toUint8(image), { raw: { width: image.width, height: image.height, channels: CHANNELS } })
-    .png({ compressionLevel, adaptiveFiltering: false, palette: false })
-    .toBuffer();
+/**
+ * 8-bit RGB PNG by png.ts: the bytes depend on the pixels and `level` alone (0 stored, 1 runs,
+ * 2..9 LZ77 with longer searches), on every machine and whatever libvips or zlib is installed.
+ * Level 1, the default, is also the smallest for photographs (deflate.ts).
+ */
+export function encodePngSync(image: Image, level = 1): Buffer {
+  return encodePngRgb8(toUint8(image), image.width, image.height, level);
+}
+
+/** encodePngSync for callers that await (kept asynchronous for them). */
+export async function encodePng(image: Image, level = 1): Promise<Buffer> {
+  return encodePngSync(image, level);
 }
 
 /** 8-bit RGB view of raw bytes, used where a degradation goes through a real codec. */
@@ -168,8 +178,5 @@ export function rawInput(image: Image): sharp.Sharp {
 
 /** Decode a raw 8-bit RGB buffer that sharp produced back into an Image. */
 export function imageFromRaw(data: Buffer, width: number, height: number): Image {
-  const image = createImage(width, height);
-  const out = image.data;
-  for (let i = 0; i < out.length; i++) out[i] = data[i] / 255;
-  return image;
+  return fromUint8(width, height, data);
 }

@@ -75,6 +75,29 @@ export function psnr(a: Image, b: Image, options: MetricOptions = {}): number {
   return psnrOf(a, b, region('psnr', a, b, options, 1));
 }
 
+/**
+ * PSNR (RGB, no border) of two 8-bit images given as equal-length byte arrays: the value psnr()
+ * gives for float images that quantize to these bytes (the same integer sum, the same formula).
+ */
+export function psnrBytes(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length || a.length === 0 || a.length % CHANNELS !== 0) {
+    throw new RangeError(`psnrBytes: images must be non-empty RGB byte arrays of equal length, got ${a.length} and ${b.length}`);
+  }
+  // Integer sums of at most 32768 squares (< 2^31) folded into a double: exact, and int arithmetic.
+  let se = 0;
+  for (let i = 0; i < a.length; ) {
+    const end = Math.min(a.length, i + 32768);
+    let part = 0;
+    for (; i < end; i++) {
+      const d = a[i] - b[i];
+      part = (part + d * d) | 0;
+    }
+    se += part;
+  }
+  const mse = se / a.length;
+  return mse === 0 ? Infinity : 10 * Math.log10((PEAK * PEAK) / mse);
+}
+
 /** Mean SSIM (BasicSR `calculate_ssim`); needs at least 11x11 pixels after `crop_border`. */
 export function ssim(a: Image, b: Image, options: MetricOptions = {}): number {
   return ssimOf(planesOfBoth(a, b, region('ssim', a, b, options, WIN)));

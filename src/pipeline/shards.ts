@@ -213,14 +213,18 @@ class CoalescingFile {
 
   private async flush(): Promise<void> {
     if (this.pendingBytes === 0) return;
-    const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    // One gathered write of the batch's chunks (no concatenated copy of them).
+    let chunks = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
     try {
-      // A write may be partial (near a full disk); the next one then reports the error.
-      for (let done = 0; done < data.length; ) {
-        const { bytesWritten } = await this.handle.write(data, done, data.length - done);
-        done += bytesWritten;
+      // A write may be partial (near a full disk); the rest is written again, and then the error shows.
+      while (chunks.length > 0) {
+        let { bytesWritten } = await this.handle.writev(chunks);
+        let k = 0;
+        while (k < chunks.length && bytesWritten >= chunks[k].length) bytesWritten -= chunks[k++].length;
+        chunks = chunks.slice(k);
+        if (chunks.length > 0 && bytesWritten > 0) chunks[0] = chunks[0].subarray(bytesWritten);
       }
     } catch (err) {
       throw storageError(err, this.path);

@@ -516,7 +516,7 @@ async function* inPlanOrder(
 }
 
 /** Append one task's samples to the open shard; returns their manifest rows. */
-async function writeResult(writer: ShardWriter, plan: Plan, task: PlanTask, res: WorkerResult, error: ErrorSink): Promise<SampleRow[]> {
+export async function writeResult(writer: ShardWriter, plan: Plan, task: PlanTask, res: WorkerResult, error: ErrorSink): Promise<SampleRow[]> {
   const src = plan.sources[task.source];
   if (res.sourceError) error(src.path, res.sourceError.stage, res.sourceError.message);
   for (const f of res.failures) error(src.path, f.stage, `sample ${f.key}: ${f.message}`);
@@ -558,7 +558,8 @@ function* taskIterator(plan: Plan, shards: readonly number[], taskSamples: numbe
   for (const s of shards) yield* plan.tasksOfShard(s, taskSamples);
 }
 
-function workerTask(plan: Plan, task: PlanTask, pngLevel: number): WorkerTask {
+/** What a worker is sent for one plan task. */
+export function workerTask(plan: Plan, task: PlanTask, pngLevel: number): WorkerTask {
   const src = plan.sources[task.source];
   return {
     path: src.path,

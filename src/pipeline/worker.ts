@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Piscina } from 'piscina';
 import sharp from 'sharp';
-import { cloneImage } from '../core/image.js';
 import { cropDepthMap, decodeDepthMap, type DepthKind, type DepthMapData } from '../core/depthmap.js';
-import { cropRaster8, decodeRaster8, encodePng, ImageInputError, type Raster8 } from '../core/io.js';
+import { toUint8 } from '../core/image.js';
+import { cropRasterBytes, decodeRaster8, ImageInputError, rasterToImage, type Raster8 } from '../core/io.js';
+import { psnrBytes } from '../core/metrics.js';
+import { encodePngRgb8 } from '../core/png.js';
 import { createRng } from '../core/random.js';
 import { checkReplayVersion, getDegradation } from '../degradations/registry.js';
 import type { Params, TypeId } from '../degradations/types.js';
-import { psnr } from '../core/metrics.js';
 import type { CropBox } from './plan.js';
 import type { SplitName } from './recipe.js';
 
@@ -17,8 +18,8 @@ import type { SplitName } from './recipe.js';
  * checks its bytes against the sha256 the plan was made from, decodes it once to 8 bits (and keeps the last
  * decoded source, since consecutive tasks often share it), then for each crop: cut it as exact k/255
  * values (the stored gt, so lq is exactly apply(decode(gt.png), params)), draw params from the
- * sample's seed, apply, encode both PNGs, hash them and measure PSNR. All output bytes go back in
- * one transferred buffer; the main thread only writes and indexes.
+ * sample's seed, apply, encode both PNGs (png.ts, on this thread), hash them and measure PSNR. All
+ * output bytes go back in one transferred buffer; the main thread only writes and indexes.
  */
 
 // Two workers on two cores: one libvips thread per call avoids oversubscription, and the
@@ -46,7 +47,7 @@ export interface WorkerTask {
   /** Path relative to its source folder, recorded in each sample's JSON. */
   rel: string;
   samples: WorkerSample[];
-  /** zlib level for both PNGs (fixed per dataset: it changes the bytes). */
+  /** Deflate level for both PNGs (fixed per dataset: it changes the bytes). */
   pngLevel: number;
   /** The source's real depth map: loaded with it, cropped with each crop, and recorded in params. */
   depth?: { path: string; sha256: string; kind: DepthKind };
@@ -108,7 +109,6 @@ async function loadSource(task: WorkerTask): Promise<Raster8> {
 
 let cachedDepth: DepthMapData | null = null;
 
-/** The source's depth map at the source's size (checked against its fingerprint), kept like the source. */
 async function loadDepth(task: WorkerTask, source: Raster8): Promise<DepthMapData | null> {
   const ref = task.depth;
   if (!ref) return null;
@@ -143,6 +143,15 @@ function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
+/**
+ * Per-stage timing for `npm run bench:synthesize`, which runs tasks in its own thread with one; the
+ * pool never passes one, so the pipeline pays an undefined check per stage and nothing more.
+ */
+export interface StageClock {
+  /** Charge the time since the previous lap to `stage`. */
+  lap(stage: string): void;
+}
+
 interface Made {
   gt: Buffer;
   lq: Buffer;
@@ -153,25 +162,40 @@ interface Made {
 }
 
 /**
- * The pixel work of one sample, in two steps: `degrade` (JS, on this thread) returns the PNG
- * encodes still running on libuv's pool, so the caller can start the next crop's degradation
- * while they finish; on two cores that keeps both busy instead of waiting for zlib.
+ * The pixel work of one sample. The gt is the crop's bytes (exact k/255 values once in float), so
+ * the stored gt.png is those bytes and lq is apply(decode(gt.png), params); the operator gets a
+ * float copy it may change in place. PSNR is measured on the 8-bit images the PNGs hold.
  */
-async function degrade(source: Raster8, depthMap: DepthMapData | null, task: WorkerTask, s: WorkerSample): Promise<() => Promise<Made>> {
-  const gt = cropRaster8(source, s.crop.x, s.crop.y, s.crop.w, s.crop.h);
+/** The gt bytes and the quantized lq of the sample in hand, reused from one sample to the next. */
+const scratch = { gt: new Uint8Array(0), lq: new Uint8Array(0) };
+
+function scratchOf(key: 'gt' | 'lq', length: number): Uint8Array {
+  if (scratch[key].length !== length) scratch[key] = new Uint8Array(length);
+  return scratch[key];
+}
+
+async function makeSample(source: Raster8, depthMap: DepthMapData | null, task: WorkerTask, s: WorkerSample, clock?: StageClock): Promise<Made> {
+  const gt = cropRasterBytes(source, s.crop.x, s.crop.y, s.crop.w, s.crop.h, scratchOf('gt', s.crop.w * s.crop.h * 3));
+  const input = rasterToImage(gt);
+  clock?.lap('crop');
   const d = getDegradation(s.type);
   const depth = depthMap ? cropDepthMap(depthMap, s.crop.x, s.crop.y, s.crop.w, s.crop.h) : undefined;
   const info = { width: gt.width, height: gt.height, ...(depth ? { depth: { sha256: depth.sha256, kind: depth.kind } } : {}) };
   if (s.params) checkReplayVersion(d, s.type_version, `sample ${s.key}`);
   const params = s.params ?? d.sample(s.level, createRng(s.seed), info);
-  // A clone, so an operator that works in place cannot change the gt we measure and store.
-  const lq = await d.apply(cloneImage(gt), params, depth ? { depth } : undefined);
+  clock?.lap('params');
+  const lq = await d.apply(input, params, depth ? { depth } : undefined);
+  clock?.lap(`apply ${s.type}`);
   if (lq.width !== gt.width || lq.height !== gt.height) {
     throw new Error(`${s.type} returned ${lq.width}x${lq.height} for a ${gt.width}x${gt.height} input`);
   }
-  const encoded = Promise.all([encodePng(gt, task.pngLevel), encodePng(lq, task.pngLevel)]);
-  encoded.catch(() => {});
-  const quality = psnr(lq, gt);
+  const lq8 = toUint8(lq, scratchOf('lq', lq.data.length));
+  clock?.lap('quantize');
+  const quality = psnrBytes(lq8, gt.data);
+  clock?.lap('psnr');
+  const gtPng = encodePngRgb8(gt.data, gt.width, gt.height, task.pngLevel);
+  const lqPng = encodePngRgb8(lq8, lq.width, lq.height, task.pngLevel);
+  clock?.lap('png encode');
   const member = {
     key: s.key,
     type: s.type,
@@ -185,13 +209,11 @@ async function degrade(source: Raster8, depthMap: DepthMapData | null, task: Wor
     split: s.split,
   };
   const json = Buffer.from(JSON.stringify(member));
-  return async () => {
-    const [gtPng, lqPng] = await encoded;
-    return { gt: gtPng, lq: lqPng, json, params, typeVersion: d.version, psnr: quality };
-  };
+  clock?.lap('json');
+  return { gt: gtPng, lq: lqPng, json, params, typeVersion: d.version, psnr: quality };
 }
 
-export async function runTask(task: WorkerTask): Promise<WorkerResult> {
+export async function runTask(task: WorkerTask, clock?: StageClock): Promise<WorkerResult> {
   const outputs: SampleOutput[] = [];
   const failures: SampleFailure[] = [];
   const parts: Buffer[] = [];
@@ -210,46 +232,36 @@ export async function runTask(task: WorkerTask): Promise<WorkerResult> {
     const e = err instanceof SourceError ? err : new SourceError('decode', String(err));
     return { sourceError: { stage: e.stage, message: e.message }, outputs, failures, data: new Uint8Array(0) };
   }
+  clock?.lap('decode');
   if (task.samples.some((s) => s.crop.x + s.crop.w > source.width || s.crop.y + s.crop.h > source.height)) {
     // The probe (header) and the decoder disagree on the size: the file cannot be trusted.
     const message = `decoded to ${source.width}x${source.height}, which the planned crops do not fit`;
     return { sourceError: { stage: 'decode', message }, outputs, failures, data: new Uint8Array(0) };
   }
-  // At most one sample's encodes overlap the next sample's degradation.
-  let pending: { s: WorkerSample; finish: () => Promise<Made> } | null = null;
-  const collect = async (): Promise<void> => {
-    if (!pending) return;
-    const { s, finish } = pending;
-    pending = null;
-    try {
-      const m = await finish();
-      outputs.push({
-        key: s.key,
-        params: m.params,
-        type_version: m.typeVersion,
-        psnr: m.psnr,
-        gt_sha256: sha256(m.gt),
-        lq_sha256: sha256(m.lq),
-        gt: put(m.gt),
-        lq: put(m.lq),
-        json: put(m.json),
-      });
-    } catch (err) {
-      failures.push({ key: s.key, stage: `encode ${s.type} ${s.level_id}`, message: err instanceof Error ? err.message : String(err) });
-    }
-  };
   for (const s of task.samples) {
+    let m: Made;
     try {
-      const finish = await degrade(source, depthMap, task, s);
-      await collect();
-      pending = { s, finish };
+      m = await makeSample(source, depthMap, task, s, clock);
     } catch (err) {
-      await collect();
       // A degradation that throws on one crop is a bug to report, not a reason to lose the run.
       failures.push({ key: s.key, stage: `degrade ${s.type} ${s.level_id}`, message: err instanceof Error ? err.message : String(err) });
+      continue;
     }
+    const gtSha = sha256(m.gt);
+    const lqSha = sha256(m.lq);
+    clock?.lap('sha256');
+    outputs.push({
+      key: s.key,
+      params: m.params,
+      type_version: m.typeVersion,
+      psnr: m.psnr,
+      gt_sha256: gtSha,
+      lq_sha256: lqSha,
+      gt: put(m.gt),
+      lq: put(m.lq),
+      json: put(m.json),
+    });
   }
-  await collect();
   // One fresh (unpooled) buffer that the main thread receives by transfer, not by copy.
   const data = Buffer.allocUnsafeSlow(size);
   let at = 0;
@@ -257,7 +269,9 @@ export async function runTask(task: WorkerTask): Promise<WorkerResult> {
     p.copy(data, at);
     at += p.length;
   }
+  clock?.lap('pack');
   const result: WorkerResult = { sourceError: null, outputs, failures, data };
+  if (clock) return result;
   return Piscina.move(transferable(result, data.buffer)) as unknown as WorkerResult;
 }
 

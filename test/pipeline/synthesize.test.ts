@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { deflateSync } from 'node:zlib';
 import Database from 'better-sqlite3';
@@ -9,6 +11,8 @@ import sharp from 'sharp';
 import { groupLikeWebDataset, readTarMembers, shardBytes, shardFiles } from '../support/webdataset.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage, encodePng } from '../../src/core/io.js';
+import { psnr } from '../../src/core/metrics.js';
+import { pngEncoder } from '../../src/core/png.js';
 import { getDegradation } from '../../src/degradations/registry.js';
 import type { Params } from '../../src/degradations/types.js';
 import { normalizeRecipe, type Recipe } from '../../src/pipeline/recipe.js';
@@ -16,6 +20,9 @@ import { InterruptedError, NoSourcesError, synthesize } from '../../src/pipeline
 import { createProgress, formatSeconds, type Progress } from '../../src/pipeline/progress.js';
 import { SAMPLES_DIR } from '../support/samples.js';
 import { writeDepthMap } from '../support/depth.js';
+import { runSystemPython } from '../support/python.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 const made: string[] = [];
 const tmp = (name: string): string => {
@@ -128,6 +135,62 @@ describe('synthesize: determinism and format', () => {
       const recipeLevel = (JSON.parse(readFileSync(join(one, 'recipe.json'), 'utf8')) as { png_level: number }).png_level;
       expect((await encodePng(lq, recipeLevel)).equals(s.parts['lq.png'])).toBe(true);
     }
+  });
+
+  it('records the PSNR of the stored pair, as metrics computes it from the two PNGs', async () => {
+    const manifest = new Map(rows(one).map((r) => [r.key as string, r]));
+    const samples = groupLikeWebDataset(await readTarMembers(join(one, 'shards', 'uir-000000.tar')));
+    for (const s of samples) {
+      const expected = psnr(await decodeImage(s.parts['lq.png']), await decodeImage(s.parts['gt.png']));
+      expect(manifest.get(s.key)?.psnr).toBe(expected);
+    }
+  });
+
+  it('shards read with Python tarfile decode with OpenCV to the pixels sharp decodes (where Python has them)', async () => {
+    const shard = join(one, 'shards', 'uir-000001.tar');
+    const script = [
+      'import sys, tarfile, hashlib, json',
+      'import cv2, numpy as np',
+      'out = {}',
+      'with tarfile.open(sys.argv[1]) as tf:',
+      '    for m in tf.getmembers():',
+      '        if m.name.endswith(".png"):',
+      '            a = cv2.imdecode(np.frombuffer(tf.extractfile(m).read(), np.uint8), cv2.IMREAD_UNCHANGED)',
+      '            out[m.name] = [a.shape, hashlib.sha256(np.ascontiguousarray(a[:, :, ::-1]).tobytes()).hexdigest()]',
+      'print(json.dumps(out))',
+    ].join('\n');
+    const out = runSystemPython(script, [shard], 'cv2');
+    if (out === null) return;
+    const seen = JSON.parse(out) as Record<string, [number[], string]>;
+    const members = (await readTarMembers(shard)).filter((m) => m.name.endsWith('.png'));
+    expect(Object.keys(seen).sort()).toEqual(members.map((m) => m.name).sort());
+    for (const m of members) {
+      const { data, info } = await sharp(m.data).raw().toBuffer({ resolveWithObject: true });
+      expect(seen[m.name]).toEqual([[info.height, info.width, 3], createHash('sha256').update(data).digest('hex')]);
+    }
+  });
+
+  it('gives the same shards whether the native or the TypeScript PNG encoder ran', () => {
+    if (pngEncoder() !== 'native') {
+      console.warn('skipped: the native PNG encoder is not built, so only the TypeScript one runs');
+      return;
+    }
+    const js = tmp('js-png');
+    const code = [
+      "import { normalizeRecipe } from './src/pipeline/recipe.ts';",
+      "import { synthesize } from './src/pipeline/synthesize.ts';",
+      "import { pngEncoder } from './src/core/png.ts';",
+      `await synthesize({ recipe: normalizeRecipe(${JSON.stringify(recipe())}), out: ${JSON.stringify(js)}, workers: 2 });`,
+      'console.log(pngEncoder());',
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, UIRGEN_PNG: 'js' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('js');
+    expect(shardBytes(js)).toEqual(shardBytes(one));
   });
 
   it('records sources by content and spreads types and levels', () => {
