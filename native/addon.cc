@@ -331,19 +331,21 @@ napi_value Info(napi_env env, napi_callback_info) {
 }
 
 napi_value Init(napi_env env, napi_value exports) {
+  // Writable and enumerable like the members of a JS module, so a profiler can wrap them in timers.
+  constexpr auto method = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
   const napi_property_descriptor props[] = {
-      {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"simpleGate", nullptr, SimpleGate, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"simpleGateGrad", nullptr, SimpleGateGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"implementation", nullptr, Implementation, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv", nullptr, Conv, nullptr, nullptr, nullptr, method, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, method, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, method, nullptr},
+      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, method, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, method, nullptr},
+      {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, method, nullptr},
+      {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, method, nullptr},
+      {"simpleGate", nullptr, SimpleGate, nullptr, nullptr, nullptr, method, nullptr},
+      {"simpleGateGrad", nullptr, SimpleGateGrad, nullptr, nullptr, nullptr, method, nullptr},
+      {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, method, nullptr},
+      {"implementation", nullptr, Implementation, nullptr, nullptr, nullptr, method, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, method, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

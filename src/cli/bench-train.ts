@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .description('time training steps of a network on a TensorFlow.js backend (fixed random batch; reference: Adam 1e-3, maskdcpt-tiny: its AdamW pre-training step)')
     .option('--net <NET>', `network: ${BENCH_NETS.join(' | ')}`, 'reference')
     .option('--backend <B>', `backend: ${BACKEND_NAMES.join(' | ')}`, 'auto')
-    .option('--steps <N>', 'measured steps (the median is reported)', '10')
+    .option('--steps <N>', 'measured steps (their median, mean and p90 are reported)', '10')
     .option('--warmup <N>', 'steps run first and not measured', '3')
     .option('--batch <N>', 'images per step', '16')
     .option('--size <PX>', 'square input side in pixels (even; a multiple of 8 for maskdcpt-tiny)', '64')
@@ -50,7 +50,7 @@ export function register(program: Command): void {
           process.stdout.write(`${JSON.stringify({ backend, ms_per_step, images_per_s, ...rest, ...context })}\n`);
         } else {
           process.stdout.write(
-            `${result.net} on ${result.backend} (${choice.detail}): ${result.ms_per_step} ms/step, ${result.images_per_s} images/s, ` +
+            `${result.net} on ${result.backend} (${choice.detail}): ${result.ms_per_step} ms/step (mean ${result.mean_ms}, p90 ${result.p90_ms}), ${result.images_per_s} images/s, ` +
               `${result.cpu_ms_per_step} CPU-ms/step ` +
               `(median of ${steps} steps after ${warmup} warm-up; batch ${batch} at ${size}x${size}; ` +
               `loss ${result.loss_first.toFixed(3)} -> ${result.loss_last.toFixed(3)}; ${availableParallelism()} CPUs, load ${load1.toFixed(2)})\n`,

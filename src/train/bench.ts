@@ -23,7 +23,12 @@ export interface BenchOptions {
 export interface BenchResult {
   net: BenchNet;
   backend: string;
+  /** The median measured step (ms). */
   ms_per_step: number;
+  /** The mean measured step (ms): what a training run pays, slow steps included. */
+  mean_ms: number;
+  /** The 90th percentile of the measured steps (ms). */
+  p90_ms: number;
   images_per_s: number;
   batch: number;
   size: number;
@@ -80,8 +85,16 @@ const median = (values: number[]): number => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
+/** The nearest-rank percentile (p in 0..1) of a non-empty list. */
+const percentile = (values: number[], p: number): number => {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
+};
+
+const round2 = (v: number): number => Math.round(v * 100) / 100;
+
 /** One network's training step on a fixed batch, as the timing loop sees it. */
-interface Stepper {
+export interface Stepper {
   /** One step; resolves to the loss before the update. */
   step(): Promise<number>;
   dispose(): void;
@@ -111,9 +124,16 @@ function maskDcptStepper(batch: number, size: number, seed: number): Stepper {
   return { step: async () => (await bench.step()).loss, dispose: () => bench.dispose() };
 }
 
+/** A net's training step on a fixed random batch, on the active backend (for timing loops and profilers). */
+export function createStepper(net: BenchNet, options: { batch: number; size: number; seed: number; learningRate: number }): Stepper {
+  const { batch, size, seed, learningRate } = options;
+  return net === 'reference' ? referenceStepper(batch, size, seed, learningRate) : maskDcptStepper(batch, size, seed);
+}
+
 /**
- * Time training steps of a net on the active backend: warm-up steps excluded, median of the measured
- * steps (the median shrugs off the odd step slowed by other work on a shared machine).
+ * Time training steps of a net on the active backend: warm-up steps excluded; the median of the measured
+ * steps (it shrugs off the odd step slowed by other work on a shared machine) beside their mean and p90
+ * (what a training run pays, slow steps included).
  */
 export async function benchTrain(options: BenchOptions): Promise<BenchResult> {
   const { net: netName, batch = 16, size = 64, steps = 10, warmup = 3, seed = 0, learningRate = 1e-3 } = options;
@@ -123,7 +143,7 @@ export async function benchTrain(options: BenchOptions): Promise<BenchResult> {
   checkInt('steps', steps, 1, 100000);
   checkInt('warmup', warmup, 0, 100000);
   await tf.ready();
-  const stepper = netName === 'reference' ? referenceStepper(batch, size, seed, learningRate) : maskDcptStepper(batch, size, seed);
+  const stepper = createStepper(netName, { batch, size, seed, learningRate });
   try {
     let lossFirst = NaN;
     for (let i = 0; i < warmup; i++) {
@@ -144,13 +164,15 @@ export async function benchTrain(options: BenchOptions): Promise<BenchResult> {
     return {
       net: netName,
       backend: activeBackendName(),
-      ms_per_step: Math.round(ms * 100) / 100,
+      ms_per_step: round2(ms),
+      mean_ms: round2(stepMs.reduce((a, b) => a + b, 0) / stepMs.length),
+      p90_ms: round2(percentile(stepMs, 0.9)),
       images_per_s: Math.round((batch * 1000 * 100) / ms) / 100,
       batch,
       size,
       steps,
       warmup,
-      step_ms: stepMs.map((v) => Math.round(v * 100) / 100),
+      step_ms: stepMs.map(round2),
       cpu_ms_per_step: Math.round((cpu.user + cpu.system) / 10 / steps) / 100,
       loss_first: lossFirst,
       loss_last: lossLast,
