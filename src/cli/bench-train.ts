@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { BACKEND_NAMES, isBackendName } from '../train/backend.js';
 import { BENCH_NETS, benchTrain, type BenchNet } from '../train/bench.js';
 import { action, parseIntOption, UsageError } from './errors.js';
-import { startBackend } from './start-backend.js';
+import { startBackend, webgpuBackendOption } from './start-backend.js';
 
 interface BenchTrainOptions {
   net: string;
@@ -13,6 +13,7 @@ interface BenchTrainOptions {
   batch: string;
   size: string;
   seed: string;
+  webgpuBackend?: string;
   json?: boolean;
 }
 
@@ -22,6 +23,7 @@ export function register(program: Command): void {
     .description('time training steps of a network on a TensorFlow.js backend (fixed random batch; reference: Adam 1e-3, maskdcpt-tiny: its AdamW pre-training step)')
     .option('--net <NET>', `network: ${BENCH_NETS.join(' | ')}`, 'reference')
     .option('--backend <B>', `backend: ${BACKEND_NAMES.join(' | ')}`, 'auto')
+    .addOption(webgpuBackendOption())
     .option('--steps <N>', 'measured steps (their median, mean and p90 are reported)', '10')
     .option('--warmup <N>', 'steps run first and not measured', '3')
     .option('--batch <N>', 'images per step', '16')
@@ -41,7 +43,7 @@ export function register(program: Command): void {
         const multiple = opts.net === 'reference' ? 2 : 8;
         if (size % multiple) throw new UsageError(`--size must be a multiple of ${multiple} for --net ${opts.net} (its downsampling), got ${size}`);
         const seed = parseIntOption('--seed', opts.seed, 0, 2 ** 31 - 1);
-        const choice = await startBackend(opts.backend);
+        const choice = await startBackend(opts.backend, opts.webgpuBackend);
         const result = await benchTrain({ net: opts.net as BenchNet, steps, warmup, batch, size, seed });
         const [load1] = loadavg();
         if (opts.json) {

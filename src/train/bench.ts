@@ -70,13 +70,31 @@ export function randomBatch(batch: number, size: number, classes: number, seed: 
   });
 }
 
-/** One optimizer step on the batch; returns the loss before the update. */
-export function trainStep(net: ReferenceNet, optimizer: tf.Optimizer, batch: Batch): number {
+function minimize(net: ReferenceNet, optimizer: tf.Optimizer, batch: Batch): tf.Scalar {
   const loss = optimizer.minimize(() => net.loss(batch.x, batch.labels), true, net.variables);
   if (!loss) throw new Error('optimizer returned no loss');
+  return loss;
+}
+
+/** One optimizer step on the batch; returns the loss before the update. */
+export function trainStep(net: ReferenceNet, optimizer: tf.Optimizer, batch: Batch): number {
+  const loss = minimize(net, optimizer, batch);
   const value = loss.dataSync()[0];
   loss.dispose();
   return value;
+}
+
+/**
+ * trainStep reading the loss asynchronously, which every backend supports: webgpu under Node cannot read
+ * synchronously (tfjs's synchronous read goes through an OffscreenCanvas).
+ */
+export async function trainStepAsync(net: ReferenceNet, optimizer: tf.Optimizer, batch: Batch): Promise<number> {
+  const loss = minimize(net, optimizer, batch);
+  try {
+    return (await loss.data())[0];
+  } finally {
+    loss.dispose();
+  }
 }
 
 const median = (values: number[]): number => {
@@ -107,7 +125,7 @@ function referenceStepper(batch: number, size: number, seed: number, learningRat
   const data = randomBatch(batch, size, REFERENCE_CLASSES, seed);
   const optimizer = tf.train.adam(learningRate);
   return {
-    step: async () => trainStep(net, optimizer, data),
+    step: () => trainStepAsync(net, optimizer, data),
     dispose: () => {
       optimizer.dispose();
       net.dispose();
