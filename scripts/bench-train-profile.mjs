@@ -26,6 +26,9 @@ const steps = Number(values.steps);
 const warmup = Number(values.warmup);
 
 const tf = await import('@tensorflow/tfjs-core');
+// Threads alive before the backend starts: main, V8's platform workers (GC, compilers), libuv's pool. The
+// ones that appear after (OpenMP's team, started by the first native call) are the kernels' workers.
+const threadsAtStart = new Set(process.platform === 'linux' ? readdirSync('/proc/self/task') : []);
 const { initBackend } = await import(join(root, 'dist/train/backend.js'));
 const { createStepper } = await import(join(root, 'dist/train/bench.js'));
 
@@ -130,15 +133,18 @@ for (let i = 0; i < steps; i++) {
     if (d > 0) perKernel[name] = d;
     kernels += d;
   }
-  let otherCpu = 0;
-  let otherInvol = 0;
-  let pool = 0;
+  // kernel workers (threads started with the backend) and V8/libuv threads, apart
+  const acc = { poolCpu: 0, poolWakeups: 0, poolInvol: 0, v8Cpu: 0 };
   for (const [tid, b] of th1) {
     const a = th0.get(tid) ?? { cpu: 0, vol: 0, invol: 0 };
     if (tid === mainTid) continue;
-    otherCpu += b.cpu - a.cpu;
-    otherInvol += b.invol - a.invol;
-    if (b.comm === 'node' || /omp|gomp/i.test(b.comm)) pool += b.cpu - a.cpu;
+    if (threadsAtStart.has(tid)) {
+      acc.v8Cpu += b.cpu - a.cpu;
+    } else {
+      acc.poolCpu += b.cpu - a.cpu;
+      acc.poolWakeups += b.vol - a.vol;
+      acc.poolInvol += b.invol - a.invol;
+    }
   }
   const m0 = th0.get(mainTid);
   const m1 = th1.get(mainTid);
@@ -153,8 +159,7 @@ for (let i = 0; i < steps; i++) {
     mainCpu: m1 && m0 ? m1.cpu - m0.cpu : NaN,
     mainInvol: m1 && m0 ? m1.invol - m0.invol : NaN,
     mainVol: m1 && m0 ? m1.vol - m0.vol : NaN,
-    otherCpu,
-    otherInvol,
+    ...acc,
     heapGrowth: heapBytes() - heap0,
     tensors: tf.memory().numTensors,
   });
@@ -181,12 +186,12 @@ const groups = [
   ['steps <= median', rows.filter((r) => r.wall <= med)],
   ['slow steps (> 1.25x median)', rows.filter((r) => r.wall > 1.25 * med)],
 ];
-console.log('\nmean per step (ms)            n   wall  kernels  native  outside-kernels    gc  main-cpu  main-off-cpu  main-invol  other-threads-cpu');
+console.log('\nmean per step (ms)            n   wall  kernels  native  outside    gc  main-cpu  main-off  main-invol  pool-cpu  pool-sleeps  pool-invol  v8-cpu');
 for (const [label, rs] of groups) {
   if (!rs.length) continue;
   const m = (k) => mean(rs.map(k));
   console.log(
-    `${label.padEnd(28)} ${String(rs.length).padStart(3)} ${f(m((r) => r.wall)).padStart(6)} ${f(m((r) => r.kernels)).padStart(8)} ${f(m((r) => r.native)).padStart(7)} ${f(m((r) => r.wall - r.kernels)).padStart(16)} ${f(m((r) => r.gc)).padStart(5)} ${f(m((r) => r.mainCpu)).padStart(9)} ${f(m((r) => r.wall - r.mainCpu)).padStart(13)} ${f(m((r) => r.mainInvol)).padStart(11)} ${f(m((r) => r.otherCpu)).padStart(18)}`,
+    `${label.padEnd(28)} ${String(rs.length).padStart(3)} ${f(m((r) => r.wall)).padStart(6)} ${f(m((r) => r.kernels)).padStart(8)} ${f(m((r) => r.native)).padStart(7)} ${f(m((r) => r.wall - r.kernels)).padStart(8)} ${f(m((r) => r.gc)).padStart(5)} ${f(m((r) => r.mainCpu)).padStart(9)} ${f(m((r) => r.wall - r.mainCpu)).padStart(9)} ${f(m((r) => r.mainInvol)).padStart(11)} ${f(m((r) => r.poolCpu)).padStart(9)} ${f(m((r) => r.poolWakeups)).padStart(12)} ${f(m((r) => r.poolInvol)).padStart(11)} ${f(m((r) => r.v8Cpu)).padStart(7)}`,
   );
 }
 // The kernels whose time grows most in slow steps, against the fast half.
@@ -206,3 +211,9 @@ console.log(`\nGC during measured steps: ${rows.reduce((s, r) => s + r.gcKinds.l
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 console.log(`load average ${load}`);
 if (values.json) writeFileSync(values.json, JSON.stringify({ net: values.net, backend: values.backend, rows }, null, 1));
+// Per kernel over all measured steps: calls per step and mean ms per step.
+console.log('\nkernels per step (calls, ms):');
+for (const [name, k] of [...kernelMs].sort((a, b) => b[1].ms - a[1].ms)) {
+  console.log(`  ${name.padEnd(36)} ${(k.calls / (steps + warmup)).toFixed(1).padStart(6)} ${f(k.ms / (steps + warmup)).padStart(8)}`);
+}
+console.log(`native addon calls per step: ${(nativeMs.calls / (steps + warmup)).toFixed(1)}`);
