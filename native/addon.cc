@@ -4,6 +4,7 @@
 #include <node_api.h>
 #include <omp.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -318,7 +319,20 @@ void setProperty(napi_env env, napi_value obj, const char* key, const std::strin
   napi_set_named_property(env, obj, key, v);
 }
 
-// info(): oneDNN's version, the instruction set it uses, and the thread count.
+// The OpenMP wait policy as libgomp read it: it reads the environment once, when it is loaded, which is
+// just before this module initializes (unless another module loaded libgomp earlier).
+std::string waitPolicyAtLoad() {
+  static const std::string policy = [] {
+    const char* spin = std::getenv("GOMP_SPINCOUNT");
+    const char* wait = std::getenv("OMP_WAIT_POLICY");
+    if (spin) return "GOMP_SPINCOUNT=" + std::string(spin);
+    if (wait) return "OMP_WAIT_POLICY=" + std::string(wait);
+    return std::string("libgomp default");
+  }();
+  return policy;
+}
+
+// info(): oneDNN's version, the instruction set it uses, the thread count and the wait policy.
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj;
   napi_create_object(env, &obj);
@@ -327,10 +341,12 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_value threads;
   napi_create_int32(env, omp_get_max_threads(), &threads);
   napi_set_named_property(env, obj, "threads", threads);
+  setProperty(env, obj, "waitPolicy", waitPolicyAtLoad());
   return obj;
 }
 
 napi_value Init(napi_env env, napi_value exports) {
+  waitPolicyAtLoad();
   // Writable and enumerable like the members of a JS module, so a profiler can wrap them in timers.
   constexpr auto method = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
   const napi_property_descriptor props[] = {

@@ -5,7 +5,9 @@
 // round's mean and median, then per contender the mean, median and p90 over every measured step of every
 // round, and each uirgen backend's ratio to PyTorch (the median over rounds of the per-round ratios, which
 // cancels most of a shared machine's drift from round to round).
-// Usage: node scripts/bench-train-compare.mjs [--rounds 5] [--steps 30] [--backends native,wasm] [--python PY] [--threads N] [--json]
+// Every contender runs the same warm-up first (default 20 steps: V8 compiles tfjs's code over the first 20-40
+// steps of a run, see BENCH_WARMUP_DEFAULT in src/train/bench.ts; PyTorch gets the same).
+// Usage: node scripts/bench-train-compare.mjs [--rounds 5] [--steps 60] [--warmup 20] [--backends native,wasm] [--python PY] [--threads N] [--json]
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -16,7 +18,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
-    steps: { type: 'string', default: '30' },
+    steps: { type: 'string', default: '60' },
+    warmup: { type: 'string', default: '20' },
     backends: { type: 'string', default: 'native,wasm' },
     python: { type: 'string' },
     threads: { type: 'string', default: '' },
@@ -25,6 +28,7 @@ const { values } = parseArgs({
 });
 const rounds = Number(values.rounds);
 const steps = values.steps;
+const warmup = values.warmup;
 
 function runJson(cmd, args) {
   const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8' });
@@ -35,7 +39,7 @@ function runJson(cmd, args) {
 const contenders = values.backends
   .split(',')
   .filter(Boolean)
-  .map((b) => ({ label: `uirgen ${b}`, run: () => runJson(process.execPath, [join(root, 'dist/cli/main.js'), 'bench-train', '--net', 'reference', '--backend', b, '--steps', steps, '--json']) }));
+  .map((b) => ({ label: `uirgen ${b}`, run: () => runJson(process.execPath, [join(root, 'dist/cli/main.js'), 'bench-train', '--net', 'reference', '--backend', b, '--steps', steps, '--warmup', warmup, '--json']) }));
 // The first Python that imports torch: --python, $PYTHON, python3 on PATH, then the system one (Debian's
 // python3-torch lives there when a pyenv python3 comes first on PATH).
 const pythons = [values.python, process.env.PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean);
@@ -53,7 +57,7 @@ if (python) {
   const threadArgs = values.threads ? ['--threads', values.threads] : [];
   contenders.push({
     label: torchLabel,
-    run: () => runJson(python, [join(root, 'scripts/bench-train-torch.py'), '--steps', steps, ...threadArgs]),
+    run: () => runJson(python, [join(root, 'scripts/bench-train-torch.py'), '--steps', steps, '--warmup', warmup, ...threadArgs]),
   });
 } else {
   console.log(`(no PyTorch: none of ${pythons.join(', ')} imports torch; Debian: apt-get install python3-torch)`);
@@ -108,7 +112,7 @@ if (torchRounds) {
   }
 }
 
-console.log(`\nreference net, batch 16, 64x64, ms per training step over all measured steps (${steps} per round, ${availableParallelism()} CPUs):`);
+console.log(`\nreference net, batch 16, 64x64, ms per training step over all measured steps (${steps} per round after ${warmup} warm-up, ${availableParallelism()} CPUs):`);
 console.log(`${'contender'.padEnd(22)} ${'mean'.padStart(8)} ${'median'.padStart(8)} ${'p90'.padStart(8)} ${'max'.padStart(8)}   steps`);
 for (const [label, s] of Object.entries(summary)) {
   console.log(`${label.padEnd(22)} ${f(s.mean_ms).padStart(8)} ${f(s.median_ms).padStart(8)} ${f(s.p90_ms).padStart(8)} ${f(s.max_ms).padStart(8)}   ${s.steps} (${s.rounds} rounds)`);
@@ -117,4 +121,4 @@ if (Object.keys(ratios).length) {
   console.log('\nratio to PyTorch, median of the per-round ratios (below 1: faster than PyTorch):');
   for (const [label, r] of Object.entries(ratios)) console.log(`${label.padEnd(22)} mean ${f(r.mean)}   median ${f(r.median)}   p90 ${f(r.p90)}`);
 }
-if (values.json) console.log(JSON.stringify({ steps_per_round: Number(steps), rounds, summary, ratios_to_pytorch: ratios }));
+if (values.json) console.log(JSON.stringify({ steps_per_round: Number(steps), warmup: Number(warmup), rounds, summary, ratios_to_pytorch: ratios }));

@@ -32,8 +32,12 @@ const threadsAtStart = new Set(process.platform === 'linux' ? readdirSync('/proc
 const { initBackend } = await import(join(root, 'dist/train/backend.js'));
 const { createStepper } = await import(join(root, 'dist/train/bench.js'));
 
-// The addon's functions, timed (the kernels look them up on the object at each call).
+// The addon's functions, timed (the kernels look them up on the object at each call). Calls that run on the
+// thread team (every convolution; elementwise calls over at least PARALLEL_MIN = 2^15 elements, native/loops.h)
+// are logged with their start and end, to measure the gaps in which the team's threads wait.
 const nativeMs = { total: 0, calls: 0 };
+const teamCalls = [];
+const teamSized = (key, args) => key === 'conv' || args.some((a) => ArrayBuffer.isView(a) && a.length >= 1 << 15);
 if (values.backend === 'native') {
   const { loadNativeAddon } = await import(join(root, 'dist/train/native/addon.js'));
   const addon = loadNativeAddon();
@@ -45,8 +49,10 @@ if (values.backend === 'native') {
       try {
         return f(...args);
       } finally {
-        nativeMs.total += performance.now() - t0;
+        const t1 = performance.now();
+        nativeMs.total += t1 - t0;
         nativeMs.calls++;
+        if (teamSized(key, args)) teamCalls.push([t0, t1]);
       }
     };
   }
@@ -206,6 +212,21 @@ if (slow.length) {
   console.log('\nkernels with the most extra time in slow steps (ms per step, slow minus fast; fast-step time):');
   for (const [n, d, base] of extra) console.log(`  ${n.padEnd(36)} +${f(d)}  (${f(base)})`);
 }
+// Gaps between consecutive team calls within a step: the time the team's threads spin or sleep.
+const buckets = [0.05, 0.1, 0.3, 1, 3, Infinity];
+const gapCounts = buckets.map(() => 0);
+const gapMs = buckets.map(() => 0);
+for (const row of rows) {
+  const calls = teamCalls.filter(([a]) => a >= row.t0 && a < row.t1);
+  for (let i = 1; i < calls.length; i++) {
+    const gap = calls[i][0] - calls[i - 1][1];
+    const b = buckets.findIndex((x) => gap < x);
+    gapCounts[b]++;
+    gapMs[b] += gap;
+  }
+}
+console.log(`\nthread-team calls per step: ${f(teamCalls.filter(([a]) => a >= rows[0].t0).length / steps)}; gaps between them per step (count, ms) by length:`);
+console.log('  ' + buckets.map((b, i) => `<${b === Infinity ? 'inf' : b} ms: ${f(gapCounts[i] / steps)} (${f(gapMs[i] / steps)})`).join('   '));
 const gcAll = gcs.length ? gcs : [];
 console.log(`\nGC during measured steps: ${rows.reduce((s, r) => s + r.gcKinds.length, 0)} pauses, ${f(rows.reduce((s, r) => s + r.gc, 0))} ms in all; kinds ${JSON.stringify(Object.fromEntries(Object.entries(Object.groupBy ? Object.groupBy(gcAll, (g) => g.kind) : {}).map(([k, v]) => [k, v.length])))}`);
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');

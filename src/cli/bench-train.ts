@@ -1,7 +1,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import type { Command } from 'commander';
 import { BACKEND_NAMES, isBackendName } from '../train/backend.js';
-import { BENCH_NETS, benchTrain, type BenchNet } from '../train/bench.js';
+import { BENCH_NETS, BENCH_STEPS_DEFAULT, BENCH_WARMUP_DEFAULT, benchTrain, type BenchNet } from '../train/bench.js';
 import { action, parseIntOption, UsageError } from './errors.js';
 import { startBackend, webgpuBackendOption } from './start-backend.js';
 
@@ -24,8 +24,8 @@ export function register(program: Command): void {
     .option('--net <NET>', `network: ${BENCH_NETS.join(' | ')}`, 'reference')
     .option('--backend <B>', `backend: ${BACKEND_NAMES.join(' | ')}`, 'auto')
     .addOption(webgpuBackendOption())
-    .option('--steps <N>', 'measured steps (their median, mean and p90 are reported)', '10')
-    .option('--warmup <N>', 'steps run first and not measured', '3')
+    .option('--steps <N>', 'measured steps (their median, mean and p90 are reported)', String(BENCH_STEPS_DEFAULT))
+    .option('--warmup <N>', 'steps run first and not measured (V8 is still compiling during the first 20-40)', String(BENCH_WARMUP_DEFAULT))
     .option('--batch <N>', 'images per step', '16')
     .option('--size <PX>', 'square input side in pixels (even; a multiple of 8 for maskdcpt-tiny)', '64')
     .option('--seed <N>', 'seed of the weights and the random batch', '0')

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { assertGradientsRegistered } from './kernels/gradients.js';
 import { installWasmKernels, registerWasmTrainingKernels, wasmTrainingFallback, withReplacements } from './kernels/index.js';
-import { loadNativeAddon, type NativeAddon } from './native/addon.js';
+import { loadNativeAddon, waitPolicyReason, type NativeAddon } from './native/addon.js';
 import { convKernels } from './native/conv-kernels.js';
 import { elementwiseKernels } from './native/elementwise-kernels.js';
 import { nafKernels } from './native/naf-kernels.js';
@@ -291,7 +291,7 @@ async function initNative(): Promise<BackendChoice> {
   const info = addon.info();
   return {
     name: 'native',
-    detail: `oneDNN ${info.onednn} convolutions (${info.isa}) and native elementwise kernels on ${info.threads} threads, the rest on WebAssembly`,
+    detail: `oneDNN ${info.onednn} convolutions (${info.isa}) and native elementwise kernels on ${info.threads} threads (idle threads: ${info.waitPolicy}, ${waitPolicyReason()}), the rest on WebAssembly`,
   };
 }
 

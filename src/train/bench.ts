@@ -6,15 +6,26 @@ import { createReferenceNet, REFERENCE_CLASSES, type ReferenceNet } from './nets
 export const BENCH_NETS = ['reference', 'maskdcpt-tiny'] as const;
 export type BenchNet = (typeof BENCH_NETS)[number];
 
+/**
+ * Steps run before timing by default. V8 keeps compiling tfjs's code for the first 20 to 40 steps of a run
+ * (TurboFan on its background threads: about 150 functions, 2-3 ms each, measured with --trace-opt), and on
+ * a 2-core machine those threads take a core from the kernels' thread team: the reference net's steps 3-13
+ * averaged 24.7 ms where steps 100-200 averaged 16.7 ms. A training run pays that once; a timing that starts
+ * after 3 steps reports it as a slow mean.
+ */
+export const BENCH_WARMUP_DEFAULT = 20;
+/** Measured steps by default. */
+export const BENCH_STEPS_DEFAULT = 30;
+
 export interface BenchOptions {
   net: BenchNet;
   /** Images per step (the issue's reference: 16). */
   batch?: number;
   /** Square input side in pixels, even (the issue's reference: 64). */
   size?: number;
-  /** Measured steps; the reported time is their median. */
+  /** Measured steps (default BENCH_STEPS_DEFAULT); their median, mean and p90 are reported. */
   steps?: number;
-  /** Steps run first and not measured (XNNPACK operator set-up, allocator growth). */
+  /** Steps run first and not measured (default BENCH_WARMUP_DEFAULT): JIT compilation, operator set-up, allocator growth. */
   warmup?: number;
   seed?: number;
   learningRate?: number;
@@ -154,7 +165,7 @@ export function createStepper(net: BenchNet, options: { batch: number; size: num
  * (what a training run pays, slow steps included).
  */
 export async function benchTrain(options: BenchOptions): Promise<BenchResult> {
-  const { net: netName, batch = 16, size = 64, steps = 10, warmup = 3, seed = 0, learningRate = 1e-3 } = options;
+  const { net: netName, batch = 16, size = 64, steps = BENCH_STEPS_DEFAULT, warmup = BENCH_WARMUP_DEFAULT, seed = 0, learningRate = 1e-3 } = options;
   if (!(BENCH_NETS as readonly string[]).includes(netName)) throw new RangeError(`net must be one of ${BENCH_NETS.join(', ')}, got ${netName}`);
   checkInt('batch', batch, 1, 4096);
   checkInt('size', size, 2, 4096);
