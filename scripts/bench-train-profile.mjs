@@ -5,7 +5,7 @@
 // /proc/self/task/*/sched (Linux). Prints a summary of where slow steps (over 1.25x the median) spend their
 // extra time against the median step, so a cause (GC, a kernel, the thread pool, being descheduled) shows
 // directly rather than as a timing alone.
-// Usage: node scripts/bench-train-profile.mjs [--net reference] [--backend native] [--steps 100] [--warmup 5] [--json FILE]
+// Usage: node scripts/bench-train-profile.mjs [--net reference] [--backend native] [--steps 100] [--warmup 20] [--json FILE]
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { dirname, join, resolve } from 'node:path';
@@ -18,7 +18,7 @@ const { values } = parseArgs({
     net: { type: 'string', default: 'reference' },
     backend: { type: 'string', default: 'native' },
     steps: { type: 'string', default: '100' },
-    warmup: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '20' },
     json: { type: 'string' },
   },
 });
@@ -199,6 +199,15 @@ for (const [label, rs] of groups) {
   console.log(
     `${label.padEnd(28)} ${String(rs.length).padStart(3)} ${f(m((r) => r.wall)).padStart(6)} ${f(m((r) => r.kernels)).padStart(8)} ${f(m((r) => r.native)).padStart(7)} ${f(m((r) => r.wall - r.kernels)).padStart(8)} ${f(m((r) => r.gc)).padStart(5)} ${f(m((r) => r.mainCpu)).padStart(9)} ${f(m((r) => r.wall - r.mainCpu)).padStart(9)} ${f(m((r) => r.mainInvol)).padStart(11)} ${f(m((r) => r.poolCpu)).padStart(9)} ${f(m((r) => r.poolWakeups)).padStart(12)} ${f(m((r) => r.poolInvol)).padStart(11)} ${f(m((r) => r.v8Cpu)).padStart(7)}`,
   );
+}
+// Over the run: V8's own threads (background compilation, concurrent GC) against the step time. Run with
+// --warmup 0 to see the warm-up (V8 compiles tfjs's code during the first 20-40 steps).
+console.log('\nby measured step           wall   v8-cpu   gc   pool-sleeps');
+for (const [a, b] of [[0, 10], [10, 20], [20, 40], [40, 80], [80, 160], [160, Infinity]]) {
+  const rs = rows.slice(a, b);
+  if (!rs.length) continue;
+  const m = (k) => mean(rs.map(k));
+  console.log(`  ${`${a}-${Math.min(b, rows.length) - 1}`.padEnd(22)} ${f(m((r) => r.wall)).padStart(6)} ${f(m((r) => r.v8Cpu)).padStart(8)} ${f(m((r) => r.gc)).padStart(5)} ${f(m((r) => r.poolWakeups)).padStart(12)}`);
 }
 // The kernels whose time grows most in slow steps, against the fast half.
 const fast = rows.filter((r) => r.wall <= med);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { Adam } from './adam-update.js';
 import { activeBackendName } from './backend.js';
 import { createMaskDcptBenchStep } from './maskdcpt.js';
 import { createReferenceNet, REFERENCE_CLASSES, type ReferenceNet } from './nets/reference.js';
@@ -81,31 +82,13 @@ export function randomBatch(batch: number, size: number, classes: number, seed: 
   });
 }
 
-function minimize(net: ReferenceNet, optimizer: tf.Optimizer, batch: Batch): tf.Scalar {
+/** One step of a tfjs optimizer on the batch (synchronous read: not on webgpu); returns the loss before the update. */
+export function trainStep(net: ReferenceNet, optimizer: tf.Optimizer, batch: Batch): number {
   const loss = optimizer.minimize(() => net.loss(batch.x, batch.labels), true, net.variables);
   if (!loss) throw new Error('optimizer returned no loss');
-  return loss;
-}
-
-/** One optimizer step on the batch; returns the loss before the update. */
-export function trainStep(net: ReferenceNet, optimizer: tf.Optimizer, batch: Batch): number {
-  const loss = minimize(net, optimizer, batch);
   const value = loss.dataSync()[0];
   loss.dispose();
   return value;
-}
-
-/**
- * trainStep reading the loss asynchronously, which every backend supports: webgpu under Node cannot read
- * synchronously (tfjs's synchronous read goes through an OffscreenCanvas).
- */
-export async function trainStepAsync(net: ReferenceNet, optimizer: tf.Optimizer, batch: Batch): Promise<number> {
-  const loss = minimize(net, optimizer, batch);
-  try {
-    return (await loss.data())[0];
-  } finally {
-    loss.dispose();
-  }
 }
 
 const median = (values: number[]): number => {
@@ -129,14 +112,30 @@ export interface Stepper {
   dispose(): void;
 }
 
+/**
+ * One step of the reference net with the trainer's Adam (adam-update.ts: PyTorch's defaults, one fused kernel
+ * per variable on the native backend, where tf.train.adam dispatches about eleven small ops per variable).
+ * Reads the loss asynchronously, which every backend supports: webgpu under Node cannot read synchronously
+ * (tfjs's synchronous read goes through an OffscreenCanvas).
+ */
+export async function fusedAdamStep(net: ReferenceNet, optimizer: Adam, batch: Batch): Promise<number> {
+  const { value, grads } = tf.variableGrads(() => net.loss(batch.x, batch.labels), net.variables);
+  try {
+    optimizer.apply(net.variables.map((v) => grads[v.name]));
+    return (await value.data())[0];
+  } finally {
+    tf.dispose([value, ...Object.values(grads)]);
+  }
+}
+
 /** The issue's reference net: Adam at `learningRate`, softmax cross-entropy over 19 classes. */
 function referenceStepper(batch: number, size: number, seed: number, learningRate: number): Stepper {
   if (size % 2) throw new RangeError(`size must be even (the reference net downsamples by 2), got ${size}`);
   const net = createReferenceNet({ seed, classes: REFERENCE_CLASSES });
   const data = randomBatch(batch, size, REFERENCE_CLASSES, seed);
-  const optimizer = tf.train.adam(learningRate);
+  const optimizer = new Adam(net.variables, learningRate);
   return {
-    step: () => trainStepAsync(net, optimizer, data),
+    step: () => fusedAdamStep(net, optimizer, data),
     dispose: () => {
       optimizer.dispose();
       net.dispose();
