@@ -75,6 +75,8 @@ const f = (x) => x.toFixed(2);
 
 /** Per contender, each round's step times (an empty list for a failed round). */
 const results = new Map(contenders.map((c) => [c.label, []]));
+/** What each contender ran on, as it said in its first successful round (backend, threads, wait policy). */
+const details = new Map();
 for (let round = 1; round <= rounds; round++) {
   const line = [];
   for (const c of contenders) {
@@ -85,6 +87,7 @@ for (let round = 1; round <= rounds; round++) {
       continue;
     }
     results.get(c.label).push(r.step_ms);
+    if (!details.has(c.label)) details.set(c.label, r.backend_detail ?? `${r.backend}, ${r.threads} threads`);
     line.push(`${c.label} mean ${f(mean(r.step_ms))} median ${f(median(r.step_ms))}`);
   }
   console.log(`round ${round}: ${line.join(' | ')} (load ${loadavg()[0].toFixed(2)})`);
@@ -112,6 +115,8 @@ if (torchRounds) {
   }
 }
 
+console.log('');
+for (const [label, detail] of details) console.log(`${label}: ${detail}`);
 console.log(`\nreference net, batch 16, 64x64, ms per training step over all measured steps (${steps} per round after ${warmup} warm-up, ${availableParallelism()} CPUs):`);
 console.log(`${'contender'.padEnd(22)} ${'mean'.padStart(8)} ${'median'.padStart(8)} ${'p90'.padStart(8)} ${'max'.padStart(8)}   steps`);
 for (const [label, s] of Object.entries(summary)) {
@@ -121,4 +126,4 @@ if (Object.keys(ratios).length) {
   console.log('\nratio to PyTorch, median of the per-round ratios (below 1: faster than PyTorch):');
   for (const [label, r] of Object.entries(ratios)) console.log(`${label.padEnd(22)} mean ${f(r.mean)}   median ${f(r.median)}   p90 ${f(r.p90)}`);
 }
-if (values.json) console.log(JSON.stringify({ steps_per_round: Number(steps), warmup: Number(warmup), rounds, summary, ratios_to_pytorch: ratios }));
+if (values.json) console.log(JSON.stringify({ steps_per_round: Number(steps), warmup: Number(warmup), rounds, details: Object.fromEntries(details), summary, ratios_to_pytorch: ratios }));
