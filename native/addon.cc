@@ -348,20 +348,23 @@ napi_value Info(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   waitPolicyAtLoad();
   // Writable and enumerable like the members of a JS module, so a profiler can wrap them in timers.
-  constexpr auto method = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
+  constexpr auto attributes = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
+  const auto method = [](const char* name, napi_callback fn) {
+    return napi_property_descriptor{name, nullptr, fn, nullptr, nullptr, nullptr, attributes, nullptr};
+  };
   const napi_property_descriptor props[] = {
-      {"conv", nullptr, Conv, nullptr, nullptr, nullptr, method, nullptr},
-      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, method, nullptr},
-      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, method, nullptr},
-      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, method, nullptr},
-      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, method, nullptr},
-      {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, method, nullptr},
-      {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, method, nullptr},
-      {"simpleGate", nullptr, SimpleGate, nullptr, nullptr, nullptr, method, nullptr},
-      {"simpleGateGrad", nullptr, SimpleGateGrad, nullptr, nullptr, nullptr, method, nullptr},
-      {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, method, nullptr},
-      {"implementation", nullptr, Implementation, nullptr, nullptr, nullptr, method, nullptr},
-      {"info", nullptr, Info, nullptr, nullptr, nullptr, method, nullptr},
+      method("conv", Conv),
+      method("binary", Binary),
+      method("unary", Unary),
+      method("reduce", Reduce),
+      method("maxPoolGrad", MaxPoolGrad),
+      method("adamw", AdamW),
+      method("layerNorm", LayerNorm),
+      method("simpleGate", SimpleGate),
+      method("simpleGateGrad", SimpleGateGrad),
+      method("layerNormGrad", LayerNormGrad),
+      method("implementation", Implementation),
+      method("info", Info),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

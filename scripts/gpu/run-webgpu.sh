@@ -8,12 +8,12 @@
 # something hangs; a command that fails or runs out of time prints {"failed": ...} and the script goes on.
 # The carried libraries are unpacked under /tmp/uirgen-gl and found through LD_LIBRARY_PATH (nothing is
 # installed system-wide); the carried node runs everything (the node_modules' addons are built for it).
-# Usage: bash scripts/gpu/run-webgpu.sh [pretrain steps, default 300]   (UIRGEN_GPU_BENCH_STEPS, UIRGEN_GPU_WARMUP: default 30, 5)
+# Usage: bash scripts/gpu/run-webgpu.sh [pretrain steps, default 300]   (UIRGEN_GPU_BENCH_STEPS, UIRGEN_GPU_WARMUP: default 30, 10)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 steps=${1:-300}
 bench_steps=${UIRGEN_GPU_BENCH_STEPS:-30}
-warmup=${UIRGEN_GPU_WARMUP:-5}
+warmup=${UIRGEN_GPU_WARMUP:-10}
 libs=/tmp/uirgen-gl
 for f in .gl/*.deb; do [ -f "$f" ] && dpkg -x "$f" "$libs"; done
 export LD_LIBRARY_PATH=$libs/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}

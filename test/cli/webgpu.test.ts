@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { register as registerBench } from '../../src/cli/bench-train.js';
 import { register as registerPretrain } from '../../src/cli/pretrain.js';
 import { runRegistered } from '../support/cli.js';
 import { tempDir } from '../support/files.js';
+import { synthesizeTinyDataset } from '../support/tiny-dataset.js';
 import { startWebGpuOnOpenGles } from '../support/webgpu.js';
 
 /**
@@ -13,8 +13,6 @@ import { startWebGpuOnOpenGles } from '../support/webgpu.js';
  * is no GPU, as in CI), chosen the way a user would: UIRGEN_WEBGPU_BACKEND or --webgpu-backend.
  */
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-const SAMPLES = new URL('../../samples/images', import.meta.url).pathname;
 const started = await startWebGpuOnOpenGles();
 const webgpu = typeof started !== 'string';
 const dir = tempDir('uirgen-cli-webgpu-');
@@ -24,12 +22,7 @@ const savedEnv = process.env.UIRGEN_WEBGPU_BACKEND;
 beforeAll(() => {
   process.env.UIRGEN_WEBGPU_BACKEND = 'opengles';
   if (!webgpu) return;
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', MAIN, 'synthesize', '--sources', SAMPLES, '--out', data, '--samples', '24', '--crop', '32', '--types', 'GN,MB', '--workers', '1', '--quiet'],
-    { encoding: 'utf8' },
-  );
-  expect(r.status, r.stderr).toBe(0);
+  synthesizeTinyDataset(data);
 }, 120_000);
 afterAll(() => {
   if (savedEnv === undefined) delete process.env.UIRGEN_WEBGPU_BACKEND;
