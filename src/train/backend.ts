@@ -237,7 +237,7 @@ async function initWebGpu(requireRealGpu: boolean, backend: WebGpuBackend): Prom
         'D3D12 (Windows) driver; on Linux install the Vulkan loader (libvulkan1) and your GPU vendor\'s Vulkan driver ' +
         '(for NVIDIA, the proprietary driver ships its ICD). Without a GPU, ' +
         `${WEBGPU_BACKEND_ENV}=opengles (or --webgpu-backend opengles) runs it on the CPU through Mesa's llvmpipe ` +
-        '(Debian: apt-get install libegl1 libgles2 libgl1-mesa-dri), slowly. Use --backend native or wasm on the CPU.',
+        '(Debian: apt-get install libegl1 libegl-dev libgles2 libgl1-mesa-dri), slowly. Use --backend native or wasm on the CPU.',
       'no GPU adapter',
     );
   }
