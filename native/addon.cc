@@ -4,6 +4,7 @@
 #include <node_api.h>
 #include <omp.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -318,7 +319,20 @@ void setProperty(napi_env env, napi_value obj, const char* key, const std::strin
   napi_set_named_property(env, obj, key, v);
 }
 
-// info(): oneDNN's version, the instruction set it uses, and the thread count.
+// The OpenMP wait policy as libgomp read it: it reads the environment once, when it is loaded, which is
+// just before this module initializes (unless another module loaded libgomp earlier).
+std::string waitPolicyAtLoad() {
+  static const std::string policy = [] {
+    const char* spin = std::getenv("GOMP_SPINCOUNT");
+    const char* wait = std::getenv("OMP_WAIT_POLICY");
+    if (spin) return "GOMP_SPINCOUNT=" + std::string(spin);
+    if (wait) return "OMP_WAIT_POLICY=" + std::string(wait);
+    return std::string("libgomp default");
+  }();
+  return policy;
+}
+
+// info(): oneDNN's version, the instruction set it uses, the thread count and the wait policy.
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj;
   napi_create_object(env, &obj);
@@ -327,23 +341,30 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_value threads;
   napi_create_int32(env, omp_get_max_threads(), &threads);
   napi_set_named_property(env, obj, "threads", threads);
+  setProperty(env, obj, "waitPolicy", waitPolicyAtLoad());
   return obj;
 }
 
 napi_value Init(napi_env env, napi_value exports) {
+  waitPolicyAtLoad();
+  // Writable and enumerable like the members of a JS module, so a profiler can wrap them in timers.
+  constexpr auto attributes = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
+  const auto method = [](const char* name, napi_callback fn) {
+    return napi_property_descriptor{name, nullptr, fn, nullptr, nullptr, nullptr, attributes, nullptr};
+  };
   const napi_property_descriptor props[] = {
-      {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"simpleGate", nullptr, SimpleGate, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"simpleGateGrad", nullptr, SimpleGateGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"implementation", nullptr, Implementation, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      method("conv", Conv),
+      method("binary", Binary),
+      method("unary", Unary),
+      method("reduce", Reduce),
+      method("maxPoolGrad", MaxPoolGrad),
+      method("adamw", AdamW),
+      method("layerNorm", LayerNorm),
+      method("simpleGate", SimpleGate),
+      method("simpleGateGrad", SimpleGateGrad),
+      method("layerNormGrad", LayerNormGrad),
+      method("implementation", Implementation),
+      method("info", Info),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -1,9 +1,9 @@
 import { availableParallelism, loadavg } from 'node:os';
 import type { Command } from 'commander';
 import { BACKEND_NAMES, isBackendName } from '../train/backend.js';
-import { BENCH_NETS, benchTrain, type BenchNet } from '../train/bench.js';
+import { BENCH_NETS, BENCH_STEPS_DEFAULT, BENCH_WARMUP_DEFAULT, benchTrain, type BenchNet } from '../train/bench.js';
 import { action, parseIntOption, UsageError } from './errors.js';
-import { startBackend } from './start-backend.js';
+import { startBackend, webgpuBackendOption } from './start-backend.js';
 
 interface BenchTrainOptions {
   net: string;
@@ -13,6 +13,7 @@ interface BenchTrainOptions {
   batch: string;
   size: string;
   seed: string;
+  webgpuBackend?: string;
   json?: boolean;
 }
 
@@ -22,8 +23,9 @@ export function register(program: Command): void {
     .description('time training steps of a network on a TensorFlow.js backend (fixed random batch; reference: Adam 1e-3, maskdcpt-tiny: its AdamW pre-training step)')
     .option('--net <NET>', `network: ${BENCH_NETS.join(' | ')}`, 'reference')
     .option('--backend <B>', `backend: ${BACKEND_NAMES.join(' | ')}`, 'auto')
-    .option('--steps <N>', 'measured steps (the median is reported)', '10')
-    .option('--warmup <N>', 'steps run first and not measured', '3')
+    .addOption(webgpuBackendOption())
+    .option('--steps <N>', 'measured steps (their median, mean and p90 are reported)', String(BENCH_STEPS_DEFAULT))
+    .option('--warmup <N>', 'steps run first and not measured (V8 is still compiling during the first 20-40)', String(BENCH_WARMUP_DEFAULT))
     .option('--batch <N>', 'images per step', '16')
     .option('--size <PX>', 'square input side in pixels (even; a multiple of 8 for maskdcpt-tiny)', '64')
     .option('--seed <N>', 'seed of the weights and the random batch', '0')
@@ -41,7 +43,7 @@ export function register(program: Command): void {
         const multiple = opts.net === 'reference' ? 2 : 8;
         if (size % multiple) throw new UsageError(`--size must be a multiple of ${multiple} for --net ${opts.net} (its downsampling), got ${size}`);
         const seed = parseIntOption('--seed', opts.seed, 0, 2 ** 31 - 1);
-        const choice = await startBackend(opts.backend);
+        const choice = await startBackend(opts.backend, opts.webgpuBackend);
         const result = await benchTrain({ net: opts.net as BenchNet, steps, warmup, batch, size, seed });
         const [load1] = loadavg();
         if (opts.json) {
@@ -50,7 +52,7 @@ export function register(program: Command): void {
           process.stdout.write(`${JSON.stringify({ backend, ms_per_step, images_per_s, ...rest, ...context })}\n`);
         } else {
           process.stdout.write(
-            `${result.net} on ${result.backend} (${choice.detail}): ${result.ms_per_step} ms/step, ${result.images_per_s} images/s, ` +
+            `${result.net} on ${result.backend} (${choice.detail}): ${result.ms_per_step} ms/step (mean ${result.mean_ms}, p90 ${result.p90_ms}), ${result.images_per_s} images/s, ` +
               `${result.cpu_ms_per_step} CPU-ms/step ` +
               `(median of ${steps} steps after ${warmup} warm-up; batch ${batch} at ${size}x${size}; ` +
               `loss ${result.loss_first.toFixed(3)} -> ${result.loss_last.toFixed(3)}; ${availableParallelism()} CPUs, load ${load1.toFixed(2)})\n`,

@@ -7,7 +7,7 @@ import { openTrainingStream, type DataPosition, type Split } from '../train/data
 import { defaultSettings, pretrain, PretrainError, type BatchSource, type RunSettings } from '../train/pretrain.js';
 import { defaultWarmup } from '../train/schedule.js';
 import { action, parseIntOption, UsageError, UserError } from './errors.js';
-import { startBackend } from './start-backend.js';
+import { startBackend, webgpuBackendOption } from './start-backend.js';
 
 interface PretrainFlags {
   data?: string;
@@ -17,6 +17,7 @@ interface PretrainFlags {
   patch: string;
   maskRatio: string;
   backend: string;
+  webgpuBackend?: string;
   method: string;
   resume?: boolean;
   seed: string;
@@ -130,6 +131,7 @@ export function register(program: Command): void {
     .option('--patch <P>', 'square crop side in pixels (a multiple of the encoder downsampling, 8 by default)', '64')
     .option('--mask-ratio <R>', 'fraction of patches masked (maskdcpt)', '0.5')
     .option('--backend <B>', `TensorFlow.js backend: ${BACKEND_NAMES.join(' | ')}`, 'auto')
+    .addOption(webgpuBackendOption())
     .option('--method <M>', 'maskdcpt | dcpt (no mask, classification only)', 'maskdcpt')
     .option('--resume', 'continue the checkpoint in --out (its settings are used)')
     .option('--seed <S>', 'seed of the weights, masks and data order', '0')
@@ -186,7 +188,7 @@ export function register(program: Command): void {
         if (!existsSync(join(dataDir, 'manifest.sqlite'))) {
           throw new UserError(`${dataDir}: no manifest.sqlite there; is this a uirgen dataset directory? (make one with \`uirgen synthesize\`)`);
         }
-        const backendName = (await startBackend(flags.backend)).name;
+        const backendName = (await startBackend(flags.backend, flags.webgpuBackend)).name;
 
         const abort = new AbortController();
         const onSigint = (): void => {

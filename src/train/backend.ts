@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { assertGradientsRegistered } from './kernels/gradients.js';
 import { installWasmKernels, registerWasmTrainingKernels, wasmTrainingFallback, withReplacements } from './kernels/index.js';
-import { loadNativeAddon, type NativeAddon } from './native/addon.js';
+import { loadNativeAddon, waitPolicyReason, type NativeAddon } from './native/addon.js';
 import { convKernels } from './native/conv-kernels.js';
 import { elementwiseKernels } from './native/elementwise-kernels.js';
 import { nafKernels } from './native/naf-kernels.js';
@@ -88,24 +88,80 @@ interface GpuAdapterLike {
   info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
   isFallbackAdapter?: boolean;
 }
+interface AdapterRequest {
+  powerPreference?: string;
+  featureLevel?: string;
+}
 interface GpuLike {
-  requestAdapter(options?: { powerPreference?: string }): Promise<GpuAdapterLike | null>;
+  requestAdapter(options?: AdapterRequest): Promise<GpuAdapterLike | null>;
 }
 interface WebGpuModule {
   create(options: string[]): GpuLike;
   globals: object;
 }
 
-let webgpuAdapter: GpuAdapterLike | null | undefined;
+/**
+ * Dawn's backend under the webgpu backend: `vulkan` (a GPU on Linux), `opengles` (OpenGL ES at WebGPU's
+ * compatibility feature level; with Mesa's llvmpipe it runs on the CPU, which is how CI tests the webgpu
+ * backend), or `auto`: Dawn's default (Vulkan on Linux, Metal, D3D12), then OpenGL ES when that finds no adapter.
+ */
+export const WEBGPU_BACKENDS = ['auto', 'vulkan', 'opengles'] as const;
+export type WebGpuBackend = (typeof WEBGPU_BACKENDS)[number];
+/** The environment variable that picks Dawn's backend when no option does. */
+export const WEBGPU_BACKEND_ENV = 'UIRGEN_WEBGPU_BACKEND';
+
+export function isWebGpuBackend(value: string): value is WebGpuBackend {
+  return (WEBGPU_BACKENDS as readonly string[]).includes(value);
+}
+
+/** Dawn's backend from the option, else UIRGEN_WEBGPU_BACKEND, else auto; an unknown value is an error. */
+export function webgpuBackendFrom(option?: string): WebGpuBackend {
+  const value = option ?? process.env[WEBGPU_BACKEND_ENV] ?? 'auto';
+  if (!isWebGpuBackend(value)) {
+    const where = option === undefined ? `${WEBGPU_BACKEND_ENV}=${value}` : `"${value}"`;
+    throw new BackendUnavailableError(`unknown Dawn backend ${where} (expected one of ${WEBGPU_BACKENDS.join(', ')})`);
+  }
+  return value;
+}
+
+/** One way of asking Dawn for an adapter: its create() options and the requestAdapter options. */
+interface DawnRoute {
+  label: 'vulkan' | 'opengles' | 'default';
+  create: string[];
+  request: AdapterRequest;
+}
+
+const ROUTES: Record<DawnRoute['label'], DawnRoute> = {
+  default: { label: 'default', create: [], request: { powerPreference: 'high-performance' } },
+  vulkan: { label: 'vulkan', create: ['backend=vulkan'], request: { powerPreference: 'high-performance' } },
+  // Dawn's OpenGL ES backend offers only the compatibility feature level (no adapter without it).
+  opengles: { label: 'opengles', create: ['backend=opengles'], request: { powerPreference: 'high-performance', featureLevel: 'compatibility' } },
+};
 
 /**
- * Dawn (the `webgpu` package) supplies navigator.gpu; it must be in place before
- * @tensorflow/tfjs-backend-webgpu is first imported, because that module registers itself only when it
- * sees navigator.gpu.
+ * The routes `backend` tries, in order. Without the Vulkan loader Dawn's default can only fail (noisily).
+ * `gpuOnly` (the choice of --backend auto) keeps auto to Dawn's default, as before OpenGL ES was a route:
+ * on Linux OpenGL ES without a GPU is llvmpipe, never a reason to pick webgpu.
  */
-async function probeWebGpu(): Promise<GpuAdapterLike | null> {
-  if (webgpuAdapter !== undefined) return webgpuAdapter;
-  let dawn: WebGpuModule;
+function routesFor(backend: WebGpuBackend, gpuOnly: boolean): DawnRoute[] {
+  if (backend === 'vulkan') return [ROUTES.vulkan];
+  if (backend === 'opengles') return [ROUTES.opengles];
+  if (process.platform !== 'linux' || gpuOnly) return [ROUTES.default];
+  return vulkanLoaderPresent() ? [ROUTES.default, ROUTES.opengles] : [ROUTES.opengles];
+}
+
+interface Probe {
+  adapter: GpuAdapterLike | null;
+  route: DawnRoute;
+  /** The routes tried before `route`, which found no adapter. */
+  tried: string[];
+}
+
+const probes = new Map<string, Probe>();
+let dawn: WebGpuModule | undefined;
+
+async function loadDawn(): Promise<WebGpuModule> {
+  if (dawn) return dawn;
   try {
     dawn = (await importOptional('webgpu')) as WebGpuModule;
   } catch (err) {
@@ -115,30 +171,78 @@ async function probeWebGpu(): Promise<GpuAdapterLike | null> {
     );
   }
   Object.assign(globalThis, dawn.globals);
-  const gpu = dawn.create([]);
-  const g = globalThis as { navigator?: { gpu?: GpuLike } };
-  if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true, writable: true });
-  else g.navigator = { gpu };
-  webgpuAdapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  return webgpuAdapter;
+  return dawn;
+}
+
+/**
+ * Dawn (the `webgpu` package) supplies navigator.gpu; it must be in place before
+ * @tensorflow/tfjs-backend-webgpu is first imported, because that module registers itself only when it
+ * sees navigator.gpu. The navigator.gpu put there hands tfjs the adapter of the route that found one (tfjs
+ * asks without a feature level, which Dawn's OpenGL ES backend needs).
+ */
+async function probeWebGpu(routes: DawnRoute[]): Promise<Probe> {
+  const key = routes.map((r) => r.label).join(',');
+  const known = probes.get(key);
+  if (known) return known;
+  const { create } = await loadDawn();
+  // Mesa's EGL picks its platform from the environment; without a display only the surfaceless one works.
+  if (routes.some((r) => r.label === 'opengles') && !process.env.EGL_PLATFORM && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
+    process.env.EGL_PLATFORM = 'surfaceless';
+  }
+  const tried: string[] = [];
+  let probe: Probe | undefined;
+  for (const route of routes) {
+    const gpu = create(route.create);
+    const adapter = await gpu.requestAdapter(route.request);
+    if (adapter) {
+      probe = { adapter, route, tried };
+      const g = globalThis as { navigator?: { gpu?: GpuLike } };
+      const forTfjs: GpuLike = Object.create(gpu as object, {
+        requestAdapter: { value: (options?: AdapterRequest) => gpu.requestAdapter({ ...options, ...route.request }) },
+      }) as GpuLike;
+      if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: forTfjs, configurable: true, writable: true });
+      else g.navigator = { gpu: forTfjs };
+      break;
+    }
+    tried.push(route.label);
+  }
+  probe ??= { adapter: null, route: routes[routes.length - 1], tried };
+  probes.set(key, probe);
+  return probe;
 }
 
 const describeAdapter = (a: GpuAdapterLike): string =>
   [a.info?.vendor, a.info?.architecture, a.info?.device, a.info?.description].filter((s) => s).join(' ') || 'unnamed adapter';
 
-const isFallback = (a: GpuAdapterLike): boolean => Boolean(a.isFallbackAdapter ?? a.info?.isFallbackAdapter);
+/**
+ * A CPU rasterizer posing as a GPU: Dawn's own fallback flag, or Mesa's llvmpipe/lavapipe/softpipe and
+ * SwiftShader by name (Dawn reports llvmpipe under OpenGL ES as an ordinary adapter).
+ */
+export function isSoftwareAdapter(a: GpuAdapterLike): boolean {
+  return Boolean(a.isFallbackAdapter ?? a.info?.isFallbackAdapter) || /llvmpipe|lavapipe|softpipe|swiftshader/i.test(describeAdapter(a));
+}
 
-async function initWebGpu(requireRealGpu: boolean): Promise<BackendChoice> {
-  const adapter = await probeWebGpu();
+/** The Dawn route the webgpu backend started on: tfjs keeps its first webgpu instance (and device) for the process. */
+let webgpuRoute: DawnRoute['label'] | undefined;
+
+async function initWebGpu(requireRealGpu: boolean, backend: WebGpuBackend): Promise<BackendChoice> {
+  const { adapter, route, tried } = await probeWebGpu(routesFor(backend, requireRealGpu));
+  if (adapter && webgpuRoute && webgpuRoute !== route.label) {
+    throw new BackendUnavailableError(`the webgpu backend already runs on Dawn's ${webgpuRoute} route in this process; it cannot switch to ${route.label}`);
+  }
   if (!adapter) {
+    const routes = tried.join(', ') || route.label;
     throw new BackendUnavailableError(
-      'the webgpu backend found no GPU adapter: Dawn needs a Vulkan (Linux), Metal (macOS) or D3D12 (Windows) ' +
-        'driver; on Linux install the Vulkan loader (libvulkan1) and your GPU vendor\'s Vulkan driver (for NVIDIA, ' +
-        'the proprietary driver ships its ICD). Use --backend wasm on the CPU.',
+      `the webgpu backend found no GPU adapter (Dawn tried: ${routes}): Dawn needs a Vulkan (Linux), Metal (macOS) or ` +
+        'D3D12 (Windows) driver; on Linux install the Vulkan loader (libvulkan1) and your GPU vendor\'s Vulkan driver ' +
+        '(for NVIDIA, the proprietary driver ships its ICD). Without a GPU, ' +
+        `${WEBGPU_BACKEND_ENV}=opengles (or --webgpu-backend opengles) runs it on the CPU through Mesa's llvmpipe ` +
+        '(Debian: apt-get install libegl1 libegl-dev libgles2 libgl1-mesa-dri), slowly. Use --backend native or wasm on the CPU.',
+      'no GPU adapter',
     );
   }
-  if (requireRealGpu && isFallback(adapter)) {
-    throw new BackendUnavailableError(`the only WebGPU adapter is a software fallback (${describeAdapter(adapter)})`);
+  if (requireRealGpu && isSoftwareAdapter(adapter)) {
+    throw new BackendUnavailableError(`the only WebGPU adapter is a software one (${describeAdapter(adapter)})`, `software adapter only (${describeAdapter(adapter)})`);
   }
   try {
     await importOptional('@tensorflow/tfjs-backend-webgpu');
@@ -148,7 +252,10 @@ async function initWebGpu(requireRealGpu: boolean): Promise<BackendChoice> {
     );
   }
   await activate('webgpu');
-  return { name: 'webgpu', detail: `WebGPU over Dawn: ${describeAdapter(adapter)}${isFallback(adapter) ? ' (software fallback)' : ''}` };
+  const via = route.label === 'default' ? "Dawn's default backend" : `Dawn's ${route.label === 'opengles' ? 'OpenGL ES (compatibility)' : 'Vulkan'} backend`;
+  const detail = `WebGPU over ${via}: ${describeAdapter(adapter)}${isSoftwareAdapter(adapter) ? ' (software, on the CPU)' : ''}`;
+  webgpuRoute = route.label;
+  return { name: 'webgpu', detail };
 }
 
 /** The folder of the wasm binaries inside the installed @tensorflow/tfjs-backend-wasm. */
@@ -184,7 +291,7 @@ async function initNative(): Promise<BackendChoice> {
   const info = addon.info();
   return {
     name: 'native',
-    detail: `oneDNN ${info.onednn} convolutions (${info.isa}) and native elementwise kernels on ${info.threads} threads, the rest on WebAssembly`,
+    detail: `oneDNN ${info.onednn} convolutions (${info.isa}) and native elementwise kernels on ${info.threads} threads (idle threads: ${info.waitPolicy}, ${waitPolicyReason()}), the rest on WebAssembly`,
   };
 }
 
@@ -215,10 +322,15 @@ async function initCpu(): Promise<BackendChoice> {
  * on a real (non-fallback) GPU adapter, then native (oneDNN), then wasm, and logs what it chose and why the
  * others were passed over.
  */
-export async function initBackend(name: BackendName, log: BackendLog = () => {}): Promise<BackendChoice> {
-  const choice = await chooseBackend(name, log);
+export async function initBackend(name: BackendName, log: BackendLog = () => {}, options: InitOptions = {}): Promise<BackendChoice> {
+  const choice = await chooseBackend(name, log, webgpuBackendFrom(options.webgpuBackend));
   lastChoice = choice;
   return choice;
+}
+
+export interface InitOptions {
+  /** Dawn's backend for webgpu (default: UIRGEN_WEBGPU_BACKEND, else auto). */
+  webgpuBackend?: string;
 }
 
 let lastChoice: BackendChoice | undefined;
@@ -232,13 +344,13 @@ export function activeBackendName(): string {
   return lastChoice?.name === 'native' && tfjsName === 'wasm' ? 'native' : tfjsName;
 }
 
-async function chooseBackend(name: BackendName, log: BackendLog): Promise<BackendChoice> {
+async function chooseBackend(name: BackendName, log: BackendLog, webgpuBackend: WebGpuBackend): Promise<BackendChoice> {
   if (!isBackendName(name)) throw new BackendUnavailableError(`unknown backend "${String(name)}" (expected one of ${BACKEND_NAMES.join(', ')})`);
   switch (name) {
     case 'tensorflow':
       return initTensorflow();
     case 'webgpu':
-      return initWebGpu(false);
+      return initWebGpu(false, webgpuBackend);
     case 'native':
       return initNative();
     case 'wasm':
@@ -251,7 +363,7 @@ async function chooseBackend(name: BackendName, log: BackendLog): Promise<Backen
   const skipped: string[] = [];
   for (const [label, start] of [
     ['tensorflow', initTensorflow],
-    ['webgpu', () => (vulkanLoaderPresent() ? initWebGpu(true) : Promise.reject(new BackendUnavailableError('the webgpu backend is not usable here (no Vulkan loader libvulkan.so.1)')))],
+    ['webgpu', () => startWebGpuForAuto(webgpuBackend)],
     ['native', initNative],
   ] as const) {
     try {
@@ -266,6 +378,17 @@ async function chooseBackend(name: BackendName, log: BackendLog): Promise<Backen
   const choice = await initWasm();
   log(`backend: ${choice.name} (${choice.detail}); passed over ${skipped.join('; ')}`);
   return choice;
+}
+
+/**
+ * `auto` takes webgpu only on a real GPU. On Linux that means Vulkan: without its loader Dawn cannot reach a
+ * GPU, and OpenGL ES there is llvmpipe, so it is not even probed unless asked for by name.
+ */
+function startWebGpuForAuto(backend: WebGpuBackend): Promise<BackendChoice> {
+  if (process.platform === 'linux' && backend !== 'opengles' && !vulkanLoaderPresent()) {
+    return Promise.reject(new BackendUnavailableError('the webgpu backend is not usable here (no Vulkan loader libvulkan.so.1)'));
+  }
+  return initWebGpu(true, backend);
 }
 
 /**

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { Adam } from './adam-update.js';
 import { activeBackendName } from './backend.js';
 import { createMaskDcptBenchStep } from './maskdcpt.js';
 import { createReferenceNet, REFERENCE_CLASSES, type ReferenceNet } from './nets/reference.js';
@@ -6,15 +7,26 @@ import { createReferenceNet, REFERENCE_CLASSES, type ReferenceNet } from './nets
 export const BENCH_NETS = ['reference', 'maskdcpt-tiny'] as const;
 export type BenchNet = (typeof BENCH_NETS)[number];
 
+/**
+ * Steps run before timing by default. V8 keeps compiling tfjs's code for the first 20 to 40 steps of a run
+ * (TurboFan on its background threads: about 150 functions, 2-3 ms each, measured with --trace-opt), and on
+ * a 2-core machine those threads take a core from the kernels' thread team: the reference net's steps 3-13
+ * averaged 24.7 ms where steps 100-200 averaged 16.7 ms. A training run pays that once; a timing that starts
+ * after 3 steps reports it as a slow mean.
+ */
+export const BENCH_WARMUP_DEFAULT = 20;
+/** Measured steps by default. */
+export const BENCH_STEPS_DEFAULT = 30;
+
 export interface BenchOptions {
   net: BenchNet;
   /** Images per step (the issue's reference: 16). */
   batch?: number;
   /** Square input side in pixels, even (the issue's reference: 64). */
   size?: number;
-  /** Measured steps; the reported time is their median. */
+  /** Measured steps (default BENCH_STEPS_DEFAULT); their median, mean and p90 are reported. */
   steps?: number;
-  /** Steps run first and not measured (XNNPACK operator set-up, allocator growth). */
+  /** Steps run first and not measured (default BENCH_WARMUP_DEFAULT): JIT compilation, operator set-up, allocator growth. */
   warmup?: number;
   seed?: number;
   learningRate?: number;
@@ -23,7 +35,12 @@ export interface BenchOptions {
 export interface BenchResult {
   net: BenchNet;
   backend: string;
+  /** The median measured step (ms). */
   ms_per_step: number;
+  /** The mean measured step (ms): what a training run pays, slow steps included. */
+  mean_ms: number;
+  /** The 90th percentile of the measured steps (ms). */
+  p90_ms: number;
   images_per_s: number;
   batch: number;
   size: number;
@@ -65,7 +82,7 @@ export function randomBatch(batch: number, size: number, classes: number, seed: 
   });
 }
 
-/** One optimizer step on the batch; returns the loss before the update. */
+/** One step of a tfjs optimizer on the batch (synchronous read: not on webgpu); returns the loss before the update. */
 export function trainStep(net: ReferenceNet, optimizer: tf.Optimizer, batch: Batch): number {
   const loss = optimizer.minimize(() => net.loss(batch.x, batch.labels), true, net.variables);
   if (!loss) throw new Error('optimizer returned no loss');
@@ -80,11 +97,35 @@ const median = (values: number[]): number => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
+/** The nearest-rank percentile (p in 0..1) of a non-empty list. */
+const percentile = (values: number[], p: number): number => {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
+};
+
+const round2 = (v: number): number => Math.round(v * 100) / 100;
+
 /** One network's training step on a fixed batch, as the timing loop sees it. */
-interface Stepper {
+export interface Stepper {
   /** One step; resolves to the loss before the update. */
   step(): Promise<number>;
   dispose(): void;
+}
+
+/**
+ * One step of the reference net with the trainer's Adam (adam-update.ts: PyTorch's defaults, one fused kernel
+ * per variable on the native backend, where tf.train.adam dispatches about eleven small ops per variable).
+ * Reads the loss asynchronously, which every backend supports: webgpu under Node cannot read synchronously
+ * (tfjs's synchronous read goes through an OffscreenCanvas).
+ */
+export async function fusedAdamStep(net: ReferenceNet, optimizer: Adam, batch: Batch): Promise<number> {
+  const { value, grads } = tf.variableGrads(() => net.loss(batch.x, batch.labels), net.variables);
+  try {
+    optimizer.apply(net.variables.map((v) => grads[v.name]));
+    return (await value.data())[0];
+  } finally {
+    tf.dispose([value, ...Object.values(grads)]);
+  }
 }
 
 /** The issue's reference net: Adam at `learningRate`, softmax cross-entropy over 19 classes. */
@@ -92,9 +133,9 @@ function referenceStepper(batch: number, size: number, seed: number, learningRat
   if (size % 2) throw new RangeError(`size must be even (the reference net downsamples by 2), got ${size}`);
   const net = createReferenceNet({ seed, classes: REFERENCE_CLASSES });
   const data = randomBatch(batch, size, REFERENCE_CLASSES, seed);
-  const optimizer = tf.train.adam(learningRate);
+  const optimizer = new Adam(net.variables, learningRate);
   return {
-    step: async () => trainStep(net, optimizer, data),
+    step: () => fusedAdamStep(net, optimizer, data),
     dispose: () => {
       optimizer.dispose();
       net.dispose();
@@ -111,19 +152,26 @@ function maskDcptStepper(batch: number, size: number, seed: number): Stepper {
   return { step: async () => (await bench.step()).loss, dispose: () => bench.dispose() };
 }
 
+/** A net's training step on a fixed random batch, on the active backend (for timing loops and profilers). */
+export function createStepper(net: BenchNet, options: { batch: number; size: number; seed: number; learningRate: number }): Stepper {
+  const { batch, size, seed, learningRate } = options;
+  return net === 'reference' ? referenceStepper(batch, size, seed, learningRate) : maskDcptStepper(batch, size, seed);
+}
+
 /**
- * Time training steps of a net on the active backend: warm-up steps excluded, median of the measured
- * steps (the median shrugs off the odd step slowed by other work on a shared machine).
+ * Time training steps of a net on the active backend: warm-up steps excluded; the median of the measured
+ * steps (it shrugs off the odd step slowed by other work on a shared machine) beside their mean and p90
+ * (what a training run pays, slow steps included).
  */
 export async function benchTrain(options: BenchOptions): Promise<BenchResult> {
-  const { net: netName, batch = 16, size = 64, steps = 10, warmup = 3, seed = 0, learningRate = 1e-3 } = options;
+  const { net: netName, batch = 16, size = 64, steps = BENCH_STEPS_DEFAULT, warmup = BENCH_WARMUP_DEFAULT, seed = 0, learningRate = 1e-3 } = options;
   if (!(BENCH_NETS as readonly string[]).includes(netName)) throw new RangeError(`net must be one of ${BENCH_NETS.join(', ')}, got ${netName}`);
   checkInt('batch', batch, 1, 4096);
   checkInt('size', size, 2, 4096);
   checkInt('steps', steps, 1, 100000);
   checkInt('warmup', warmup, 0, 100000);
   await tf.ready();
-  const stepper = netName === 'reference' ? referenceStepper(batch, size, seed, learningRate) : maskDcptStepper(batch, size, seed);
+  const stepper = createStepper(netName, { batch, size, seed, learningRate });
   try {
     let lossFirst = NaN;
     for (let i = 0; i < warmup; i++) {
@@ -144,13 +192,15 @@ export async function benchTrain(options: BenchOptions): Promise<BenchResult> {
     return {
       net: netName,
       backend: activeBackendName(),
-      ms_per_step: Math.round(ms * 100) / 100,
+      ms_per_step: round2(ms),
+      mean_ms: round2(stepMs.reduce((a, b) => a + b, 0) / stepMs.length),
+      p90_ms: round2(percentile(stepMs, 0.9)),
       images_per_s: Math.round((batch * 1000 * 100) / ms) / 100,
       batch,
       size,
       steps,
       warmup,
-      step_ms: stepMs.map((v) => Math.round(v * 100) / 100),
+      step_ms: stepMs.map(round2),
       cpu_ms_per_step: Math.round((cpu.user + cpu.system) / 10 / steps) / 100,
       loss_first: lossFirst,
       loss_last: lossLast,

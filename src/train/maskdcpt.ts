@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // imported from Node).
 import '@tensorflow/tfjs-layers';
 import { createRng, deriveSeed } from '../core/random.js';
-import { ADAMW_UPDATE, hasKernel } from './kernels/fused.js';
+import { adamStepConstants, fusedAdamAvailable, updateParameter } from './adam-update.js';
 import { buildNet, downFactor, makeMasks, sampleMaskCells, TINY_DEFAULTS, type MaskDcptNet, type NetConfig } from './models/maskdcpt-net.js';
 import type { ParamStore } from './models/layers.js';
 import { learningRate, validateSchedule, type ScheduleOptions } from './schedule.js';
@@ -88,31 +88,13 @@ export class AdamW {
   /** `grads` keyed by parameter name; parameters without a gradient are left alone (their moments too). */
   apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
     this.t += 1;
-    const { beta1: b1, beta2: b2, eps, weightDecay } = this.hyper;
-    const bc1 = 1 - b1 ** this.t;
-    const bc2 = 1 - b2 ** this.t;
+    const k = adamStepConstants(this.t, this.hyper, lr);
     // one native pass per parameter where the backend has the kernel; the same float32 operations either way
-    const fused = this.useFusedKernel && hasKernel(ADAMW_UPDATE);
+    const fused = this.useFusedKernel && fusedAdamAvailable();
     tf.tidy(() => {
       for (const [name, p] of this.params.entries()) {
         const g = grads.get(name);
-        if (!g) continue;
-        const m = this.m.get(name) as tf.Variable;
-        const v = this.v.get(name) as tf.Variable;
-        const decay = weightDecay > 0 && this.params.spec(name).decay;
-        if (fused) {
-          const attrs = { beta1: b1, beta2: b2, correction1: bc1, correction2: bc2, eps, lr, decayFactor: 1 - lr * weightDecay, decay };
-          const [pNext, mNext, vNext] = tf.engine().runKernel(ADAMW_UPDATE, { p, m, v, g }, attrs) as tf.Tensor[];
-          m.assign(mNext);
-          v.assign(vNext);
-          p.assign(pNext);
-          continue;
-        }
-        m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
-        v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
-        const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), eps));
-        const decayed = decay ? tf.mul(p, 1 - lr * weightDecay) : p;
-        p.assign(tf.sub(decayed, tf.mul(update, lr)));
+        if (g) updateParameter(p, this.m.get(name) as tf.Variable, this.v.get(name) as tf.Variable, g, k, this.params.spec(name).decay, fused);
       }
     });
   }

@@ -1,28 +1,21 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { register } from '../../src/cli/pretrain.js';
 import { tempDir } from '../support/files.js';
+import { synthesizeTinyDataset } from '../support/tiny-dataset.js';
 
 /**
  * `uirgen pretrain` end to end on a tiny synthesized dataset (pure-JS cpu backend, a 4-channel network on
  * 8x8 patches): flag handling, the data stream, checkpoints, log, plot, --json, and --resume's rules.
  */
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-const SAMPLES = new URL('../../samples/images', import.meta.url).pathname;
 const dir = tempDir('uirgen-cli-pretrain-');
 const data = join(dir, 'ds');
 
 beforeAll(() => {
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', MAIN, 'synthesize', '--sources', SAMPLES, '--out', data, '--samples', '24', '--crop', '32', '--types', 'GN,MB', '--workers', '1', '--quiet'],
-    { encoding: 'utf8' },
-  );
-  expect(r.status, r.stderr).toBe(0);
+  synthesizeTinyDataset(data);
 }, 120_000);
 
 afterEach(() => {

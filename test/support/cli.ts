@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Command } from 'commander';
+import { vi } from 'vitest';
 
 /** The command as a user runs it. UIRGEN_CLI may point at the built dist/cli/main.js. */
 export const CLI = process.env.UIRGEN_CLI ?? 'src/cli/main.ts';
@@ -6,6 +8,12 @@ export const CLI = process.env.UIRGEN_CLI ?? 'src/cli/main.ts';
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CommandResult {
+  code: number;
   stdout: string;
   stderr: string;
 }
@@ -26,3 +34,24 @@ export function ended(child: ChildProcess): Promise<CliResult> {
 }
 
 export const runCli = (args: string[]): Promise<CliResult> => ended(startCli(args));
+
+/**
+ * Run one uirgen command in this process through its own registration (`register` from src/cli/<command>.ts),
+ * with stdout and stderr captured; `args` start with the command's name.
+ */
+export async function runRegistered(register: (program: Command) => void, args: string[]): Promise<CommandResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
+  const program = new Command().exitOverride();
+  register(program);
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } finally {
+    vi.restoreAllMocks();
+  }
+  const code = Number(process.exitCode ?? 0);
+  process.exitCode = undefined;
+  return { code, stdout: out.join(''), stderr: err.join('') };
+}

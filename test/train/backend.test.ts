@@ -1,7 +1,16 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { activeBackendName, BackendUnavailableError, initBackend, isBackendName, vulkanLoaderPresent, wasmBinaryFolder } from '../../src/train/backend.js';
+import {
+  activeBackendName,
+  BackendUnavailableError,
+  initBackend,
+  isBackendName,
+  isSoftwareAdapter,
+  vulkanLoaderPresent,
+  wasmBinaryFolder,
+  webgpuBackendFrom,
+} from '../../src/train/backend.js';
 import { loadNativeAddon } from '../../src/train/native/addon.js';
 import { runNative } from '../support/native.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -120,5 +129,32 @@ describe('vulkanLoaderPresent', () => {
       else process.env.LD_LIBRARY_PATH = saved;
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("Dawn's backend for webgpu", () => {
+  it('comes from the option, else UIRGEN_WEBGPU_BACKEND, else auto; an unknown value names where it came from', () => {
+    const saved = process.env.UIRGEN_WEBGPU_BACKEND;
+    try {
+      delete process.env.UIRGEN_WEBGPU_BACKEND;
+      expect(webgpuBackendFrom()).toBe('auto');
+      process.env.UIRGEN_WEBGPU_BACKEND = 'opengles';
+      expect(webgpuBackendFrom()).toBe('opengles');
+      expect(webgpuBackendFrom('vulkan')).toBe('vulkan');
+      process.env.UIRGEN_WEBGPU_BACKEND = 'gl';
+      expect(() => webgpuBackendFrom()).toThrow(/UIRGEN_WEBGPU_BACKEND=gl .*auto, vulkan, opengles/);
+      expect(() => webgpuBackendFrom('metal')).toThrow(BackendUnavailableError);
+    } finally {
+      if (saved === undefined) delete process.env.UIRGEN_WEBGPU_BACKEND;
+      else process.env.UIRGEN_WEBGPU_BACKEND = saved;
+    }
+  });
+
+  it('counts Dawn fallbacks and Mesa/SwiftShader rasterizers as software adapters, GPUs not', () => {
+    expect(isSoftwareAdapter({ info: { device: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'OpenGL ES 3.2 Mesa 22.3.6' } })).toBe(true);
+    expect(isSoftwareAdapter({ info: { vendor: 'mesa', device: 'llvmpipe (LLVM 15.0.6, 256 bits)' } })).toBe(true);
+    expect(isSoftwareAdapter({ info: { description: 'SwiftShader Device (Subzero)' } })).toBe(true);
+    expect(isSoftwareAdapter({ isFallbackAdapter: true, info: { vendor: 'google' } })).toBe(true);
+    expect(isSoftwareAdapter({ info: { vendor: 'nvidia', architecture: 'hopper', device: 'NVIDIA H200' } })).toBe(false);
   });
 });

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Command } from 'commander';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { register } from '../../src/cli/bench-train.js';
 import { initBackend } from '../../src/train/backend.js';
 import { benchTrain, randomBatch, trainStep } from '../../src/train/bench.js';
 import { createReferenceNet } from '../../src/train/nets/reference.js';
+import { runRegistered } from '../support/cli.js';
 import { expectSameLossAndGrads, referenceLossAndGrads } from '../support/reference.js';
 
 beforeAll(async () => {
@@ -17,18 +17,10 @@ afterEach(() => {
   process.exitCode = undefined;
 });
 
-/** Run `uirgen bench-train ...` through the command's own registration; returns stdout, stderr, exit code. */
+/** Run `uirgen bench-train ...` through the command's own registration. */
 async function cli(args: string[]): Promise<{ out: string; err: string; code: number }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  const program = new Command().exitOverride();
-  register(program);
-  await program.parseAsync(['bench-train', ...args], { from: 'user' });
-  const code = Number(process.exitCode ?? 0);
-  vi.restoreAllMocks();
-  return { out, err, code };
+  const r = await runRegistered(register, ['bench-train', ...args]);
+  return { out: r.stdout, err: r.stderr, code: r.code };
 }
 
 describe('reference net on wasm', () => {
@@ -66,7 +58,7 @@ describe('reference net on wasm', () => {
 });
 
 describe('benchTrain', () => {
-  it('times steps on the active backend and reports the median', async () => {
+  it('times steps on the active backend and reports their median, mean and p90', async () => {
     await tf.setBackend('wasm');
     const before = tf.memory().numTensors;
     const r = await benchTrain({ net: 'reference', batch: 2, size: 16, steps: 3, warmup: 1 });
@@ -74,6 +66,8 @@ describe('benchTrain', () => {
     expect(r.step_ms).toHaveLength(3);
     const sorted = [...r.step_ms].sort((a, b) => a - b);
     expect(r.ms_per_step).toBeCloseTo(sorted[1], 1);
+    expect(r.mean_ms).toBeCloseTo((sorted[0] + sorted[1] + sorted[2]) / 3, 1);
+    expect(r.p90_ms).toBe(sorted[2]);
     // both are rounded to 0.01 from the same unrounded median, so they agree within that rounding
     expect(r.images_per_s).toBeGreaterThanOrEqual(2000 / (r.ms_per_step + 0.005) - 0.005);
     expect(r.images_per_s).toBeLessThanOrEqual(2000 / (r.ms_per_step - 0.005) + 0.005);
@@ -111,7 +105,7 @@ describe('uirgen bench-train', () => {
   it('prints a readable line without --json', async () => {
     const r = await cli(['--backend', 'wasm', '--steps', '1', '--warmup', '0', '--batch', '1', '--size', '8']);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^reference on wasm .*ms\/step, .* images\/s/);
+    expect(r.out).toMatch(/^reference on wasm .*ms\/step \(mean [\d.]+, p90 [\d.]+\), .* images\/s/);
   });
 
   it('benches maskdcpt-tiny and rejects bad options as usage errors', async () => {

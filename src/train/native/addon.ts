@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +37,8 @@ export interface NativeAddon {
   simpleGateGrad(half: number, dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** The gradient of an NHWC max pool (dx overwritten); `shapes` is laid out as POOL_FIELDS. */
   maxPoolGrad(shapes: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
-  info(): { onednn: string; isa: string; threads: number };
+  /** oneDNN's version and instruction set, OpenMP's thread count, and the idle-wait policy libgomp started with. */
+  info(): { onednn: string; isa: string; threads: number; waitPolicy: string };
 }
 
 /** The order of the Int32Array of max-pool shapes the addon reads (enum PoolParam in the C++). */
@@ -72,6 +74,53 @@ export const ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '.
 let loaded: NativeAddon | undefined;
 
 /**
+ * How long an idle OpenMP thread spins before it sleeps, in iterations of libgomp's spin loop (one PAUSE
+ * each, 20-40 ns on current x86), on a machine that is oversubscribed when the addon loads.
+ *
+ * libgomp's own default, 300000 (6-12 ms), keeps the team spinning through every single-threaded stretch of
+ * a training step. When the cores are ours that is the fastest (a sleeping thread costs a wake-up at the
+ * next parallel region: reference-net mean 18.9 ms/step spinning, 23.5 ms with this count, 35 ms passive).
+ * When other work wants the cores, a spinning thread holds one while the thread it waits for is descheduled,
+ * and every barrier stalls: at a load average of 11-15 on 2 CPUs the same step took 328 ms spinning and
+ * 105 ms with this count (PyTorch, spinning: 790 ms). scripts/bench-train-profile.mjs shows it as CPU
+ * burnt by both threads and main-thread off-CPU time.
+ */
+export const GOMP_SPINCOUNT_SHARED = '10000';
+
+/** The spin count to start libgomp with, or undefined for its default: short when the machine is oversubscribed. */
+export function sharedMachineSpin(load1: number, cpus: number): string | undefined {
+  return load1 >= cpus + Math.max(1, cpus / 2) ? GOMP_SPINCOUNT_SHARED : undefined;
+}
+
+let reason = '';
+/** Why the addon's OpenMP threads wait the way they do (for the backend's detail line); empty before loading. */
+export const waitPolicyReason = (): string => reason;
+
+/**
+ * Run `load` (which loads libgomp with the addon) with GOMP_SPINCOUNT set by sharedMachineSpin when the
+ * user set no OpenMP wait policy. libgomp reads it once, when it is loaded; the variable is removed again
+ * so that child processes see the environment they were given.
+ */
+function withWaitPolicy<T>(load: () => T): T {
+  const env = process.env;
+  if (env.OMP_WAIT_POLICY !== undefined || env.GOMP_SPINCOUNT !== undefined) {
+    reason = 'set in the environment';
+    return load();
+  }
+  const [load1] = loadavg();
+  const cpus = availableParallelism();
+  const spin = sharedMachineSpin(load1, cpus);
+  reason = `load average ${load1.toFixed(1)} on ${cpus} CPUs${spin ? ': oversubscribed, short spin' : ''}`;
+  if (!spin) return load();
+  env.GOMP_SPINCOUNT = spin;
+  try {
+    return load();
+  } finally {
+    delete env.GOMP_SPINCOUNT;
+  }
+}
+
+/**
  * Load the addon once. Throws with a message saying how to build it when it is missing or cannot load
  * (for example when libdnnl.so.2 is not installed).
  */
@@ -85,7 +134,7 @@ export function loadNativeAddon(path = ADDON_PATH): NativeAddon {
   }
   let addon: NativeAddon;
   try {
-    addon = createRequire(import.meta.url)(path) as NativeAddon;
+    addon = withWaitPolicy(() => createRequire(import.meta.url)(path) as NativeAddon);
   } catch (err) {
     throw new Error(
       `the native kernels failed to load (${(err as Error).message.split('\n')[0]}): is libdnnl2 installed? ` +
