@@ -75,31 +75,53 @@ for (const d of listDegradations()) {
   }
 }
 
-/** Does [harshest, mildest] (in the figure's channel) contain every value of the figure? */
+// Where a benchmark is made with a parameter that is also a uirgen level (JPEG quality, noise sigma, a
+// demosaic algorithm), the figure names those levels and they are measured too: at equal parameters the
+// difference is the content's (benchmark photos against the bundled ones), not the range's.
+const sameLevel = [];
+for (const figure of FIGURES.filter((f) => f.levels && f.values)) {
+  const d = listDegradations().find((x) => x.id === figure.type);
+  const key = figure.channel === 'Y' ? 'y' : 'rgb';
+  for (const [i, id] of figure.levels.entries()) {
+    const index = d.levels.findIndex((l) => l.id === id);
+    if (index < 0) throw new Error(`calibration-figures.mjs: ${figure.type} has no level ${id}; fix the figure's levels`);
+    const m = await measureLevel(d, index);
+    sameLevel.push({ type: figure.type, benchmark: figure.benchmark, level: id, channel: figure.channel, uirgen: m[key], figure: figure.values[i] });
+  }
+}
+
+/** Does [harshest, mildest] (in the figure's channel) contain every value of the figure? Misses say by how much. */
 function bracket(row, figure) {
   if (!figure?.values) return { verdict: 'no figure', lo: NaN, hi: NaN };
   const key = figure.channel === 'Y' ? 'y' : 'rgb';
   const vals = row.levels.map((l) => l[key]);
   const lo = Math.min(...vals);
   const hi = Math.max(...vals);
-  const outside = figure.values.filter((v) => v < lo || v > hi);
-  if (outside.length === 0) return { verdict: 'yes', lo, hi };
-  const harsher = outside.some((v) => v < lo);
-  return { verdict: harsher ? `no: benchmark harsher (${outside.join(', ')} < ${lo.toFixed(2)})` : `no: benchmark milder (${outside.join(', ')} > ${hi.toFixed(2)})`, lo, hi };
+  const below = figure.values.filter((v) => v < lo);
+  const above = figure.values.filter((v) => v > hi);
+  if (below.length === 0 && above.length === 0) return { verdict: 'yes', lo, hi };
+  const parts = [];
+  if (below.length) parts.push(`benchmark harsher by ${(lo - Math.min(...below)).toFixed(2)} dB (${below.map((v) => v.toFixed(2)).join(', ')} < ${lo.toFixed(2)})`);
+  if (above.length) parts.push(`benchmark milder by ${(Math.max(...above) - hi).toFixed(2)} dB (${above.map((v) => v.toFixed(2)).join(', ')} > ${hi.toFixed(2)})`);
+  return { verdict: `no: ${parts.join('; ')}`, lo, hi };
 }
 
-const figureFor = (row) =>
-  FIGURES.find((f) => f.type === row.type && (f.variant === null || (Array.isArray(f.variant) ? f.variant.includes(row.variant) : f.variant === row.variant)));
-const table = rows.map((row) => {
-  const figure = figureFor(row);
-  return { ...row, figure: figure ?? null, bracket: bracket(row, figure) };
-});
+const matches = (f, row) =>
+  f.type === row.type && (f.variant === null || (Array.isArray(f.variant) ? f.variant.includes(row.variant) : f.variant === row.variant));
+/** Every benchmark figure that applies to the row; a row without one still gets a line. */
+const figuresFor = (row) => {
+  const found = FIGURES.filter((f) => matches(f, row));
+  return found.length ? found : [null];
+};
+const table = rows.flatMap((row) => figuresFor(row).map((figure) => ({ ...row, figure, bracket: bracket(row, figure) })));
 
 if (asJson) {
-  process.stdout.write(`${JSON.stringify({ photos, crop: cropSize, seeds, types: typeVersions(), rows: table })}\n`);
+  process.stdout.write(`${JSON.stringify({ photos, crop: cropSize, seeds, types: typeVersions(), rows: table, sameLevel })}\n`);
 }
 
 const fmt = (l) => `${l.rgb.toFixed(2)} / ${l.y.toFixed(2)}`;
+/** "24.61 (0.773) / 20.17 (0.851)" when the source gives SSIM beside its PSNR. */
+const figureValues = (f) => f.values.map((v, i) => (f.ssim?.[i] !== undefined ? `${v.toFixed(2)} (${f.ssim[i]})` : v.toFixed(2))).join(' / ');
 const lines = [
   '# Calibration against the benchmarks',
   '',
@@ -107,7 +129,9 @@ const lines = [
   `uirgen columns: PSNR of degraded against clean, \`RGB / Y\` dB, median over the ${photos.length} bundled photos`,
   `(samples/images, centre ${cropSize}x${cropSize} crops) x ${seeds} seeds; one seed makes the same random choices at every level.`,
   'Mildest, middle and harshest are the first, middle and last level of the variant. "Brackets" compares the',
-  "benchmark's figure, in its channel, with the span of those three levels.",
+  "benchmark's figure, in its channel, with the span of those three levels; a miss says by how many dB. A type",
+  'with several benchmarks has one line per benchmark. The figure column gives PSNR and, in brackets, the',
+  "source's SSIM where it gives one (uirgen's SSIM is not measured here).",
   '',
   'Sources are of three kinds: *published* (a table in a paper or a public evaluation of the benchmark files),',
   '*computed* (measured here on real benchmark files, named), *analytic* (follows from the benchmark\'s definition).',
@@ -118,8 +142,22 @@ const lines = [
 ];
 for (const r of table) {
   const f = r.figure;
-  const fig = f?.values ? `${f.values.join(' / ')} (${f.channel}, ${f.kind})` : '—';
+  const fig = f?.values ? `${figureValues(f)} (${f.channel}, ${f.kind})` : '—';
   lines.push(`| ${r.type}@${r.version} | ${r.variant} | ${r.levels[0].level}: ${fmt(r.levels[0])} | ${r.levels[1].level}: ${fmt(r.levels[1])} | ${r.levels[2].level}: ${fmt(r.levels[2])} | ${f?.benchmark ?? '—'} | ${fig} | ${r.bracket.verdict} |`);
+}
+if (sameLevel.length) {
+  lines.push(
+    '',
+    'At equal parameters (the benchmark is made with a parameter that is also a uirgen level): uirgen at that level,',
+    'median as above, in the benchmark\'s channel, against the benchmark\'s figure. A gap here comes from the content',
+    '(the benchmark\'s photos against the bundled ones), not from the range of levels.',
+    '',
+    '| type | benchmark | level | uirgen | benchmark figure | uirgen minus benchmark |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const r of sameLevel) {
+    lines.push(`| ${r.type} | ${r.benchmark} | ${r.level} | ${r.uirgen.toFixed(2)} (${r.channel}) | ${r.figure.toFixed(2)} | ${(r.uirgen - r.figure >= 0 ? '+' : '')}${(r.uirgen - r.figure).toFixed(2)} dB |`);
+  }
 }
 const otherMeasures = listDegradations().filter((d) => d.severity && d.severity.measure !== 'psnr');
 if (otherMeasures.length) {
@@ -127,9 +165,16 @@ if (otherMeasures.length) {
   for (const d of otherMeasures) lines.push(`- **${d.id}**: ${d.severity.measure}. ${d.severity.why}`);
 }
 lines.push('', '## Sources', '');
-for (const f of FIGURES) lines.push(`- **${f.type}** (${f.benchmark}): ${f.values ? `${f.values.join(' / ')} dB ${f.channel}, ${f.kind}. ` : ''}${f.source}`);
+const firstWith = new Map();
+for (const f of FIGURES) {
+  // A source shared by several entries (one table for many combinations) is written out once.
+  const seen = f.source.length > 80 ? firstWith.get(f.source) : undefined;
+  if (!seen) firstWith.set(f.source, `${f.type}, ${f.benchmark}`);
+  const source = seen ? `Source as for ${seen}.` : f.source;
+  lines.push(`- **${f.type}** (${f.benchmark}): ${f.values ? `${figureValues(f)} dB ${f.channel}${f.ssim ? ' (SSIM)' : ''}, ${f.kind}. ` : ''}${source}`);
+}
 lines.push('');
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${lines.join('\n')}\n`);
 const missed = table.filter((r) => r.bracket.verdict.startsWith('no:'));
-console.error(`calibrate: wrote ${out} (${table.length} rows; ${missed.length} with a figure outside the levels${missed.length ? `: ${missed.map((r) => `${r.type}/${r.variant}`).join(', ')}` : ''})`);
+console.error(`calibrate: wrote ${out} (${table.length} rows; ${missed.length} with a figure outside the levels${missed.length ? `: ${missed.map((r) => `${r.type}/${r.variant} (${r.figure.benchmark})`).join(', ')}` : ''})`);
