@@ -8,7 +8,8 @@ import sharp from 'sharp';
 import { readTarMembers } from '../support/webdataset.js';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { register } from '../../src/cli/import.js';
-import { ImportError, classify, importPairs, matchPairs } from '../../src/pipeline/import.js';
+import { ImportError, importPairs } from '../../src/pipeline/import.js';
+import { classify, matchPairs } from '../../src/pipeline/pairs.js';
 
 const root = mkdtempSync(join(tmpdir(), 'uirgen-import-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
