@@ -1,3 +1,5 @@
+import type { Image } from './image.js';
+
 /**
  * NumPy's legacy global generator (`np.random.seed(s)`, `np.random.normal`, `np.random.randn`): MT19937
  * seeded by Knuth's initializer, doubles from two 32-bit draws (27 + 26 bits) and Gaussians from the
@@ -78,4 +80,23 @@ export class NumpyLegacyRandom {
   normal(loc: number, scale: number): number {
     return loc + scale * this.gauss();
   }
+}
+
+/**
+ * The denoising benchmarks' noisy input: `np.random.seed(seed)`, then every value of the float32 RGB image
+ * (HWC order, [0, 1]) plus `np.random.normal(0, sigma / 255)`, clipped to [0, 1] (BasicSR's
+ * PairedImageDenoiseDataset at test time, as MaskDCPT's 5D configs use it with seed 0). The result stays
+ * float, unquantized, as the network sees it there.
+ */
+export function seededGaussianNoise(image: Image, sigma: number, seed = 0): Image {
+  if (!(Number.isFinite(sigma) && sigma >= 0)) throw new RangeError(`sigma must be a number >= 0 (of 255), got ${String(sigma)}`);
+  const rng = new NumpyLegacyRandom(seed);
+  const scale = sigma / 255;
+  const src = image.data;
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i] + rng.normal(0, scale);
+    out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+  }
+  return { width: image.width, height: image.height, data: out };
 }

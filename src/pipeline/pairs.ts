@@ -17,6 +17,8 @@ const GT_DIRS = new Set(['sharp', 'target', 'targets', 'high', 'normal', 'gt', '
 interface StemRule {
   pattern: RegExp;
   role: Role;
+  /** The dataset whose naming this is (reported as a Classified's marker). */
+  dataset: string;
   /** The stem both halves of a pair share, from the match. */
   stem: (m: RegExpMatchArray) => string;
 }
@@ -24,19 +26,19 @@ interface StemRule {
 /** File-name conventions of the usual datasets (stems are lower-cased first). */
 const STEM_RULES: StemRule[] = [
   // Rain100L/H, Rain200, RainTrainL: norain-1.png (clean), rain-1.png (rainy), rainregion-/rainstreak- maps.
-  { pattern: /^norain-(.+)$/, role: 'gt', stem: (m) => m[1] },
-  { pattern: /^(?:rainregion|rainstreak)-(.+)$/, role: 'aux', stem: (m) => m[1] },
-  { pattern: /^rain-x2-(.+)$/, role: 'lq', stem: (m) => m[1] },
-  { pattern: /^rain-(.+)$/, role: 'lq', stem: (m) => m[1] },
+  { pattern: /^norain-(.+)$/, role: 'gt', dataset: 'rain100', stem: (m) => m[1] },
+  { pattern: /^(?:rainregion|rainstreak)-(.+)$/, role: 'aux', dataset: 'rain100', stem: (m) => m[1] },
+  { pattern: /^rain-x2-(.+)$/, role: 'lq', dataset: 'rain100', stem: (m) => m[1] },
+  { pattern: /^rain-(.+)$/, role: 'lq', dataset: 'rain100', stem: (m) => m[1] },
   // SIDD: 0001_NOISY_SRGB_010 / 0001_GT_SRGB_010 side by side in each scene folder.
-  { pattern: /^(.+)_noisy_(.+)$/, role: 'lq', stem: (m) => `${m[1]}_#_${m[2]}` },
-  { pattern: /^(.+)_gt_(.+)$/, role: 'gt', stem: (m) => `${m[1]}_#_${m[2]}` },
+  { pattern: /^(.+)_noisy_(.+)$/, role: 'lq', dataset: 'sidd', stem: (m) => `${m[1]}_#_${m[2]}` },
+  { pattern: /^(.+)_gt_(.+)$/, role: 'gt', dataset: 'sidd', stem: (m) => `${m[1]}_#_${m[2]}` },
   // LOL-v2: low00001 / normal00001.
-  { pattern: /^low(\d+)$/, role: 'lq', stem: (m) => m[1] },
-  { pattern: /^normal(\d+)$/, role: 'gt', stem: (m) => m[1] },
+  { pattern: /^low(\d+)$/, role: 'lq', dataset: 'lol-v2', stem: (m) => m[1] },
+  { pattern: /^normal(\d+)$/, role: 'gt', dataset: 'lol-v2', stem: (m) => m[1] },
   // RainDrop: 0_rain / 0_clean.
-  { pattern: /^(.+)_rain$/, role: 'lq', stem: (m) => m[1] },
-  { pattern: /^(.+)_clean$/, role: 'gt', stem: (m) => m[1] },
+  { pattern: /^(.+)_rain$/, role: 'lq', dataset: 'raindrop', stem: (m) => m[1] },
+  { pattern: /^(.+)_clean$/, role: 'gt', dataset: 'raindrop', stem: (m) => m[1] },
 ];
 
 /** RESIDE SOTS/ITS/OTS hazy names: <clear id>_<airlight>_<beta> (0001_0.8_0.2, 1_1_0.90179). */
@@ -47,6 +49,11 @@ export interface Classified {
   /** Path relative to the walked root, with '/' separators. */
   rel: string;
   role: Role;
+  /**
+   * What gave the role, lower-case: the folder name (rainy, hazy, low, blur, input, ...), a dataset whose
+   * file naming matched (rain100, sidd, lol-v2, raindrop), or 'reside' for a RESIDE hazy name; null if none.
+   */
+  marker: string | null;
   /** Match keys, most specific first: exact, then with dataset quirks undone. */
   keys: string[];
   /** Looser keys tried only when no exact key matched (zero padding, an x2 suffix). */
@@ -70,11 +77,16 @@ export function classify(root: string, path: string): Classified {
   const parts = rel.toLowerCase().split('/');
   const name = parts.pop() ?? '';
   let role: Role = null;
+  let marker: string | null = null;
   const dirs: string[] = [];
   for (const part of parts) {
     if (LQ_DIRS.has(part)) role = 'lq';
     else if (GT_DIRS.has(part)) role = 'gt';
-    else dirs.push(part);
+    else {
+      dirs.push(part);
+      continue;
+    }
+    marker = part;
   }
   const stem = stemOf(name);
   const stems = [stem];
@@ -82,18 +94,23 @@ export function classify(root: string, path: string): Classified {
     const m = stem.match(rule.pattern);
     if (m) {
       role = rule.role;
+      marker = rule.dataset;
       stems.push(rule.stem(m));
       break;
     }
   }
   const hazy = stems[stems.length - 1].match(RESIDE_HAZY);
-  if (hazy) stems.push(hazy[1]);
+  if (hazy) {
+    stems.push(hazy[1]);
+    marker ??= 'reside';
+  }
   const prefix = dirs.length ? `${dirs.join('/')}/` : '';
   const unique = (xs: string[]): string[] => [...new Set(xs)];
   return {
     path,
     rel,
     role,
+    marker,
     keys: unique(stems.map((s) => prefix + s)),
     loose: unique(stems.map((s) => prefix + loosen(s))),
     bare: unique(stems.map(loosen)),

@@ -90,8 +90,12 @@ describe('matchPairs', () => {
   });
 
   it('classifies roles from folder names and stems', () => {
-    expect(classify('/r', '/r/GOPR1/blur/1.png')).toMatchObject({ role: 'lq', keys: ['gopr1/1'] });
-    expect(classify('/r', '/r/norain-5.png')).toMatchObject({ role: 'gt', keys: ['norain-5', '5'] });
-    expect(classify('/r', '/r/0001_0.8_0.2.jpg')).toMatchObject({ role: null, keys: ['0001_0.8_0.2', '0001'] });
+    expect(classify('/r', '/r/GOPR1/blur/1.png')).toMatchObject({ role: 'lq', marker: 'blur', keys: ['gopr1/1'] });
+    expect(classify('/r', '/r/norain-5.png')).toMatchObject({ role: 'gt', marker: 'rain100', keys: ['norain-5', '5'] });
+    expect(classify('/r', '/r/0001_0.8_0.2.jpg')).toMatchObject({ role: null, marker: 'reside', keys: ['0001_0.8_0.2', '0001'] });
+    // The file name's convention outranks the folder's: Rain100L kept as input/rain-1.png.
+    expect(classify('/r', '/r/input/rain-1.png')).toMatchObject({ role: 'lq', marker: 'rain100' });
+    expect(classify('/r', '/r/hazy/0001_0.8_0.2.jpg')).toMatchObject({ role: 'lq', marker: 'hazy' });
+    expect(classify('/r', '/r/photo.png')).toMatchObject({ role: null, marker: null });
   });
 });
