@@ -9,6 +9,7 @@ import { register as registerSynthesize } from './synthesize.js';
 import { register as registerMerge } from './merge.js';
 import { register as registerBenchTrain } from './bench-train.js';
 import { register as registerPretrain } from './pretrain.js';
+import { register as registerEval } from './eval.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerMetrics(program);
   registerPretrain(program);
+  registerEval(program);
   registerBenchTrain(program);
   return program;
 }
