@@ -10,6 +10,7 @@ import { register as registerMerge } from './merge.js';
 import { register as registerBenchTrain } from './bench-train.js';
 import { register as registerPretrain } from './pretrain.js';
 import { register as registerEval } from './eval.js';
+import { register as registerBench } from './bench.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerMetrics(program);
   registerPretrain(program);
   registerEval(program);
+  registerBench(program);
   registerBenchTrain(program);
   return program;
 }
