@@ -1,3 +1,4 @@
+import { gaussianWindow } from './conv.js';
 import { toUint8, type Image } from './image.js';
 
 /**
@@ -44,12 +45,7 @@ const IMPAIRED_THRESHOLD = 0.1;
 const SEGMENT = 6;
 const GRAY = [0.298936021293775, 0.587043074451121, 0.114020904255103] as const;
 /** imgaussfilt(I, 7/6, 'FilterSize', 7): the normalised 1-D factor of the separable window. */
-const TAPS = (() => {
-  const sigma = 7 / 6;
-  const t = Array.from({ length: 7 }, (_, i) => Math.exp(-((i - 3) ** 2) / (2 * sigma * sigma)));
-  const sum = t.reduce((a, b) => a + b, 0);
-  return Float64Array.from(t, (v) => v / sum);
-})();
+const TAPS = gaussianWindow(7, 7 / 6);
 
 export function piqe(image: Image): PiqeResult {
   const { width: w, height: h } = image;

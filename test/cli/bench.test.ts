@@ -1,37 +1,14 @@
 import { join } from 'node:path';
-import { Command } from 'commander';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { register as registerBench } from '../../src/cli/bench.js';
 import { register as registerEval } from '../../src/cli/eval.js';
 import { tempDir } from '../support/files.js';
 import { SAMPLES_DIR } from '../support/samples.js';
+import { runCli, type CliRun } from '../support/cli.js';
 
 const root = tempDir('uirgen-cli-bench-');
 
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const program = new Command().exitOverride();
-  registerBench(program);
-  registerEval(program);
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    await program.parseAsync(['node', 'uirgen', ...args]);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
-  process.exitCode = undefined;
-  return { code, stdout, stderr };
-}
+const run = (...args: string[]): Promise<CliRun> => runCli([registerBench, registerEval], args);
 
 afterEach(() => {
   process.exitCode = undefined;

@@ -2,8 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Command } from 'commander';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { register as registerEval } from '../../src/cli/eval.js';
 import { register as registerMetrics } from '../../src/cli/metrics.js';
 import { createImage, type Image } from '../../src/core/image.js';
@@ -13,33 +12,11 @@ import { saveCheckpoint } from '../../src/train/checkpoint.js';
 import { createTrainer, DEFAULT_HYPER } from '../../src/train/maskdcpt.js';
 import { tempDir } from '../support/files.js';
 import { syntheticBatch, tinyNetConfig } from '../train/models/synthetic.js';
+import { runCli, type CliRun } from '../support/cli.js';
 
 const root = tempDir('uirgen-cli-eval-');
 
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const program = new Command().exitOverride();
-  registerEval(program);
-  registerMetrics(program);
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    await program.parseAsync(['node', 'uirgen', ...args]);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
-  process.exitCode = undefined;
-  return { code, stdout, stderr };
-}
+const run = (...args: string[]): Promise<CliRun> => runCli([registerEval, registerMetrics], args);
 
 afterEach(() => {
   process.exitCode = undefined;
