@@ -9,6 +9,9 @@ import { register as registerSynthesize } from './synthesize.js';
 import { register as registerMerge } from './merge.js';
 import { register as registerBenchTrain } from './bench-train.js';
 import { register as registerPretrain } from './pretrain.js';
+import { register as registerExport } from './export.js';
+import { register as registerImportWeights } from './import-weights.js';
+import { register as registerRestore } from './restore.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -28,6 +31,9 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerMetrics(program);
   registerPretrain(program);
+  registerRestore(program);
+  registerExport(program);
+  registerImportWeights(program);
   registerBenchTrain(program);
   return program;
 }
