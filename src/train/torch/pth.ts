@@ -47,7 +47,7 @@ function isStateDict(v: PyValue): v is PyDict {
   return v instanceof PyDict && v.map.size > 0 && [...v.map.values()].every((x) => x instanceof TensorRef);
 }
 
-export function decodePth(buf: Buffer, maxRecord = 1 << 31): DecodedPth {
+export function decodePth(buf: Buffer, maxRecord = 2 ** 31): DecodedPth {
   if (buf.length >= 2 && buf[0] === 0x80) {
     throw new PthError('this is the pre-1.6 PyTorch format (a bare pickle); re-save it with torch.save in PyTorch 1.6 or newer');
   }
@@ -67,7 +67,7 @@ export function decodePth(buf: Buffer, maxRecord = 1 << 31): DecodedPth {
     const o = readZipEntry(buf, order, 64).toString('latin1').trim();
     if (o !== 'little') throw new PthError(`storages are ${o}-endian; only little-endian checkpoints are supported`);
   }
-  const root = unpickle(readZipEntry(buf, pkl[0], 1 << 28));
+  const root = unpickle(readZipEntry(buf, pkl[0], 2 ** 28));
   const groups = new Map<string, Map<string, HostTensor>>();
   const ignored: string[] = [];
   const storages = new Map<string, Buffer>();

@@ -49,12 +49,13 @@ export function canonicalName(name: string): string {
 
 /** The style a state dict's names are written in (maskdcpt when nothing tells). */
 export function detectStyle(names: Iterable<string>): NameStyle {
+  let sequential = false;
   for (const raw of names) {
     const n = raw.startsWith('module.') ? raw.slice(7) : raw;
     if (/^decoders\.\d+\.\d+\./.test(n)) return 'megvii';
-    if (/^decoder\d+\.\d+\./.test(n) || /^encoders\.\d+\.\d+\./.test(n) || /^middle_blks\.\d+\./.test(n)) return 'dcpt';
+    if (/^decoder\d+\.\d+\./.test(n) || /^encoders\.\d+\.\d+\./.test(n) || /^middle_blks\.\d+\./.test(n)) sequential = true;
   }
-  return 'maskdcpt';
+  return sequential ? 'dcpt' : 'maskdcpt';
 }
 
 /** The parameters to export, each with its spec (layout) and values. */

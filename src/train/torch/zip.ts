@@ -186,7 +186,7 @@ export function readZipDirectory(buf: Buffer): ZipEntry[] {
 }
 
 /** One entry's bytes (a view into `buf` when stored), CRC-checked. */
-export function readZipEntry(buf: Buffer, entry: ZipEntry, maxSize = 1 << 31): Buffer {
+export function readZipEntry(buf: Buffer, entry: ZipEntry, maxSize = 2 ** 31): Buffer {
   const h = entry.headerOffset;
   if (h + LOCAL_HEADER > buf.length || buf.readUInt32LE(h) !== 0x04034b50) throw new ZipError(`entry ${entry.name}: local header is damaged`);
   const start = h + LOCAL_HEADER + buf.readUInt16LE(h + 26) + buf.readUInt16LE(h + 28);
