@@ -66,8 +66,8 @@ export function validateTileOptions(tile: number, overlap: number, quantum: numb
   if (!Number.isInteger(tile) || tile < quantum || tile % quantum !== 0) {
     throw new RangeError(`tile must be a positive multiple of ${quantum} (the network's downsampling), got ${tile}`);
   }
-  if (!Number.isInteger(overlap) || overlap < 0 || overlap % quantum !== 0 || overlap >= tile / 2) {
-    throw new RangeError(`overlap must be a multiple of ${quantum} from 0 to under half the tile (${tile}), got ${overlap}`);
+  if (!Number.isInteger(overlap) || overlap < 0 || overlap % quantum !== 0 || overlap > tile / 2) {
+    throw new RangeError(`overlap must be a multiple of ${quantum} from 0 to half the tile (${tile}), got ${overlap}`);
   }
 }
 
