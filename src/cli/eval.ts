@@ -12,9 +12,10 @@ import {
 } from '../pipeline/benchmarks.js';
 import { BACKEND_NAMES, isBackendName } from '../train/backend.js';
 import { CheckpointError, readCheckpointInfo } from '../train/checkpoint.js';
-import { loadCheckpointRestorer } from '../train/checkpoint-restorer.js';
+import { loadCheckpointRestorer, type CheckpointRestorerOptions } from '../train/checkpoint-restorer.js';
 import { datasetSets, EvalDataError } from '../train/eval-data.js';
 import { evaluate, type EvalReport, type EvalSet, type Means } from '../train/evaluate.js';
+import { DEFAULT_OVERLAP, DEFAULT_TILE } from '../train/restore.js';
 import { identityRestorer, type Restorer } from '../train/restorer.js';
 import { action, parseIntOption, UsageError, UserError } from './errors.js';
 import { startBackend } from './start-backend.js';
@@ -32,6 +33,9 @@ interface EvalFlags {
   yChannel?: boolean;
   cropBorder: string;
   piqe?: boolean;
+  tile: string;
+  overlap: string;
+  weights: string;
   backend: string;
   json?: boolean;
 }
@@ -96,7 +100,7 @@ async function gatherSets(flags: EvalFlags): Promise<{ sets: EvalSet[]; unmatche
   }
 }
 
-async function openRestorer(model: string, backend: string): Promise<Restorer> {
+async function openRestorer(model: string, backend: string, options: CheckpointRestorerOptions): Promise<Restorer> {
   if (model === IDENTITY_MODEL) return identityRestorer();
   const dir = resolve(model);
   try {
@@ -108,9 +112,10 @@ async function openRestorer(model: string, backend: string): Promise<Restorer> {
   if (!isBackendName(backend)) throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got "${backend}"`);
   await startBackend(backend);
   try {
-    return await loadCheckpointRestorer(dir);
+    return await loadCheckpointRestorer(dir, options);
   } catch (err) {
     if (err instanceof CheckpointError) throw new UserError(err.message);
+    if (err instanceof RangeError) throw new UsageError(`--tile/--overlap: ${err.message}`);
     throw err;
   }
 }
@@ -151,6 +156,9 @@ export function register(program: Command): void {
     .option('--y-channel', 'measure the Y channel of YCbCr (BasicSR test_y_channel)')
     .option('--crop-border <N>', 'pixels dropped from every edge before measuring', '0')
     .option('--piqe', 'PIQE of every restored image, also where there is ground truth')
+    .option('--tile <PX>', 'restore in tiles of this side (a multiple of the network\'s downsampling), as `uirgen restore`', String(DEFAULT_TILE))
+    .option('--overlap <PX>', 'overlap of neighbouring tiles in pixels', String(DEFAULT_OVERLAP))
+    .option('--weights <W>', 'ema | live | auto (the EMA when the checkpoint has one)', 'auto')
     .option('--backend <B>', `TensorFlow.js backend: ${BACKEND_NAMES.join(' | ')}`, 'auto')
     .option('--json', 'print the report as JSON: per set and mean psnr / ssim / piqe, and per image')
     .addHelpText(
@@ -166,9 +174,12 @@ export function register(program: Command): void {
     .action(
       action(async (flags: EvalFlags) => {
         const cropBorder = parseIntOption('--crop-border', flags.cropBorder, 0, 1000);
+        const weights = flags.weights;
+        if (weights !== 'ema' && weights !== 'live' && weights !== 'auto') throw new UsageError(`--weights must be ema, live or auto, got "${weights}"`);
+        const tiling = { tile: parseIntOption('--tile', flags.tile, 1, 8192), overlap: parseIntOption('--overlap', flags.overlap, 0, 4096), weights } as const;
         const { sets, unmatched } = await gatherSets(flags);
         if (unmatched.length) process.stderr.write(`uirgen: ${unmatched.length} degraded image(s) without a ground truth left out, e.g. ${unmatched[0]}\n`);
-        const restorer = await openRestorer(flags.model, flags.backend);
+        const restorer = await openRestorer(flags.model, flags.backend, tiling);
         let last = 0;
         let report: EvalReport;
         try {

@@ -9,6 +9,9 @@ import { register as registerSynthesize } from './synthesize.js';
 import { register as registerMerge } from './merge.js';
 import { register as registerBenchTrain } from './bench-train.js';
 import { register as registerPretrain } from './pretrain.js';
+import { register as registerExport } from './export.js';
+import { register as registerImportWeights } from './import-weights.js';
+import { register as registerRestore } from './restore.js';
 import { register as registerEval } from './eval.js';
 import { register as registerBench } from './bench.js';
 
@@ -30,6 +33,9 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerMetrics(program);
   registerPretrain(program);
+  registerRestore(program);
+  registerExport(program);
+  registerImportWeights(program);
   registerEval(program);
   registerBench(program);
   registerBenchTrain(program);

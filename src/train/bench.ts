@@ -1,10 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { activeBackendName } from './backend.js';
 import { createMaskDcptBenchStep } from './maskdcpt.js';
+import { MASKDCPT_DEFAULTS } from './models/maskdcpt-net.js';
+import { isNetPreset, NET_PRESET_NAMES, type NetPresetName } from './models/presets.js';
 import { createReferenceNet, REFERENCE_CLASSES, type ReferenceNet } from './nets/reference.js';
 
-export const BENCH_NETS = ['reference', 'maskdcpt-tiny'] as const;
-export type BenchNet = (typeof BENCH_NETS)[number];
+/**
+ * Benchmarkable networks: the speed-reference net, and the MaskDCPT pre-training step of each preset
+ * restoration network (`maskdcpt-tiny` is nafnet-tiny under its earlier name).
+ */
+export const BENCH_NETS = ['reference', 'maskdcpt-tiny', ...NET_PRESET_NAMES] as const;
+export type BenchNet = 'reference' | 'maskdcpt-tiny' | NetPresetName;
+
+/** What input sides must be multiples of for a bench net. */
+export function benchSizeQuantum(net: BenchNet): number {
+  return net === 'reference' ? 2 : MASKDCPT_DEFAULTS.maskWindow;
+}
 
 export interface BenchOptions {
   net: BenchNet;
@@ -39,6 +50,8 @@ export interface BenchResult {
   /** Loss before the first and after the last step, to show the steps trained something. */
   loss_first: number;
   loss_last: number;
+  /** Trainable parameters of everything the step trains (for MaskDCPT: restoration network + classifier). */
+  parameters: number;
 }
 
 export interface Batch {
@@ -82,6 +95,7 @@ const median = (values: number[]): number => {
 
 /** One network's training step on a fixed batch, as the timing loop sees it. */
 interface Stepper {
+  readonly parameters: number;
   /** One step; resolves to the loss before the update. */
   step(): Promise<number>;
   dispose(): void;
@@ -94,6 +108,7 @@ function referenceStepper(batch: number, size: number, seed: number, learningRat
   const data = randomBatch(batch, size, REFERENCE_CLASSES, seed);
   const optimizer = tf.train.adam(learningRate);
   return {
+    parameters: net.variables.reduce((n, v) => n + v.size, 0),
     step: async () => trainStep(net, optimizer, data),
     dispose: () => {
       optimizer.dispose();
@@ -104,11 +119,12 @@ function referenceStepper(batch: number, size: number, seed: number, learningRat
   };
 }
 
-/** The MaskDCPT pre-training step of the tiny default network (masked encoder, both decoders, AdamW). */
-function maskDcptStepper(batch: number, size: number, seed: number): Stepper {
-  if (size % 8) throw new RangeError(`size must be a multiple of 8 (the tiny MaskDCPT encoder downsamples by 8), got ${size}`);
-  const bench = createMaskDcptBenchStep({ batch, patch: size, classes: REFERENCE_CLASSES, seed: `bench-${seed}` });
-  return { step: async () => (await bench.step()).loss, dispose: () => bench.dispose() };
+/** The MaskDCPT pre-training step of a preset network (masked network, both heads, AdamW, EMA). */
+function maskDcptStepper(net: NetPresetName, batch: number, size: number, seed: number): Stepper {
+  const q = MASKDCPT_DEFAULTS.maskWindow;
+  if (size % q) throw new RangeError(`size must be a multiple of ${q} (the MaskDCPT mask window), got ${size}`);
+  const bench = createMaskDcptBenchStep({ net, batch, patch: size, classes: REFERENCE_CLASSES, seed: `bench-${seed}` });
+  return { parameters: bench.parameters, step: async () => (await bench.step()).loss, dispose: () => bench.dispose() };
 }
 
 /**
@@ -123,7 +139,10 @@ export async function benchTrain(options: BenchOptions): Promise<BenchResult> {
   checkInt('steps', steps, 1, 100000);
   checkInt('warmup', warmup, 0, 100000);
   await tf.ready();
-  const stepper = netName === 'reference' ? referenceStepper(batch, size, seed, learningRate) : maskDcptStepper(batch, size, seed);
+  const stepper =
+    netName === 'reference'
+      ? referenceStepper(batch, size, seed, learningRate)
+      : maskDcptStepper(isNetPreset(netName) ? netName : 'nafnet-tiny', batch, size, seed);
   try {
     let lossFirst = NaN;
     for (let i = 0; i < warmup; i++) {
@@ -154,6 +173,7 @@ export async function benchTrain(options: BenchOptions): Promise<BenchResult> {
       cpu_ms_per_step: Math.round((cpu.user + cpu.system) / 10 / steps) / 100,
       loss_first: lossFirst,
       loss_last: lossLast,
+      parameters: stepper.parameters,
     };
   } finally {
     stepper.dispose();
