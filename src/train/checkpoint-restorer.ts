@@ -26,7 +26,7 @@ export async function loadCheckpointRestorer(dir: string, options: CheckpointRes
     net.dispose();
     throw err;
   }
-  const step = info.kind === 'pretrain' ? `, step ${info.step}` : '';
+  const step = info.kind === 'weights' ? '' : `, step ${info.step}`;
   return {
     description: `${dir} (${which} weights${step})`,
     restore: (image) => restoreImage(net, image, tiles),

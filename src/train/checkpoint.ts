@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { TOOLKIT_VERSION } from '../version.js';
 import { EMA_PREFIX } from './ema.js';
+import { createFinetuner, SPN_PREFIX, type Finetuner, type FinetuneHyper } from './finetune.js';
 import { createTrainer, type Trainer, type TrainHyper } from './maskdcpt.js';
 import { validateConfig, type NetConfig } from './models/maskdcpt-net.js';
 import { buildRestorationNet, validateNafnetConfig, type NafnetConfig, type RestorationNet } from './models/nafnet.js';
@@ -17,7 +18,9 @@ import { buildRestorationNet, validateNafnetConfig, type NafnetConfig, type Rest
  * Two kinds:
  * - `pretrain`: a pre-training run, everything needed to continue it exactly (network config,
  *   hyper-parameters, steps taken, optimizer step and moments, EMA, data position, run settings);
- * - `weights`: a restoration network alone (from `import-weights`), live weights and optionally EMA.
+ * - `weights`: a restoration network alone (from `import-weights`), live weights and optionally EMA;
+ * - `finetune`: a fine-tuning run of the restoration network (moments, EMA, the SPN negative under
+ *   `spn/<name>`, data position, run settings), to continue exactly.
  * Both give the restoration network to fine-tuning, evaluation and `restore` through
  * loadRestorationWeights / loadRestorationNet.
  *
@@ -63,7 +66,21 @@ export interface WeightsCheckpointInfo extends CheckpointBase {
   source: Json;
 }
 
-export type CheckpointInfo = PretrainCheckpointInfo | WeightsCheckpointInfo;
+export interface FinetuneCheckpointInfo extends CheckpointBase {
+  kind: 'finetune';
+  hyper: FinetuneHyper;
+  /** Training steps completed. */
+  step: number;
+  optimizer: { kind: 'adamw'; t: number; state: string[] };
+  /** Whether `spn/<name>` tensors (the SPN negative model) are stored. */
+  spn: boolean;
+  /** Where the initial weights came from (a checkpoint, a weights file, or null: from scratch). */
+  init: Json;
+  data: Json;
+  run: Json;
+}
+
+export type CheckpointInfo = PretrainCheckpointInfo | WeightsCheckpointInfo | FinetuneCheckpointInfo;
 
 interface ModelJson {
   format: string;
@@ -128,6 +145,62 @@ export async function saveCheckpoint(dir: string, trainer: Trainer, data: Json, 
   return writeCheckpoint(dir, info, tensors, trainer.step);
 }
 
+/** Save a fine-tuning run: weights, AdamW moments, EMA, the SPN negative, data position and run settings. */
+export async function saveFinetuneCheckpoint(dir: string, f: Finetuner, init: Json, data: Json, run: Json): Promise<string> {
+  const restoration = f.net.params.names();
+  const state = f.optimizer.stateTensors();
+  const tensors: tf.NamedTensorMap = {};
+  for (const name of restoration) tensors[name] = f.net.params.get(name);
+  for (const [name, t] of state) tensors[name] = t;
+  if (f.ema) for (const [name, t] of f.ema.stateTensors()) tensors[name] = t;
+  if (f.negative) for (const [name, t] of f.negative.params.entries()) tensors[`${SPN_PREFIX}${name}`] = t;
+  const info: FinetuneCheckpointInfo = {
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    toolkit: TOOLKIT_VERSION,
+    kind: 'finetune',
+    nafnet: nafnetOf(f.net.config),
+    restoration,
+    ema: f.ema ? { decay: f.ema.decay } : null,
+    hyper: f.hyper,
+    step: f.step,
+    optimizer: { kind: 'adamw', t: f.optimizer.t, state: [...state.keys()] },
+    spn: f.negative !== null,
+    init,
+    data,
+    run,
+  };
+  return writeCheckpoint(dir, info, tensors, f.step);
+}
+
+/** Rebuild a fine-tuner from its checkpoint: weights, moments, EMA, negative and step, to continue exactly. */
+export async function loadFinetuner(dir: string): Promise<{ finetuner: Finetuner; info: FinetuneCheckpointInfo }> {
+  const { info, tensors } = await readCheckpoint(dir);
+  let finetuner: Finetuner | null = null;
+  try {
+    if (info.kind !== 'finetune') throw new CheckpointError(`${join(dir, MODEL_JSON)} is a ${info.kind} checkpoint, not a fine-tuning run to continue`);
+    finetuner = createFinetuner(validateNafnetConfig(info.nafnet), info.hyper, tensors);
+    finetuner.optimizer.load(tensors, info.optimizer.t);
+    finetuner.ema?.load(tensors);
+    if (finetuner.negative) {
+      const neg = new Map<string, tf.Tensor>();
+      for (const name of info.restoration) {
+        const t = tensors.get(`${SPN_PREFIX}${name}`);
+        if (!t) throw new CheckpointError(`${join(dir, MODEL_JSON)} has no SPN negative tensor ${SPN_PREFIX}${name}`);
+        neg.set(name, t);
+      }
+      finetuner.negative.params.assign(neg);
+    }
+    finetuner.step = info.step;
+    return { finetuner, info };
+  } catch (err) {
+    finetuner?.dispose();
+    throw err instanceof CheckpointError ? err : new CheckpointError(`${join(dir, MODEL_JSON)}: ${(err as Error).message}`);
+  } finally {
+    tf.dispose([...tensors.values()]);
+  }
+}
+
 /**
  * Save a restoration network alone: `live` holds every parameter of NAFNetBaseline(config) by name (uirgen
  * layouts), `ema` the same names or null.
@@ -188,7 +261,7 @@ async function readModelJson(dir: string): Promise<ModelJson> {
       `${path} is a version ${String(info.version)} checkpoint; this uirgen reads version ${CHECKPOINT_VERSION} (train it again with this version)`,
     );
   }
-  if (info.kind !== 'pretrain' && info.kind !== 'weights') throw new CheckpointError(`${path}: unknown checkpoint kind ${String((info as { kind: unknown }).kind)}`);
+  if (info.kind !== 'pretrain' && info.kind !== 'weights' && info.kind !== 'finetune') throw new CheckpointError(`${path}: unknown checkpoint kind ${String((info as { kind: unknown }).kind)}`);
   return model;
 }
 
