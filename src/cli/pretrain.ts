@@ -60,7 +60,7 @@ const RUN_FLAGS = [
   'clsLoss', 'focalGamma', 'emaDecay', 'dcptL1', 'warmup', 'weightDecay', 'lambda', 'types', 'levels', 'split', 'real',
 ];
 
-function parseNumber(name: string, value: string, lo: number, hi: number, loOpen = false): number {
+export function parseNumber(name: string, value: string, lo: number, hi: number, loOpen = false): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || (loOpen ? n <= lo : n < lo) || n > hi) {
     throw new UsageError(`${name} must be a number in ${loOpen ? '(' : '['}${lo}, ${hi}], got "${value}"`);
@@ -68,7 +68,7 @@ function parseNumber(name: string, value: string, lo: number, hi: number, loOpen
   return n;
 }
 
-function parseList(value: string | undefined): string[] | null {
+export function parseList(value: string | undefined): string[] | null {
   if (value === undefined) return null;
   const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
   return items.length ? items : null;

@@ -12,6 +12,7 @@ import { register as registerPretrain } from './pretrain.js';
 import { register as registerExport } from './export.js';
 import { register as registerImportWeights } from './import-weights.js';
 import { register as registerRestore } from './restore.js';
+import { register as registerFinetune } from './finetune.js';
 import { register as registerEval } from './eval.js';
 import { register as registerBench } from './bench.js';
 
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerRestore(program);
   registerExport(program);
   registerImportWeights(program);
+  registerFinetune(program);
   registerEval(program);
   registerBench(program);
   registerBenchTrain(program);
