@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -9,7 +9,7 @@ import { DEFAULT_EMA_DECAY } from './ema.js';
 import { createFinetuner, type Finetuner, type FinetuneHyper, type SpnSettings } from './finetune.js';
 import { nafnetFactor, validateNafnetConfig, type NafnetConfig } from './models/nafnet.js';
 import { lossCurveSvg } from './plot.js';
-import type { BatchSource } from './pretrain.js';
+import { readJsonl, type BatchSource } from './pretrain.js';
 import { defaultWarmup } from './schedule.js';
 import { importWeights } from './torch/weights.js';
 
@@ -146,26 +146,6 @@ async function initialWeights(init: InitSource): Promise<{ config: NafnetConfig;
   }
 }
 
-async function readRecords(path: string): Promise<FinetuneRecord[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const out: FinetuneRecord[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      out.push(JSON.parse(line) as FinetuneRecord);
-    } catch {
-      break; // a torn last line from a killed run
-    }
-  }
-  return out;
-}
-
 export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   const out = opts.out;
   const logPath = join(out, FINETUNE_LOG);
@@ -182,7 +162,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     settings = loaded.info.run as unknown as FinetuneSettings;
     savedAt = loaded.info.step;
     position = loaded.info.data;
-    const kept = (await readRecords(logPath)).filter((r) => r.step <= f.step);
+    const kept = (await readJsonl<FinetuneRecord>(logPath)).filter((r) => r.step <= f.step);
     await writeFile(logPath, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
   } else {
     settings = validateFinetuneSettings(opts.settings);
@@ -247,7 +227,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     if (savedAt !== f.step) await save();
     await log.close();
     log = null;
-    const records = await readRecords(logPath);
+    const records = await readJsonl<FinetuneRecord>(logPath);
     await writeFile(
       plotPath,
       lossCurveSvg(

@@ -179,7 +179,12 @@ function newTrainer(s: RunSettings, classes: readonly string[]): Trainer {
   });
 }
 
-export async function readLog(path: string): Promise<LogRecord[]> {
+export function readLog(path: string): Promise<LogRecord[]> {
+  return readJsonl<LogRecord>(path);
+}
+
+/** The records of a JSONL training log (pretrain's, or finetune's with its own record type). */
+export async function readJsonl<R>(path: string): Promise<R[]> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -187,11 +192,11 @@ export async function readLog(path: string): Promise<LogRecord[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  const out: LogRecord[] = [];
+  const out: R[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     try {
-      out.push(JSON.parse(line) as LogRecord);
+      out.push(JSON.parse(line) as R);
     } catch {
       break; // a torn last line from a killed run
     }
