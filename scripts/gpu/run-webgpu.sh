@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # On a GPU machine, with .gpu, .gl and dist carried from scripts/gpu/pack-carry.sh: unpacks Node, the
-# node_modules and the Vulkan loader, then runs bench-train for both nets on the webgpu backend and a
+# node_modules and the Vulkan loader, then runs bench-train for the reference net, maskdcpt-tiny and the
+# published nafnet-64 on the webgpu backend and a
 # short pre-training on a small synthesized dataset, printing their figures.
 # Usage: bash scripts/gpu/run-webgpu.sh [pretrain steps, default 100]
 set -uo pipefail
@@ -14,7 +15,7 @@ export PATH=/tmp/uirgen-node:$PATH
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 [ -f "$icd" ] && export VK_DRIVER_FILES=$icd
 echo "node $(node --version); $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo 'no nvidia-smi')"
-for net in reference maskdcpt-tiny; do
+for net in reference maskdcpt-tiny nafnet-64; do
   node dist/cli/main.js bench-train --net "$net" --backend webgpu --steps 20 --json
 done
 node dist/cli/main.js synthesize --sources samples/images --out /tmp/uirgen-gpu-ds --recipe manifests/demo.json --json >/dev/null \

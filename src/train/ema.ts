@@ -38,9 +38,8 @@ export class Ema {
   /** One update from the current parameters. */
   update(): void {
     const d = this.decay;
-    tf.tidy(() => {
-      for (const [name, avg] of this.avg) avg.assign(tf.add(tf.mul(avg, d), tf.mul(this.params.get(name), 1 - d)));
-    });
+    // one tidy per tensor: temporaries of all of nafnet-64 at once would not fit a wasm heap
+    for (const [name, avg] of this.avg) tf.tidy(() => avg.assign(tf.add(tf.mul(avg, d), tf.mul(this.params.get(name), 1 - d))));
   }
 
   /** The averages as `ema/<name>` tensors, for checkpoints. */

@@ -111,10 +111,12 @@ export class AdamW {
     const bc2 = 1 - b2 ** this.t;
     // one native pass per parameter where the backend has the kernel; the same float32 operations either way
     const fused = this.useFusedKernel && hasKernel(ADAMW_UPDATE);
-    tf.tidy(() => {
-      for (const [name, p] of this.params.entries()) {
-        const g = grads.get(name);
-        if (!g) continue;
+    // One tidy per parameter: the temporaries of all parameters at once (several copies of nafnet-64 and
+    // its classifier) would not fit the 4 GiB wasm heap.
+    for (const [name, p] of this.params.entries()) {
+      const g = grads.get(name);
+      if (!g) continue;
+      tf.tidy(() => {
         const m = this.m.get(name) as tf.Variable;
         const v = this.v.get(name) as tf.Variable;
         const decay = weightDecay > 0 && this.params.spec(name).decay;
@@ -124,15 +126,15 @@ export class AdamW {
           m.assign(mNext);
           v.assign(vNext);
           p.assign(pNext);
-          continue;
+          return;
         }
         m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
         v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
         const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), eps));
         const decayed = decay ? tf.mul(p, 1 - lr * weightDecay) : p;
         p.assign(tf.sub(decayed, tf.mul(update, lr)));
-      }
-    });
+      });
+    }
   }
 
   /** Moments as a name -> tensor map (`opt.m/...`, `opt.v/...`), for checkpoints. */
