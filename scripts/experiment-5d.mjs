@@ -13,7 +13,7 @@
 // Options: --pretrain-steps N --finetune-steps N --batch B --out DIR --doc FILE --backend B (defaults below:
 // sized for about 30 minutes on a 2-core machine). Uses dist/ (the npm script builds first).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,8 +22,8 @@ import { parseArgs } from 'node:util';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: opt } = parseArgs({
   options: {
-    'pretrain-steps': { type: 'string', default: '2000' },
-    'finetune-steps': { type: 'string', default: '1200' },
+    'pretrain-steps': { type: 'string', default: '1000' },
+    'finetune-steps': { type: 'string', default: '600' },
     batch: { type: 'string', default: '16' },
     patch: { type: 'string', default: '64' },
     out: { type: 'string', default: join(root, '.tmp', 'experiment-5d') },
@@ -57,6 +57,7 @@ function uirgen(label, args) {
 
 const trainPhotos = [join(root, 'samples', 'images'), join(root, 'samples', 'photos', 'train')];
 const benchPhotos = join(root, 'samples', 'photos', 'bench');
+const photoCount = (dirs) => dirs.reduce((n, d) => n + readdirSync(d).filter((f) => /\.(png|jpe?g)$/i.test(f)).length, 0);
 const TASK_TYPES = 'GN,RS,H,MB,LL';
 // Pre-training sees more kinds of degradation than the five tasks, as UIR-2.5M's 19 do for the paper.
 const PRETRAIN_TYPES = 'GN,RS,H,MB,LL,J,GB,DB,S,RD';
@@ -112,8 +113,9 @@ ${rows.join('\n')}
 
 Pre-training ${gain >= 0 ? 'ahead' : 'behind'} by ${Math.abs(gain).toFixed(2)} dB on the mean. The paper's expectation (NAFNet, 5D, MaskDCPT
 paper): 27.77 dB from scratch, 32.09 dB with MaskDCPT, at full scale (UIR-2.5M, the published NAFNet-64, long schedules);
-this run is a few thousand CPU steps of a ${ftPre.parameters}-parameter network on ${ptRun.steps} + ${ftPre.steps} steps of crops
-from ${trainPhotos.length === 2 ? '12' : '?'} photos, so its absolute numbers are not comparable, only the direction.
+this run is ${ptRun.steps} pre-training and ${ftPre.steps} fine-tuning steps (batch ${opt.batch}, patch ${opt.patch}) of a
+${ftPre.parameters}-parameter network on crops of ${photoCount(trainPhotos)} photos, benchmarked on crops of ${photoCount([benchPhotos])} others, so
+its absolute numbers are not comparable with the paper's, only the direction.
 
 Fine-tuning L1 at the first / last step: from pre-trained ${ftPre.first_l1?.toFixed(4)} / ${ftPre.last_l1?.toFixed(4)},
 from scratch ${ftScratch.first_l1?.toFixed(4)} / ${ftScratch.last_l1?.toFixed(4)}. Pre-training ended at classification
