@@ -49,3 +49,12 @@ export function parseIntOption(name: string, value: string, min = -Infinity, max
   }
   return n;
 }
+
+/** Parse a number option in [lo, hi] (or (lo, hi] with loOpen) with a message that names it and its range. */
+export function parseNumberOption(name: string, value: string, lo: number, hi: number, loOpen = false): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || (loOpen ? n <= lo : n < lo) || n > hi) {
+    throw new UsageError(`${name} must be a number in ${loOpen ? '(' : '['}${lo}, ${hi}], got "${value}"`);
+  }
+  return n;
+}

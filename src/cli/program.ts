@@ -14,6 +14,12 @@ import { register as registerRelease } from './release.js';
 import { register as registerVerify } from './verify.js';
 import { register as registerBenchTrain } from './bench-train.js';
 import { register as registerPretrain } from './pretrain.js';
+import { register as registerExport } from './export.js';
+import { register as registerImportWeights } from './import-weights.js';
+import { register as registerRestore } from './restore.js';
+import { register as registerFinetune } from './finetune.js';
+import { register as registerEval } from './eval.js';
+import { register as registerBench } from './bench.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -40,6 +46,12 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerMetrics(program);
   registerPretrain(program);
+  registerRestore(program);
+  registerExport(program);
+  registerImportWeights(program);
+  registerFinetune(program);
+  registerEval(program);
+  registerBench(program);
   registerBenchTrain(program);
   return program;
 }

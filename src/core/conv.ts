@@ -773,6 +773,22 @@ function fillRowPrefix(l: Layout, prefix: number, pw: number): void {
   }
 }
 
+/**
+ * cv2.getGaussianKernel(size, sigma) in float64: the 1-D factor of the windows of the quality metrics
+ * (SSIM's 11 taps at sigma 1.5, PIQE's 7 at 7/6), where float32 taps would move the scores.
+ */
+export function gaussianWindow(size: number, sigma: number): Float64Array {
+  const taps = new Float64Array(size);
+  let sum = 0;
+  for (let i = 0; i < size; i++) {
+    const x = i - (size - 1) / 2;
+    taps[i] = Math.exp((-0.5 * x * x) / (sigma * sigma));
+    sum += taps[i];
+  }
+  for (let i = 0; i < size; i++) taps[i] /= sum;
+  return taps;
+}
+
 /** Normalized 1-D Gaussian taps of odd length `size`. */
 export function gaussianTaps(sigma: number, size = 2 * Math.ceil(3 * sigma) + 1): Float32Array {
   if (!(sigma > 0) || !Number.isFinite(sigma)) throw new RangeError(`sigma must be a finite number > 0, got ${sigma}`);

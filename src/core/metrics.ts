@@ -1,4 +1,4 @@
-import { gaussianBlur } from './conv.js';
+import { gaussianBlur, gaussianWindow } from './conv.js';
 import { CHANNELS, luminance, type Image } from './image.js';
 
 /**
@@ -41,18 +41,6 @@ const WIN = 11;
 const RADIUS = (WIN - 1) / 2;
 /** cv2.getGaussianKernel(11, 1.5): the 1-D factor of BasicSR's separable window. */
 const TAPS = gaussianWindow(WIN, 1.5);
-
-function gaussianWindow(size: number, sigma: number): Float64Array {
-  const taps = new Float64Array(size);
-  let sum = 0;
-  for (let i = 0; i < size; i++) {
-    const x = i - (size - 1) / 2;
-    taps[i] = Math.exp((-0.5 * x * x) / (sigma * sigma));
-    sum += taps[i];
-  }
-  for (let i = 0; i < size; i++) taps[i] /= sum;
-  return taps;
-}
 
 /** What is measured: the images' window after crop_border, and whether as RGB or Y. */
 interface Region {

@@ -66,7 +66,7 @@ export class Adam {
     this.t += 1;
     const k = adamStepConstants(this.t, { ...this.hyper, weightDecay: 0 }, this.lr);
     const fused = fusedAdamAvailable();
-    tf.tidy(() => this.variables.forEach((p, i) => updateParameter(p, this.moments[i].m, this.moments[i].v, grads[i], k, false, fused)));
+    this.variables.forEach((p, i) => tf.tidy(() => updateParameter(p, this.moments[i].m, this.moments[i].v, grads[i], k, false, fused)));
   }
 
   dispose(): void {

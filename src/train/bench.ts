@@ -2,10 +2,21 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Adam } from './adam-update.js';
 import { activeBackendName } from './backend.js';
 import { createMaskDcptBenchStep } from './maskdcpt.js';
+import { MASKDCPT_DEFAULTS } from './models/maskdcpt-net.js';
+import { isNetPreset, NET_PRESET_NAMES, type NetPresetName } from './models/presets.js';
 import { createReferenceNet, REFERENCE_CLASSES, type ReferenceNet } from './nets/reference.js';
 
-export const BENCH_NETS = ['reference', 'maskdcpt-tiny'] as const;
-export type BenchNet = (typeof BENCH_NETS)[number];
+/**
+ * Benchmarkable networks: the speed-reference net, and the MaskDCPT pre-training step of each preset
+ * restoration network (`maskdcpt-tiny` is nafnet-tiny under its earlier name).
+ */
+export const BENCH_NETS = ['reference', 'maskdcpt-tiny', ...NET_PRESET_NAMES] as const;
+export type BenchNet = 'reference' | 'maskdcpt-tiny' | NetPresetName;
+
+/** What input sides must be multiples of for a bench net. */
+export function benchSizeQuantum(net: BenchNet): number {
+  return net === 'reference' ? 2 : MASKDCPT_DEFAULTS.maskWindow;
+}
 
 /**
  * Steps run before timing by default. V8 keeps compiling tfjs's code for the first 20 to 40 steps of a run
@@ -56,6 +67,8 @@ export interface BenchResult {
   /** Loss before the first and after the last step, to show the steps trained something. */
   loss_first: number;
   loss_last: number;
+  /** Trainable parameters of everything the step trains (for MaskDCPT: restoration network + classifier). */
+  parameters: number;
 }
 
 export interface Batch {
@@ -107,6 +120,7 @@ const round2 = (v: number): number => Math.round(v * 100) / 100;
 
 /** One network's training step on a fixed batch, as the timing loop sees it. */
 export interface Stepper {
+  readonly parameters: number;
   /** One step; resolves to the loss before the update. */
   step(): Promise<number>;
   dispose(): void;
@@ -135,6 +149,7 @@ function referenceStepper(batch: number, size: number, seed: number, learningRat
   const data = randomBatch(batch, size, REFERENCE_CLASSES, seed);
   const optimizer = new Adam(net.variables, learningRate);
   return {
+    parameters: net.variables.reduce((n, v) => n + v.size, 0),
     step: () => fusedAdamStep(net, optimizer, data),
     dispose: () => {
       optimizer.dispose();
@@ -145,17 +160,20 @@ function referenceStepper(batch: number, size: number, seed: number, learningRat
   };
 }
 
-/** The MaskDCPT pre-training step of the tiny default network (masked encoder, both decoders, AdamW). */
-function maskDcptStepper(batch: number, size: number, seed: number): Stepper {
-  if (size % 8) throw new RangeError(`size must be a multiple of 8 (the tiny MaskDCPT encoder downsamples by 8), got ${size}`);
-  const bench = createMaskDcptBenchStep({ batch, patch: size, classes: REFERENCE_CLASSES, seed: `bench-${seed}` });
-  return { step: async () => (await bench.step()).loss, dispose: () => bench.dispose() };
+/** The MaskDCPT pre-training step of a preset network (masked network, both heads, AdamW, EMA). */
+function maskDcptStepper(net: NetPresetName, batch: number, size: number, seed: number): Stepper {
+  const q = MASKDCPT_DEFAULTS.maskWindow;
+  if (size % q) throw new RangeError(`size must be a multiple of ${q} (the MaskDCPT mask window), got ${size}`);
+  const bench = createMaskDcptBenchStep({ net, batch, patch: size, classes: REFERENCE_CLASSES, seed: `bench-${seed}` });
+  return { parameters: bench.parameters, step: async () => (await bench.step()).loss, dispose: () => bench.dispose() };
 }
 
 /** A net's training step on a fixed random batch, on the active backend (for timing loops and profilers). */
 export function createStepper(net: BenchNet, options: { batch: number; size: number; seed: number; learningRate: number }): Stepper {
   const { batch, size, seed, learningRate } = options;
-  return net === 'reference' ? referenceStepper(batch, size, seed, learningRate) : maskDcptStepper(batch, size, seed);
+  return net === 'reference'
+    ? referenceStepper(batch, size, seed, learningRate)
+    : maskDcptStepper(isNetPreset(net) ? net : 'nafnet-tiny', batch, size, seed);
 }
 
 /**
@@ -204,6 +222,7 @@ export async function benchTrain(options: BenchOptions): Promise<BenchResult> {
       cpu_ms_per_step: Math.round((cpu.user + cpu.system) / 10 / steps) / 100,
       loss_first: lossFirst,
       loss_last: lossLast,
+      parameters: stepper.parameters,
     };
   } finally {
     stepper.dispose();

@@ -5,13 +5,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { createRng, deriveSeed } from '../core/random.js';
 import { adamStepConstants, fusedAdamAvailable, updateParameter } from './adam-update.js';
-import { buildNet, downFactor, makeMasks, sampleMaskCells, TINY_DEFAULTS, type MaskDcptNet, type NetConfig } from './models/maskdcpt-net.js';
+import { DEFAULT_EMA_DECAY, Ema } from './ema.js';
+import { classificationLoss, DEFAULT_FOCAL_GAMMA, l1Loss, validateClassificationLoss, type ClassificationLossOptions } from './losses.js';
 import type { ParamStore } from './models/layers.js';
+import { buildNet, makeMasks, MASKDCPT_DEFAULTS, patchQuantum, sampleMaskCells, type MaskDcptNet, type NetConfig } from './models/maskdcpt-net.js';
+import { netPreset, type NetPresetName } from './models/presets.js';
 import { learningRate, validateSchedule, type ScheduleOptions } from './schedule.js';
 
 /**
- * One MaskDCPT / DCPT training step: mask the LQ batch, run the network, L1(reconstruction, gt) +
- * lambda * cross-entropy(type), gradients, AdamW with the scheduled learning rate.
+ * One MaskDCPT / DCPT training step.
+ * - maskdcpt: mask the LQ batch (cells of maskWindow pixels), run the masked restoration network, loss
+ *   L1(restored, gt) + lambda * focal(type);
+ * - dcpt: the unmasked network on LQ, lambda * focal(type), plus, when dcptL1 > 0, DCPT's pixel path
+ *   dcptL1 * L1(net(gt), gt) (DCPTModel feeds the clean image through the same network).
+ * Then gradients, AdamW with the scheduled learning rate, and the EMA of the restoration network.
  */
 
 /** What a training batch holds (the data stream's Batch satisfies it). NHWC float32 in [0, 1]. */
@@ -36,6 +43,11 @@ export interface TrainHyper {
   maskRatio: number;
   /** Seed of the per-step masks. */
   seed: string;
+  cls: ClassificationLossOptions;
+  /** EMA decay of the restoration network's weights; 0 keeps no EMA. */
+  emaDecay: number;
+  /** dcpt only: weight of the L1 path restoring the clean image from itself (0: classification only). */
+  dcptL1: number;
 }
 
 export const DEFAULT_HYPER: Omit<TrainHyper, 'schedule' | 'seed'> = {
@@ -45,6 +57,9 @@ export const DEFAULT_HYPER: Omit<TrainHyper, 'schedule' | 'seed'> = {
   eps: 1e-8,
   lambda: 1,
   maskRatio: 0.5,
+  cls: { kind: 'focal', gamma: DEFAULT_FOCAL_GAMMA },
+  emaDecay: DEFAULT_EMA_DECAY,
+  dcptL1: 0,
 };
 
 export function validateHyper(h: TrainHyper): TrainHyper {
@@ -59,6 +74,9 @@ export function validateHyper(h: TrainHyper): TrainHyper {
   check('eps', h.eps, 0, 1, true);
   check('lambda', h.lambda, 0, 1000);
   check('maskRatio', h.maskRatio, 0, 1, false, true);
+  check('emaDecay', h.emaDecay, 0, 1, false, true);
+  check('dcptL1', h.dcptL1, 0, 1000);
+  validateClassificationLoss(h.cls);
   return h;
 }
 
@@ -91,12 +109,13 @@ export class AdamW {
     const k = adamStepConstants(this.t, this.hyper, lr);
     // one native pass per parameter where the backend has the kernel; the same float32 operations either way
     const fused = this.useFusedKernel && fusedAdamAvailable();
-    tf.tidy(() => {
-      for (const [name, p] of this.params.entries()) {
-        const g = grads.get(name);
-        if (g) updateParameter(p, this.m.get(name) as tf.Variable, this.v.get(name) as tf.Variable, g, k, this.params.spec(name).decay, fused);
-      }
-    });
+    // One tidy per parameter: the temporaries of all parameters at once (several copies of nafnet-64 and
+    // its classifier) would not fit the 4 GiB wasm heap.
+    for (const [name, p] of this.params.entries()) {
+      const g = grads.get(name);
+      if (!g) continue;
+      tf.tidy(() => updateParameter(p, this.m.get(name) as tf.Variable, this.v.get(name) as tf.Variable, g, k, this.params.spec(name).decay, fused));
+    }
   }
 
   /** Moments as a name -> tensor map (`opt.m/...`, `opt.v/...`), for checkpoints. */
@@ -130,7 +149,7 @@ export interface StepMetrics {
   /** 0-based index of the step just taken. */
   step: number;
   loss: number;
-  /** L1 reconstruction loss (0 for dcpt, which has no reconstruction). */
+  /** L1 reconstruction loss (maskdcpt; dcpt's L1 path when on; 0 otherwise). */
   lossRec: number;
   lossCls: number;
   /** Fraction of the batch whose predicted type is right. */
@@ -141,6 +160,8 @@ export interface StepMetrics {
 export interface Trainer {
   readonly net: MaskDcptNet;
   readonly optimizer: AdamW;
+  /** EMA of the restoration network's weights, null when emaDecay is 0. */
+  readonly ema: Ema | null;
   readonly hyper: TrainHyper;
   /** Steps taken so far (the next step's 0-based index). */
   step: number;
@@ -148,11 +169,11 @@ export interface Trainer {
   dispose(): void;
 }
 
-function checkBatch(b: TrainBatch, factor: number, classes: number): void {
+function checkBatch(b: TrainBatch, quantum: number, classes: number): void {
   const px = b.size * b.patch * b.patch * 3;
   if (!Number.isInteger(b.size) || b.size < 1) throw new RangeError(`batch size must be an integer >= 1, got ${b.size}`);
-  if (!Number.isInteger(b.patch) || b.patch < factor || b.patch % factor !== 0) {
-    throw new RangeError(`patch must be a positive multiple of ${factor} (the encoder's downsampling), got ${b.patch}`);
+  if (!Number.isInteger(b.patch) || b.patch < quantum || b.patch % quantum !== 0) {
+    throw new RangeError(`patch must be a positive multiple of ${quantum} (the mask window or the network's downsampling), got ${b.patch}`);
   }
   if (b.lq.length !== px || b.gt.length !== px) throw new RangeError(`lq and gt must hold ${px} floats (size x patch x patch x 3)`);
   if (b.labels.length !== b.size) throw new RangeError(`labels must hold ${b.size} entries, got ${b.labels.length}`);
@@ -163,20 +184,23 @@ export function createTrainer(config: NetConfig, hyper: TrainHyper): Trainer {
   validateHyper(hyper);
   const net = buildNet(config);
   const optimizer = new AdamW(net.params, hyper);
+  const ema = hyper.emaDecay > 0 ? new Ema(net.params, hyper.emaDecay, net.restorationNames) : null;
   const names = net.params.names();
   const vars = names.map((n) => net.params.get(n));
-  const factor = downFactor(config);
   const levels = config.encBlocks.length;
   const classes = config.classes.length;
   const masked = config.method === 'maskdcpt' && hyper.maskRatio > 0;
+  const quantum = patchQuantum(config, masked);
+  const window = config.maskWindow;
 
   const trainer: Trainer = {
     net,
     optimizer,
+    ema,
     hyper,
     step: 0,
     async trainStep(batch) {
-      checkBatch(batch, factor, classes);
+      checkBatch(batch, quantum, classes);
       const step = trainer.step;
       const lr = learningRate(hyper.schedule, step);
       const n = batch.size;
@@ -184,19 +208,21 @@ export function createTrainer(config: NetConfig, hyper: TrainHyper): Trainer {
       const lq = tf.tensor4d(batch.lq, [n, p, p, 3]);
       const gt = tf.tensor4d(batch.gt, [n, p, p, 3]);
       const labels = tf.tensor1d(batch.labels, 'int32');
-      const onehot = tf.oneHot(labels, classes);
+      const onehot = tf.oneHot(labels, classes) as tf.Tensor2D;
       const masks = masked
-        ? makeMasks(sampleMaskCells(n, p / factor, p / factor, hyper.maskRatio, deriveSeed(hyper.seed, 'mask', step)), n, p, p, levels)
+        ? makeMasks(sampleMaskCells(n, p / window, p / window, hyper.maskRatio, deriveSeed(hyper.seed, 'mask', step)), n, p, p, window, levels)
         : null;
       // Side outputs of the loss closure, kept past the gradient tape's tidy.
       const side: { rec?: tf.Scalar; cls?: tf.Scalar; logits?: tf.Tensor2D } = {};
       const { value, grads } = tf.variableGrads(() => {
         const out = net.forward(lq, masks);
-        const cls = tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(out.logits)), 1))) as tf.Scalar;
+        const cls = classificationLoss(out.logits, onehot, hyper.cls);
         side.cls = tf.keep(cls);
         side.logits = tf.keep(out.logits);
-        if (!out.restored) return cls;
-        const rec = tf.mean(tf.abs(tf.sub(out.restored, gt))) as tf.Scalar;
+        let rec: tf.Scalar | null = null;
+        if (out.restored) rec = l1Loss(out.restored, gt);
+        else if (config.method === 'dcpt' && hyper.dcptL1 > 0) rec = tf.mul(l1Loss(net.restore(gt), gt), hyper.dcptL1) as tf.Scalar;
+        if (!rec) return tf.mul(cls, hyper.lambda) as tf.Scalar;
         side.rec = tf.keep(rec);
         return tf.add(rec, tf.mul(cls, hyper.lambda)) as tf.Scalar;
       }, vars);
@@ -206,6 +232,7 @@ export function createTrainer(config: NetConfig, hyper: TrainHyper): Trainer {
         if (g) byName.set(names[i], g);
       }
       optimizer.apply(byName, lr);
+      ema?.update();
       const { rec: recT, cls: clsT, logits } = side;
       if (!clsT || !logits) throw new Error('training step produced no classification loss');
       const correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')));
@@ -220,6 +247,7 @@ export function createTrainer(config: NetConfig, hyper: TrainHyper): Trainer {
       return { step, loss: loss[0], lossRec: rec[0], lossCls: cls[0], acc: right[0] / n, lr };
     },
     dispose() {
+      ema?.dispose();
       optimizer.dispose();
       net.dispose();
     },
@@ -228,10 +256,11 @@ export function createTrainer(config: NetConfig, hyper: TrainHyper): Trainer {
 }
 
 export interface BenchStepOptions {
+  /** The restoration network (default nafnet-tiny). */
+  net?: NetPresetName;
   batch?: number;
   patch?: number;
   classes?: number;
-  width?: number;
   method?: 'maskdcpt' | 'dcpt';
   seed?: string;
 }
@@ -240,15 +269,14 @@ export interface BenchStep {
   /** Images per step. */
   readonly images: number;
   readonly parameters: number;
-  /** One full training step (forward, backward, AdamW) on a fixed random batch. */
+  /** One full training step (forward, backward, AdamW, EMA) on a fixed random batch. */
   step(): Promise<StepMetrics>;
   dispose(): void;
 }
 
 /**
- * The `maskdcpt-tiny` benchmark step: the tiny default network (width 16, one block per stage, three
- * downsamplings) on a fixed seeded batch, 16 x 64 x 64 x 3 and 19 classes unless told otherwise. Runs on
- * whatever tfjs backend is active.
+ * The MaskDCPT pre-training step of a preset network (the released classifier, mask window 16) on a fixed
+ * seeded batch, 16 x 64 x 64 x 3 and 19 classes unless told otherwise. Runs on whatever tfjs backend is active.
  */
 export function createMaskDcptBenchStep(opts: BenchStepOptions = {}): BenchStep {
   const batch = opts.batch ?? 16;
@@ -257,10 +285,8 @@ export function createMaskDcptBenchStep(opts: BenchStepOptions = {}): BenchStep 
   const seed = opts.seed ?? 'bench';
   const config: NetConfig = {
     method: opts.method ?? 'maskdcpt',
-    ...TINY_DEFAULTS,
-    encBlocks: [...TINY_DEFAULTS.encBlocks],
-    decBlocks: [...TINY_DEFAULTS.decBlocks],
-    width: opts.width ?? TINY_DEFAULTS.width,
+    ...netPreset(opts.net ?? 'nafnet-tiny'),
+    ...MASKDCPT_DEFAULTS,
     classes: Array.from({ length: classes }, (_, i) => `c${i}`),
     initSeed: seed,
   };

@@ -3,9 +3,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deriveSeed } from '../core/random.js';
-import { loadTrainer, saveCheckpoint, type CheckpointInfo, type Json } from './checkpoint.js';
+import { loadTrainer, saveCheckpoint, type Json, type PretrainCheckpointInfo } from './checkpoint.js';
+import type { ClassificationLoss } from './losses.js';
 import { createTrainer, DEFAULT_HYPER, type Trainer, type TrainBatch } from './maskdcpt.js';
-import { downFactor, TINY_DEFAULTS, validateConfig, type Method, type NetConfig } from './models/maskdcpt-net.js';
+import { MASKDCPT_DEFAULTS, patchQuantum, validateConfig, type Method, type NetConfig } from './models/maskdcpt-net.js';
+import { netPreset } from './models/presets.js';
 import { lossCurveSvg, type CurvePoint } from './plot.js';
 import { defaultWarmup } from './schedule.js';
 
@@ -30,7 +32,7 @@ export interface BatchSource {
 }
 
 /** The network's shape as a run chooses it (method and classes come from elsewhere). */
-export type NetSettings = Pick<NetConfig, 'width' | 'encBlocks' | 'middleBlocks' | 'decBlocks' | 'clsBlocks' | 'clsExpand'>;
+export type NetSettings = Pick<NetConfig, 'width' | 'encBlocks' | 'middleBlocks' | 'decBlocks' | 'maskWindow' | 'clsBlocks' | 'clsExpand'>;
 
 /** Everything that defines a run; stored in its checkpoints, so `--resume` needs none of it again. */
 export interface RunSettings {
@@ -45,6 +47,12 @@ export interface RunSettings {
   warmup: number;
   weightDecay: number;
   lambda: number;
+  clsLoss: ClassificationLoss;
+  focalGamma: number;
+  /** EMA decay of the restoration network (0: none). */
+  emaDecay: number;
+  /** dcpt: weight of the clean-image L1 path (0: off). */
+  dcptL1: number;
   net: NetSettings;
   /** Opaque to the loop: how the caller opens its source (dataset, filters, ...). */
   data: Json;
@@ -62,7 +70,11 @@ export function defaultSettings(over: Partial<RunSettings> & Pick<RunSettings, '
     warmup: defaultWarmup(over.steps),
     weightDecay: DEFAULT_HYPER.weightDecay,
     lambda: DEFAULT_HYPER.lambda,
-    net: { ...TINY_DEFAULTS, encBlocks: [...TINY_DEFAULTS.encBlocks], decBlocks: [...TINY_DEFAULTS.decBlocks] },
+    clsLoss: DEFAULT_HYPER.cls.kind,
+    focalGamma: DEFAULT_HYPER.cls.gamma,
+    emaDecay: DEFAULT_HYPER.emaDecay,
+    dcptL1: DEFAULT_HYPER.dcptL1,
+    net: { ...netPreset('nafnet-tiny'), ...MASKDCPT_DEFAULTS },
     data: null,
     ...over,
   };
@@ -131,11 +143,20 @@ export function validateSettings(s: RunSettings): RunSettings {
   positive('steps', s.steps);
   positive('batch', s.batch);
   positive('patch', s.patch);
-  const f = downFactor({ encBlocks: s.net.encBlocks });
-  if (s.patch % f !== 0) throw new RangeError(`patch must be a multiple of ${f} (the encoder downsamples ${s.net.encBlocks.length} times), got ${s.patch}`);
+  const masked = s.method === 'maskdcpt' && s.maskRatio > 0;
+  const q = patchQuantum(s.net, masked);
+  if (s.patch % q !== 0) {
+    const why = masked ? `the mask window` : `the network downsamples ${s.net.encBlocks.length} times`;
+    throw new RangeError(`patch must be a multiple of ${q} (${why}), got ${s.patch}`);
+  }
   if (!(s.maskRatio >= 0 && s.maskRatio < 1)) throw new RangeError(`mask ratio must be in [0, 1), got ${s.maskRatio}`);
   if (!Number.isInteger(s.warmup) || s.warmup < 0 || s.warmup > s.steps) throw new RangeError(`warmup must be an integer in 0..${s.steps}, got ${s.warmup}`);
   return s;
+}
+
+/** Whether the run has a pixel loss to show (maskdcpt's reconstruction, dcpt's L1 path). */
+function hasRecLoss(s: RunSettings): boolean {
+  return s.method !== 'dcpt' || s.dcptL1 > 0;
 }
 
 function netConfig(s: RunSettings, classes: readonly string[]): NetConfig {
@@ -152,10 +173,18 @@ function newTrainer(s: RunSettings, classes: readonly string[]): Trainer {
     lambda: s.lambda,
     maskRatio: s.method === 'dcpt' ? 0 : s.maskRatio,
     seed: deriveSeed(s.seed, 'mask'),
+    cls: { kind: s.clsLoss, gamma: s.focalGamma },
+    emaDecay: s.emaDecay,
+    dcptL1: s.method === 'dcpt' ? s.dcptL1 : 0,
   });
 }
 
-export async function readLog(path: string): Promise<LogRecord[]> {
+export function readLog(path: string): Promise<LogRecord[]> {
+  return readJsonl<LogRecord>(path);
+}
+
+/** The records of a JSONL training log (pretrain's, or finetune's with its own record type). */
+export async function readJsonl<R>(path: string): Promise<R[]> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -163,11 +192,11 @@ export async function readLog(path: string): Promise<LogRecord[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  const out: LogRecord[] = [];
+  const out: R[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     try {
-      out.push(JSON.parse(line) as LogRecord);
+      out.push(JSON.parse(line) as R);
     } catch {
       break; // a torn last line from a killed run
     }
@@ -192,14 +221,14 @@ function formatSeconds(s: number): string {
   return `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-function createReporter(mode: ProgressMode, stream: NodeJS.WriteStream, total: number, start: number, method: Method): Reporter {
+function createReporter(mode: ProgressMode, stream: NodeJS.WriteStream, total: number, start: number, showRec: boolean): Reporter {
   if (mode === 'none') return { update() {}, stop() {} };
   const t0 = performance.now();
   const eta = (done: number): string => {
     const s = (performance.now() - t0) / 1000;
     return done > start ? formatSeconds(((total - done) * s) / (done - start)) : '?';
   };
-  const rec = (r: LogRecord): string => (method === 'dcpt' ? '' : `rec ${fmt(r.loss_rec)} `);
+  const rec = (r: LogRecord): string => (showRec ? `rec ${fmt(r.loss_rec)} ` : '');
   const ips = (r: LogRecord): string =>
     r.images_per_s.toFixed(1) + (r.loader_images_per_s !== undefined ? ` (loader ${r.loader_images_per_s.toFixed(0)})` : '');
   if (mode === 'lines') {
@@ -248,7 +277,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   let settings: RunSettings;
   let trainer: Trainer;
   let source: BatchSource;
-  let info: CheckpointInfo | null = null;
+  let info: PretrainCheckpointInfo | null = null;
   if (opts.resume) {
     ({ trainer, info } = await loadTrainer(out));
     settings = validateSettings(info.run as unknown as RunSettings);
@@ -286,7 +315,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const startedAt = trainer.step;
   const total = settings.steps;
   const mode = opts.progress ?? ((opts.stream ?? process.stderr).isTTY ? 'bar' : 'lines');
-  const reporter = createReporter(mode, opts.stream ?? process.stderr, total, startedAt, settings.method);
+  const reporter = createReporter(mode, opts.stream ?? process.stderr, total, startedAt, hasRecLoss(settings));
   let log: FileHandle | null = null;
   let last: LogRecord | null = null;
   let images = 0;
@@ -329,7 +358,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     await log.close();
     log = null;
     const records = await readLog(logPath);
-    await writeFile(plotPath, lossCurveSvg(records, { title: `${settings.method} pre-training`, showRec: settings.method !== 'dcpt' }));
+    await writeFile(plotPath, lossCurveSvg(records, { title: `${settings.method} pre-training`, showRec: hasRecLoss(settings) }));
     return {
       settings,
       classes: [...trainer.net.config.classes],

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CommanderError } from 'commander';
+import { afterEach, describe, expect, it } from 'vitest';
 import { register } from '../../src/cli/metrics.js';
+import { runRegistered, type CommandResult } from '../support/cli.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/metrics/', import.meta.url));
 const GT = `${FIXTURES}astronaut-noise-gt.png`; // 64x64
@@ -22,29 +23,7 @@ const astronaut = (border: number, y: boolean): Case =>
     .find((p) => p.name === 'astronaut-noise')!
     .cases.find((c) => c.crop_border === border && c.test_y_channel === y)!;
 
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const program = new Command().exitOverride();
-  register(program);
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    await program.parseAsync(['node', 'uirgen', 'metrics', ...args]);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
-  process.exitCode = undefined;
-  return { code, stdout, stderr };
-}
+const run = (...args: string[]): Promise<CommandResult> => runRegistered([register], ['metrics', ...args]);
 
 afterEach(() => {
   process.exitCode = undefined;

@@ -40,7 +40,7 @@ async function uirgen(...args: string[]): Promise<{ code: number; stdout: string
   return { code, stdout: out.join(''), stderr: err.join('') };
 }
 
-const tiny = ['--backend', 'cpu', '--width', '4', '--blocks', '1,1,1', '--patch', '8', '--batch', '2', '--workers', '1'];
+const tiny = ['--backend', 'cpu', '--net', 'nafnet-micro', '--width', '4', '--mask-window', '4', '--cls-blocks', '1', '--patch', '8', '--batch', '2', '--workers', '1'];
 
 describe('uirgen pretrain', () => {
   it('trains, checkpoints, logs and plots; --json summarises', async () => {
@@ -82,11 +82,15 @@ describe('uirgen pretrain', () => {
 
   it('rejects bad flags with exit code 2 and a message naming the flag', async () => {
     for (const [flag, value, message] of [
-      ['--patch', '12', /--patch must be a multiple of 8/],
+      ['--patch', '12', /--patch must be a multiple of 16 \(--mask-window\)/],
+      ['--mask-window', '12', /--mask-window must be a multiple of 8/],
+      ['--cls-loss', 'hinge', /--cls-loss must be focal or ce/],
+      ['--dcpt-l1', '1', /--dcpt-l1 is the DCPT pixel path/],
+      ['--enc-blocks', '1,1', /--dec-blocks needs one entry per encoder stage \(2\), got 3/],
+      ['--net', 'unet', /--net must be one of/],
       ['--mask-ratio', '1', /--mask-ratio must be a number/],
       ['--method', 'mae', /--method must be maskdcpt or dcpt/],
       ['--backend', 'tpu', /--backend must be one of/],
-      ['--blocks', '1', /--blocks must list/],
     ] as const) {
       const r = await uirgen('pretrain', '--data', data, '--out', join(dir, 'bad'), '--steps', '1', flag, value);
       expect(r.code, `${flag} ${value}`).toBe(2);

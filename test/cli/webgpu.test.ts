@@ -38,7 +38,7 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 
 describe.runIf(webgpu)('training commands on webgpu (Dawn OpenGL ES)', () => {
   it('pretrain --backend webgpu (UIRGEN_WEBGPU_BACKEND=opengles): its loss falls, along the curve cpu draws', async () => {
-    const run = ['--data', data, '--width', '4', '--blocks', '1,1,1', '--patch', '8', '--batch', '4', '--steps', '30', '--warmup', '0', '--lr', '1e-2', '--workers', '1', '--json'];
+    const run = ['--data', data, '--net', 'nafnet-micro', '--width', '4', '--mask-window', '4', '--cls-blocks', '1', '--patch', '8', '--batch', '4', '--steps', '30', '--warmup', '0', '--lr', '1e-2', '--workers', '1', '--json'];
     const gpu = await runRegistered(registerPretrain, ['pretrain', '--out', join(dir, 'gpu'), '--backend', 'webgpu', ...run]);
     expect(gpu.code, gpu.stderr).toBe(0);
     expect(JSON.parse(gpu.stdout)).toMatchObject({ backend: 'webgpu', steps: 30, interrupted: false });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IMPORT_LAYOUT_NAMES, IMPORT_LAYOUTS, importCommand } from '../../src/pipeline/import-layouts.js';
-import { matchPairs } from '../../src/pipeline/import.js';
+import { matchPairs } from '../../src/pipeline/pairs.js';
 
 describe('import layouts', () => {
   it.each(IMPORT_LAYOUT_NAMES)('%s: import pairs its example by name', (name) => {

@@ -36,20 +36,25 @@ export function ended(child: ChildProcess): Promise<CliResult> {
 export const runCli = (args: string[]): Promise<CliResult> => ended(startCli(args));
 
 /**
- * Run one uirgen command in this process through its own registration (`register` from src/cli/<command>.ts),
- * with stdout and stderr captured; `args` start with the command's name.
+ * Run one uirgen command in this process through its own registration (`register` from src/cli/<command>.ts,
+ * or several), with stdout and stderr captured and the exit code it set; `args` start with the command's name.
  */
-export async function runRegistered(register: (program: Command) => void, args: string[]): Promise<CommandResult> {
+export async function runRegistered(
+  register: ((program: Command) => void) | ReadonlyArray<(program: Command) => void>,
+  args: readonly string[],
+): Promise<CommandResult> {
   const out: string[] = [];
   const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
+  const outSpy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
+  const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
   const program = new Command().exitOverride();
-  register(program);
+  for (const r of typeof register === 'function' ? [register] : register) r(program);
   try {
     await program.parseAsync(args, { from: 'user' });
   } finally {
-    vi.restoreAllMocks();
+    // Only these two: a test's own spies stay as it set them.
+    outSpy.mockRestore();
+    errSpy.mockRestore();
   }
   const code = Number(process.exitCode ?? 0);
   process.exitCode = undefined;

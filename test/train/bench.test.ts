@@ -86,7 +86,7 @@ describe('benchTrain', () => {
 
   it('refuses sizes the net cannot downsample and unknown nets', async () => {
     await expect(benchTrain({ net: 'reference', size: 15 })).rejects.toThrow(/size must be even/);
-    await expect(benchTrain({ net: 'maskdcpt-tiny', size: 20 })).rejects.toThrow(/multiple of 8/);
+    await expect(benchTrain({ net: 'maskdcpt-tiny', size: 20 })).rejects.toThrow(/multiple of 16/);
     await expect(benchTrain({ net: 'resnet' as 'reference' })).rejects.toThrow(/net must be one of/);
   });
 });

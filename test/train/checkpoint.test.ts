@@ -34,6 +34,12 @@ function allWeights(t: Trainer): Buffer {
   return Buffer.concat(t.net.params.names().map((n) => bytes(t.net.params.get(n))));
 }
 
+function emaWeights(t: Trainer): Buffer {
+  if (!t.ema) throw new Error('no EMA');
+  const ema = t.ema;
+  return Buffer.concat(ema.names().map((n) => bytes(ema.get(n))));
+}
+
 describe('checkpoint', () => {
   it('round-trips: same outputs and the same next training step', async () => {
     const a = createTrainer(config, hyper);
@@ -44,21 +50,27 @@ describe('checkpoint', () => {
 
     const model = JSON.parse(await readFile(join(ckpt, 'model.json'), 'utf8'));
     expect(model.weightsManifest[0].paths).toEqual(['weights-00000002.bin']);
-    expect(model.weightsManifest[0].weights.map((w: { name: string }) => w.name)).toContain('opt.m/enc.intro.w');
+    const stored = model.weightsManifest[0].weights.map((w: { name: string }) => w.name);
+    expect(stored).toContain('opt.m/intro.weight');
+    expect(stored).toContain('ema/intro.weight');
+    expect(stored).not.toContain('ema/dc.fc.weight'); // the EMA covers the restoration network only
     expect(model.uirgen.step).toBe(2);
     expect(model.uirgen.data).toEqual({ epoch: 0, index: 2 });
 
     const described = await readCheckpointInfo(ckpt);
+    if (described.kind !== 'pretrain') throw new Error('expected a pretrain checkpoint');
     expect(described.step).toBe(2);
     expect(described.config.classes).toEqual(['a', 'b']);
+    expect(described.ema).toEqual({ decay: DEFAULT_HYPER.emaDecay });
     const { trainer: b, info } = await loadTrainer(ckpt);
     expect(info.run).toEqual({ dataset: 'x', steps: 10 });
     expect(b.step).toBe(2);
     expect(b.optimizer.t).toBe(2);
     expect(allWeights(b)).toEqual(allWeights(a));
+    expect(emaWeights(b)).toEqual(emaWeights(a));
 
     const lq = tf.tensor4d(batch(3).lq, [2, 8, 8, 3]);
-    const masks = makeMasks(sampleMaskCells(2, 2, 2, 0.5, 'm'), 2, 8, 8, 2);
+    const masks = makeMasks(sampleMaskCells(2, 2, 2, 0.5, 'm'), 2, 8, 8, 4, 2);
     const oa = a.net.forward(lq, masks);
     const ob = b.net.forward(lq, masks);
     expect(bytes(ob.logits)).toEqual(bytes(oa.logits));
@@ -68,6 +80,7 @@ describe('checkpoint', () => {
     const mb = await b.trainStep(batch(3));
     expect(mb).toEqual(ma);
     expect(allWeights(b)).toEqual(allWeights(a));
+    expect(emaWeights(b)).toEqual(emaWeights(a));
     a.dispose();
     b.dispose();
   });
@@ -91,6 +104,8 @@ describe('checkpoint', () => {
     await expect(readCheckpoint(ckpt)).rejects.toThrow(/holds 12 bytes/);
     await writeFile(join(ckpt, 'model.json'), '{"format":"layers-model"}');
     await expect(readCheckpoint(ckpt)).rejects.toThrow(/is not a uirgen-maskdcpt-checkpoint/);
+    await writeFile(join(ckpt, 'model.json'), '{"format":"uirgen-maskdcpt-checkpoint","uirgen":{"version":1}}');
+    await expect(readCheckpoint(ckpt)).rejects.toThrow(/version 1 checkpoint; this uirgen reads version 2/);
     a.dispose();
   });
 });

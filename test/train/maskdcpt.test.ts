@@ -67,7 +67,7 @@ describe('trainStep', () => {
       const batch = syntheticBatch('d', i, 2, 8);
       expect(await b.trainStep(batch)).toEqual(await a.trainStep(batch));
     }
-    const w = (t: typeof a) => Buffer.from(t.net.params.get('cls.fc.w').dataSync().buffer);
+    const w = (t: typeof a) => Buffer.from(t.net.params.get('dc.fc.weight').dataSync().buffer);
     expect(w(a)).toEqual(w(b));
     // A different mask seed changes the step.
     const c = createTrainer(config(), hyper({ seed: 'other' }));
@@ -98,10 +98,39 @@ describe('trainStep', () => {
     t.dispose();
   });
 
-  it('the bench step runs the tiny default network', async () => {
-    const bench = createMaskDcptBenchStep({ batch: 1, patch: 8, classes: 3 });
+  it('dcpt --dcpt-l1: the clean image through the same network adds weight * L1(net(gt), gt)', async () => {
+    const plain = createTrainer(config({ method: 'dcpt' }), hyper());
+    const l1 = createTrainer(config({ method: 'dcpt' }), hyper({ dcptL1: 2 }));
+    const batch = syntheticBatch('d', 0, 2, 8);
+    const a = await plain.trainStep(batch);
+    const b = await l1.trainStep(batch);
+    expect(b.lossCls).toBeCloseTo(a.lossCls, 6);
+    expect(b.lossRec).toBeGreaterThan(0);
+    expect(b.loss).toBeCloseTo(b.lossRec + b.lossCls, 5);
+    [plain, l1].forEach((t) => t.dispose());
+  });
+
+  it('keeps the EMA of the restoration weights after each step, and uses the chosen classification loss', async () => {
+    const t = createTrainer(config(), hyper({ emaDecay: 0.5 }));
+    const before = t.net.params.get('intro.weight').dataSync().slice();
+    await t.trainStep(syntheticBatch('d', 0, 2, 8));
+    const after = t.net.params.get('intro.weight').dataSync();
+    const ema = t.ema?.get('intro.weight').dataSync() as Float32Array;
+    for (let i = 0; i < 5; i++) expect(ema[i]).toBeCloseTo(0.5 * before[i] + 0.5 * after[i], 6);
+    expect(t.ema?.names()).toEqual(t.net.restorationNames);
+    const off = createTrainer(config(), hyper({ emaDecay: 0 }));
+    expect(off.ema).toBeNull();
+    const ce = createTrainer(config(), hyper({ cls: { kind: 'ce', gamma: 2 } }));
+    const focal = createTrainer(config(), hyper());
+    const batch = syntheticBatch('d', 1, 2, 8);
+    expect((await ce.trainStep(batch)).lossCls).toBeGreaterThan((await focal.trainStep(batch)).lossCls);
+    [t, off, ce, focal].forEach((x) => x.dispose());
+  });
+
+  it('the bench step runs a preset network', async () => {
+    const bench = createMaskDcptBenchStep({ net: 'nafnet-micro', batch: 1, patch: 16, classes: 3 });
     expect(bench.images).toBe(1);
-    expect(bench.parameters).toBeGreaterThan(100_000);
+    expect(bench.parameters).toBeGreaterThan(10_000);
     const m = await bench.step();
     expect(Number.isFinite(m.loss)).toBe(true);
     bench.dispose();

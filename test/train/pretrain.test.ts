@@ -24,7 +24,7 @@ const settings = (over: Partial<RunSettings> = {}): RunSettings =>
     seed: 'resume',
     lr: 5e-3,
     warmup: 2,
-    net: { width: 4, encBlocks: [1, 1], middleBlocks: 1, decBlocks: [1, 1], clsBlocks: 1, clsExpand: 1 },
+    net: { width: 4, encBlocks: [1, 1], middleBlocks: 1, decBlocks: [1, 1], maskWindow: 4, clsBlocks: 1, clsExpand: 1 },
     ...over,
   });
 

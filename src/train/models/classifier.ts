@@ -1,48 +1,56 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { defineConv, defineLayerNorm, definePointwise, type Fwd, type ParamStore } from './layers.js';
+import { defineConv, defineLayerNorm, definePointwise, torchBound, type Fwd, type Init, type ParamStore } from './layers.js';
 
 /**
- * The degradation-classification decoder, after MILab-PKU/MaskDCPT `degrad_classify_arch.py`
- * (PromptIR_NoImg_DC, itself after ODISE's feature extractor): the encoder's multi-level features are
- * mixed in one at a time, shallow to deep, with softmax-normalised learnt weights; at each level a stage of
- * detectron2 BottleneckBlocks (1x1 -> 3x3 -> 1x1, LayerNorm after each conv, ReLU, residual) and a
- * downsample (1x1 conv to the next level's channels, 2x2 max pool, ReLU); a last bottleneck stage on the
- * deepest level, global average pool, linear layer to the class logits.
+ * The degradation-classification decoder `PromptIR_NoImg_DC` of MILab-PKU/MaskDCPT and /dcpt
+ * (basicsr/archs/degrad_classify_arch.py, itself after ODISE's feature extractor). Its input is the list
+ * of hooked restoration-network features, full resolution first; per level l:
  *
- * Departure: the released code also downsamples after the deepest level; here the deepest level goes
- * straight to the last stage, which keeps tiny patches (deepest map 1x1 or 2x2) usable.
+ *     x = bottleneck_layers[l](x + softmax(mixing_weights)[l] * features[l])     (x = 0 before level 0)
+ *     x = downsample_layers[l](x)        1x1 conv (no bias) to the next level's channels, 2x2 max pool, ReLU
+ *
+ * (the last level too: its downsample keeps the channels), then `last_stage`, a global average pool and
+ * `fc`. A bottleneck layer is `num_res_blocks` detectron2 BottleneckBlocks with equal in/out channels:
+ * 1x1 -> 3x3 -> 1x1 convs without bias, each followed by a channels-first LayerNorm (eps 1e-6), ReLU after
+ * the first two and after the residual sum; bottleneck width int(2 * channels); convs MSRA-filled
+ * (kaiming normal, fan_out), the rest PyTorch's defaults. Parameter names are that module's state_dict,
+ * under `dc.`.
  */
 
-const LN_EPS = 1e-6; // detectron2 / ConvNeXt channels-first LayerNorm
+export const CLS_LN_EPS = 1e-6;
+export const CLS_PREFIX = 'dc.';
 
-/** MSRA fill (detectron2 c2_msra_fill): kaiming normal, fan_out, ReLU gain. */
-function msra(k: number, cout: number): { kind: 'normal'; std: number } {
+/** detectron2's c2_msra_fill: kaiming normal, mode fan_out, ReLU gain (bias-free convs here). */
+function msra(k: number, cout: number): Init {
   return { kind: 'normal', std: Math.sqrt(2 / (k * k * cout)) };
 }
 
 function defineConvNorm(ps: ParamStore, name: string, cin: number, cout: number, k: number): Fwd {
-  const conv = k === 1 ? definePointwise(ps, `${name}.conv`, cin, cout, false, msra(1, cout)) : defineConv(ps, `${name}.conv`, cin, cout, k, { bias: false, init: msra(k, cout) });
-  const norm = defineLayerNorm(ps, `${name}.norm`, cout, LN_EPS);
+  const conv =
+    k === 1
+      ? definePointwise(ps, name, cin, cout, false, msra(1, cout))
+      : defineConv(ps, name, cin, cout, k, { bias: false, init: msra(k, cout) });
+  const norm = defineLayerNorm(ps, `${name}.norm`, cout, CLS_LN_EPS);
   return (x) => norm(conv(x));
 }
 
-/** Bottleneck block with equal in/out channels (no projection shortcut, as the classifier uses it). */
 function defineBottleneck(ps: ParamStore, name: string, c: number, inner: number): Fwd {
-  const c1 = defineConvNorm(ps, `${name}.c1`, c, inner, 1);
-  const c2 = defineConvNorm(ps, `${name}.c2`, inner, inner, 3);
-  const c3 = defineConvNorm(ps, `${name}.c3`, inner, c, 1);
+  const c1 = defineConvNorm(ps, `${name}.conv1`, c, inner, 1);
+  const c2 = defineConvNorm(ps, `${name}.conv2`, inner, inner, 3);
+  const c3 = defineConvNorm(ps, `${name}.conv3`, inner, c, 1);
   return (x) => tf.relu(tf.add(c3(tf.relu(c2(tf.relu(c1(x))))), x)) as tf.Tensor4D;
 }
 
+/** ResNet.make_stage: an nn.Sequential of blocks named `${name}.{k}`. */
 function defineStage(ps: ParamStore, name: string, c: number, inner: number, count: number): Fwd {
-  const blocks = Array.from({ length: count }, (_, i) => defineBottleneck(ps, `${name}.${i}`, c, inner));
+  const blocks = Array.from({ length: count }, (_, k) => defineBottleneck(ps, `${name}.${k}`, c, inner));
   return (x) => blocks.reduce((acc, b) => b(acc), x);
 }
 
 export interface ClassifierOptions {
-  /** Channels of each feature level, shallow first (each level half the resolution of the previous). */
+  /** feature_dims: channels of each feature level, full resolution first (each level half the previous side). */
   dims: readonly number[];
-  /** Bottleneck blocks per stage (num_res_blocks; the released configs use 2). */
+  /** num_res_blocks (2 in the released code). */
   blocks: number;
   /** Bottleneck width as a multiple of the level's channels (2 in the released code). */
   expand: number;
@@ -54,28 +62,27 @@ export type Classifier = (features: tf.Tensor4D[]) => tf.Tensor2D;
 
 export function defineClassifier(ps: ParamStore, opt: ClassifierOptions): Classifier {
   const levels = opt.dims.length;
-  const mixing = ps.add('cls.mix', [levels], { kind: 'ones' });
-  const stages: Fwd[] = [];
-  const downs: Fwd[] = [];
-  opt.dims.forEach((d, l) => {
-    stages.push(defineStage(ps, `cls.stage${l}`, d, Math.max(1, Math.round(d * opt.expand)), opt.blocks));
-    if (l < levels - 1) {
-      const proj = definePointwise(ps, `cls.down${l}`, d, opt.dims[l + 1], false);
-      downs.push((x) => tf.relu(tf.maxPool(proj(x), 2, 2, 'valid')) as tf.Tensor4D);
-    }
+  const inner = (d: number): number => Math.max(1, Math.floor(d * opt.expand));
+  // In the state_dict's order: the module's own parameter (mixing_weights), then bottleneck_layers,
+  // downsample_layers, last_stage, fc.
+  const mixing = ps.add(`${CLS_PREFIX}mixing_weights`, [levels], { kind: 'ones' });
+  const stages = opt.dims.map((d, l) => defineStage(ps, `${CLS_PREFIX}bottleneck_layers.${l}`, d, inner(d), opt.blocks));
+  const downs = opt.dims.map((d, l): Fwd => {
+    const proj = definePointwise(ps, `${CLS_PREFIX}downsample_layers.${l}.0`, d, opt.dims[Math.min(l + 1, levels - 1)], false);
+    return (x) => tf.relu(tf.maxPool(proj(x), 2, 2, 'valid')) as tf.Tensor4D;
   });
   const last = opt.dims[levels - 1];
-  const lastStage = defineStage(ps, 'cls.last', last, Math.max(1, Math.round(last * opt.expand)), opt.blocks);
-  const fcW = ps.add('cls.fc.w', [last, opt.classes], { kind: 'normal', std: 0.01 }, true);
-  const fcB = ps.add('cls.fc.b', [opt.classes], { kind: 'zeros' });
+  const lastStage = defineStage(ps, `${CLS_PREFIX}last_stage`, last, inner(last), opt.blocks);
+  // nn.Linear's default init: weight and bias U(-1/sqrt(in), 1/sqrt(in))
+  const fcW = ps.add(`${CLS_PREFIX}fc.weight`, [last, opt.classes], torchBound(last), true, 'linear');
+  const fcB = ps.add(`${CLS_PREFIX}fc.bias`, [opt.classes], torchBound(last));
   return (features) => {
     if (features.length !== levels) throw new Error(`classifier expects ${levels} feature levels, got ${features.length}`);
     const w = tf.softmax(mixing);
     let x: tf.Tensor4D | null = null;
     for (let l = 0; l < levels; l++) {
       const mixed = tf.mul(features[l], tf.slice(w, [l], [1])) as tf.Tensor4D;
-      x = stages[l](x ? (tf.add(x, mixed) as tf.Tensor4D) : mixed);
-      if (l < levels - 1) x = downs[l](x);
+      x = downs[l](stages[l](x ? (tf.add(x, mixed) as tf.Tensor4D) : mixed));
     }
     const pooled = tf.mean(lastStage(x as tf.Tensor4D), [1, 2]) as tf.Tensor2D;
     return tf.add(tf.matMul(pooled, fcW as tf.Tensor2D), fcB) as tf.Tensor2D;

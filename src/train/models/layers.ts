@@ -3,10 +3,15 @@ import { createRng, type Rng } from '../../core/random.js';
 import { hasKernel, LAYER_NORM, LAYER_NORM_GRAD, SIMPLE_GATE, SIMPLE_GATE_GRAD } from '../kernels/fused.js';
 
 /**
- * Building blocks shared by the pre-training networks: a parameter store with stable names
- * (checkpoints are plain name -> tensor maps) and the handful of NHWC ops the NAFNet encoder,
- * its decoder and the ResNet-style classifier need, written with plain tf ops so that every
- * gradient exists on every backend (tfjs has no DepthToSpace gradient, so pixel shuffle is reshape + transpose).
+ * Building blocks shared by the networks: a parameter store with stable names (checkpoints are plain
+ * name -> tensor maps) and the handful of NHWC ops NAFNet and the ResNet-style classifier need, written
+ * with plain tf ops so that every gradient exists on every backend (tfjs has no DepthToSpace gradient, so
+ * pixel shuffle is reshape + transpose).
+ *
+ * Names are PyTorch's: a parameter is called what the released module's state_dict calls it
+ * (`encoders.0.blocks.0.conv1.weight`), and its spec records how the uirgen tensor (NHWC filters, dense
+ * 1x1 weights) maps onto PyTorch's layout, so exporting and importing weights is a per-tensor transpose
+ * with no name table (see torch/layout.ts).
  */
 
 export type Init =
@@ -17,32 +22,61 @@ export type Init =
   | { kind: 'uniform'; bound: number }
   | { kind: 'normal'; std: number };
 
+/**
+ * How a uirgen tensor is laid out against PyTorch's (uirgen shape -> PyTorch shape):
+ * - conv: [k, k, in, out] -> [out, in, k, k]
+ * - depthwise: [k, k, c, 1] -> [c, 1, k, k]
+ * - pointwise: [in, out] -> [out, in, 1, 1]
+ * - pointwise-shuffle: as pointwise, feeding a 2x pixel shuffle: uirgen orders the output channels
+ *   (i * 2 + j) * c + k, PyTorch's PixelShuffle k * 4 + i * 2 + j
+ * - linear: [in, out] -> [out, in]
+ * - vector: [c] -> [c] (norm weights and biases, conv biases, mixing weights)
+ * - channel: [c] -> [1, c, 1, 1] (NAFNet's beta and gamma)
+ */
+export type TorchLayout = 'conv' | 'depthwise' | 'pointwise' | 'pointwise-shuffle' | 'linear' | 'vector' | 'channel';
+
 export interface ParamSpec {
   shape: number[];
   init: Init;
   /** AdamW's decoupled weight decay applies to this parameter (conv / dense kernels, not biases or norms). */
   decay: boolean;
+  layout: TorchLayout;
 }
 
 /**
  * Named trainable parameters. Names are stable paths (`enc.0.block.0.conv1.w`); the tf.Variable names are
  * left to tfjs (unique per process) so that several models can live side by side in tests.
  */
+/**
+ * How a store fills new parameters: `init` draws them from their Init (training from scratch); `zeros`
+ * allocates them zeroed (weights about to be loaded: no 68-million-value draw for nafnet-64); `specs`
+ * allocates nothing and records names and specs only (the forward functions of such a store must not be
+ * called).
+ */
+export type StoreMode = 'init' | 'zeros' | 'specs';
+
 export class ParamStore {
   private readonly vars = new Map<string, tf.Variable>();
   private readonly specs = new Map<string, ParamSpec>();
 
-  constructor(private readonly seed: string) {}
+  constructor(
+    private readonly seed: string,
+    readonly mode: StoreMode = 'init',
+  ) {}
 
   /** Create a parameter; its initial values come from a stream derived from (store seed, name) only. */
-  add(name: string, shape: number[], init: Init, decay = false): tf.Variable {
-    if (this.vars.has(name)) throw new Error(`parameter ${name} defined twice`);
+  add(name: string, shape: number[], init: Init, decay = false, layout: TorchLayout = 'vector'): tf.Variable {
+    if (this.specs.has(name)) throw new Error(`parameter ${name} defined twice`);
+    if (layout === 'vector' && shape.length !== 1) throw new Error(`parameter ${name}: a vector layout needs a 1-D shape, got [${shape}]`);
+    this.specs.set(name, { shape: [...shape], init, decay, layout });
+    if (this.mode === 'specs') return undefined as unknown as tf.Variable;
     const size = shape.reduce((a, b) => a * b, 1);
-    const values = fillInit(new Float32Array(size), init, createRng(`${this.seed}/${name}`));
     // tf.variable copies its initial value; inside tidy the temporary tensor is released at once
-    const v = tf.tidy(() => tf.variable(tf.tensor(values, shape, 'float32'), true, undefined, 'float32'));
+    const v = tf.tidy(() => {
+      const initial = this.mode === 'zeros' ? tf.zeros(shape, 'float32') : tf.tensor(fillInit(new Float32Array(size), init, createRng(`${this.seed}/${name}`)), shape, 'float32');
+      return tf.variable(initial, true, undefined, 'float32');
+    });
     this.vars.set(name, v);
-    this.specs.set(name, { shape: [...shape], init, decay });
     return v;
   }
 
@@ -60,7 +94,7 @@ export class ParamStore {
 
   /** Names in creation order (the order checkpoints list them). */
   names(): string[] {
-    return [...this.vars.keys()];
+    return [...this.specs.keys()];
   }
 
   entries(): Array<[string, tf.Variable]> {
@@ -69,14 +103,20 @@ export class ParamStore {
 
   count(): number {
     let n = 0;
-    for (const v of this.vars.values()) n += v.size;
+    for (const s of this.specs.values()) n += s.shape.reduce((a, b) => a * b, 1);
     return n;
   }
 
-  /** Overwrite every parameter from a name -> tensor map (shapes must match; nothing may be missing). */
-  assign(values: ReadonlyMap<string, tf.Tensor> | Record<string, tf.Tensor>): void {
+  /**
+   * Overwrite parameters from a name -> tensor map (shapes must match). `only` limits it to those names
+   * (initialising part of a network, such as the restoration net inside the pre-training one); otherwise
+   * every parameter must be in the map.
+   */
+  assign(values: ReadonlyMap<string, tf.Tensor> | Record<string, tf.Tensor>, only?: readonly string[]): void {
     const get = (k: string): tf.Tensor | undefined => (values instanceof Map ? values.get(k) : (values as Record<string, tf.Tensor>)[k]);
+    const wanted = only ? new Set(only) : null;
     for (const [name, v] of this.vars) {
+      if (wanted && !wanted.has(name)) continue;
       const t = get(name);
       if (!t) throw new Error(`checkpoint has no tensor for parameter ${name}`);
       if (!sameShape(t.shape, v.shape)) {
@@ -128,9 +168,17 @@ export type Fwd = (x: tf.Tensor4D) => tf.Tensor4D;
  * 1x1 convolution. The weight is stored [cin, cout] (a dense layer's shape) and viewed as a 1x1 filter: conv2d
  * runs on XNNPACK under wasm, where it is several times faster than the equivalent batched matMul.
  */
-export function definePointwise(ps: ParamStore, name: string, cin: number, cout: number, bias = true, init?: Init): Fwd {
-  const w = ps.add(`${name}.w`, [cin, cout], init ?? torchBound(cin), true);
-  const b = bias ? ps.add(`${name}.b`, [cout], torchBound(cin)) : null;
+export function definePointwise(
+  ps: ParamStore,
+  name: string,
+  cin: number,
+  cout: number,
+  bias = true,
+  init?: Init,
+  layout: 'pointwise' | 'pointwise-shuffle' = 'pointwise',
+): Fwd {
+  const w = ps.add(`${name}.weight`, [cin, cout], init ?? torchBound(cin), true, layout);
+  const b = bias ? ps.add(`${name}.bias`, [cout], torchBound(cin)) : null;
   return (x) => {
     const y = tf.conv2d(x, tf.reshape(w, [1, 1, cin, cout]) as tf.Tensor4D, 1, 'valid');
     return b ? tf.add(y, b) : y;
@@ -148,8 +196,8 @@ export interface ConvOptions {
 export function defineConv(ps: ParamStore, name: string, cin: number, cout: number, k: number, opt: ConvOptions = {}): Fwd {
   const stride = opt.stride ?? 1;
   const pad = opt.pad ?? 'same';
-  const w = ps.add(`${name}.w`, [k, k, cin, cout], opt.init ?? torchBound(cin * k * k), true);
-  const b = opt.bias === false ? null : ps.add(`${name}.b`, [cout], torchBound(cin * k * k));
+  const w = ps.add(`${name}.weight`, [k, k, cin, cout], opt.init ?? torchBound(cin * k * k), true, 'conv');
+  const b = opt.bias === false ? null : ps.add(`${name}.bias`, [cout], torchBound(cin * k * k));
   return (x) => {
     const y = tf.conv2d(x, w as tf.Tensor4D, stride, pad);
     return b ? tf.add(y, b) : y;
@@ -158,8 +206,8 @@ export function defineConv(ps: ParamStore, name: string, cin: number, cout: numb
 
 /** Depthwise k x k convolution (groups = channels), 'same' padding. */
 export function defineDepthwise(ps: ParamStore, name: string, c: number, k: number): Fwd {
-  const w = ps.add(`${name}.w`, [k, k, c, 1], torchBound(k * k), true);
-  const b = ps.add(`${name}.b`, [c], torchBound(k * k));
+  const w = ps.add(`${name}.weight`, [k, k, c, 1], torchBound(k * k), true, 'depthwise');
+  const b = ps.add(`${name}.bias`, [c], torchBound(k * k));
   return (x) => tf.add(tf.depthwiseConv2d(x, w as tf.Tensor4D, 1, 'same'), b);
 }
 
@@ -170,8 +218,8 @@ export function defineDepthwise(ps: ParamStore, name: string, c: number, k: numb
  * caller does by multiplying with the mask.
  */
 export function defineLayerNorm(ps: ParamStore, name: string, c: number, eps: number): Fwd {
-  const g = ps.add(`${name}.g`, [c], { kind: 'ones' });
-  const b = ps.add(`${name}.b`, [c], { kind: 'zeros' });
+  const g = ps.add(`${name}.weight`, [c], { kind: 'ones' });
+  const b = ps.add(`${name}.bias`, [c], { kind: 'zeros' });
   const fused = fusedLayerNorm(eps);
   return (x) => {
     if (hasKernel(LAYER_NORM)) return fused(x, g, b);

@@ -2,28 +2,25 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '../../core/random.js';
 import { defineClassifier, type Classifier } from './classifier.js';
 import { ParamStore } from './layers.js';
-import { defineDecoder, defineEncoder, type Decoder, type Encoder } from './nafnet.js';
+import { defineNafnet, nafnetFactor, validateNafnetConfig, type NafnetConfig, type NafnetForward } from './nafnet.js';
 
 /**
- * The MaskDCPT pre-training network (Hu et al. 2025): a NAFNet encoder fed the masked LQ image, a
- * classification decoder over its multi-level features and a NAFNet reconstruction decoder predicting
- * the clean image. `method: 'dcpt'` is the earlier DCPT (Hu et al. 2024): no mask, no reconstruction.
+ * The MaskDCPT pre-training network (Hu et al. 2025; MILab-PKU/MaskDCPT): the restoration network itself,
+ * a NAFNet U-Net of masked NAF blocks fed the masked LQ image, is the "encoder"; its ending conv is the
+ * reconstruction head, and the classification decoder PromptIR_NoImg_DC reads the decoder stages' outputs
+ * (the features the DCPT trainer hooks). `method: 'dcpt'` is the earlier DCPT (Hu et al. 2024): no mask,
+ * classification, and optionally the L1 path that restores the clean image from itself.
  */
 
 export type Method = 'maskdcpt' | 'dcpt';
 
-export interface NetConfig {
+export interface NetConfig extends NafnetConfig {
   method: Method;
-  /** Channels after the intro conv; doubled at every downsampling. */
-  width: number;
-  /** NAF blocks per encoder stage; its length is the number of 2x downsamplings. */
-  encBlocks: number[];
-  middleBlocks: number;
-  /** NAF blocks per decoder stage, deepest first; same length as encBlocks. */
-  decBlocks: number[];
-  /** Bottleneck blocks per classifier stage. */
+  /** Side of the square mask patches in pixels (the configs' window_size: 16), whatever the depth. */
+  maskWindow: number;
+  /** Bottleneck blocks per classifier stage (num_res_blocks: 2). */
   clsBlocks: number;
-  /** Classifier bottleneck width / level channels. */
+  /** Classifier bottleneck width / level channels (2 in the released code). */
   clsExpand: number;
   /** Degradation type ids, label = index. */
   classes: string[];
@@ -31,21 +28,10 @@ export interface NetConfig {
   initSeed: string;
 }
 
-/**
- * The tiny default: width 16, one NAF block per stage, three downsamplings, one bottleneck block per
- * classifier stage at expansion 1. (The released classifier expands bottlenecks 2x; at this size that
- * makes the auxiliary head cost more than the encoder it trains: 2.3 s vs 1.4 s per 16x64x64 step on wasm.)
- */
-export const TINY_DEFAULTS = {
-  width: 16,
-  encBlocks: [1, 1, 1],
-  middleBlocks: 1,
-  decBlocks: [1, 1, 1],
-  clsBlocks: 1,
-  clsExpand: 1,
-} as const;
+/** The released classifier settings and mask window (PromptIR_NoImg_DC defaults; window_size 16). */
+export const MASKDCPT_DEFAULTS = { maskWindow: 16, clsBlocks: 2, clsExpand: 2 } as const;
 
-function positiveInt(name: string, v: unknown, min: number, max: number): void {
+function checkInt(name: string, v: unknown, min: number, max: number): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
     throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${String(v)}`);
   }
@@ -53,17 +39,13 @@ function positiveInt(name: string, v: unknown, min: number, max: number): void {
 
 export function validateConfig(c: NetConfig): NetConfig {
   if (c.method !== 'maskdcpt' && c.method !== 'dcpt') throw new RangeError(`method must be maskdcpt or dcpt, got ${String(c.method)}`);
-  positiveInt('width', c.width, 1, 1024);
-  if (!Array.isArray(c.encBlocks) || c.encBlocks.length < 1 || c.encBlocks.length > 6) {
-    throw new RangeError(`encBlocks must list 1..6 stages, got ${JSON.stringify(c.encBlocks)}`);
+  validateNafnetConfig(c);
+  checkInt('maskWindow', c.maskWindow, 1, 1024);
+  const factor = nafnetFactor(c);
+  if (c.maskWindow % factor !== 0) {
+    throw new RangeError(`maskWindow must be a multiple of ${factor} (the network downsamples ${c.encBlocks.length} times), got ${c.maskWindow}`);
   }
-  c.encBlocks.forEach((n, i) => positiveInt(`encBlocks[${i}]`, n, 0, 64));
-  positiveInt('middleBlocks', c.middleBlocks, 0, 64);
-  if (!Array.isArray(c.decBlocks) || c.decBlocks.length !== c.encBlocks.length) {
-    throw new RangeError(`decBlocks must have ${c.encBlocks.length} stages (one per encoder stage), got ${JSON.stringify(c.decBlocks)}`);
-  }
-  c.decBlocks.forEach((n, i) => positiveInt(`decBlocks[${i}]`, n, 0, 64));
-  positiveInt('clsBlocks', c.clsBlocks, 1, 16);
+  checkInt('clsBlocks', c.clsBlocks, 1, 16);
   if (typeof c.clsExpand !== 'number' || !(c.clsExpand > 0 && c.clsExpand <= 8)) {
     throw new RangeError(`clsExpand must be in (0, 8], got ${String(c.clsExpand)}`);
   }
@@ -74,49 +56,77 @@ export function validateConfig(c: NetConfig): NetConfig {
   return c;
 }
 
-/** The total downsampling factor of the encoder: also the masking patch size and the patch-size quantum. */
-export function downFactor(c: Pick<NetConfig, 'encBlocks'>): number {
-  return 2 ** c.encBlocks.length;
+/**
+ * What input sides must be multiples of: the network's downsampling, and with masking also the mask
+ * window (a multiple of it).
+ */
+export function patchQuantum(c: Pick<NetConfig, 'encBlocks' | 'maskWindow'>, masked: boolean): number {
+  return masked ? c.maskWindow : nafnetFactor(c);
+}
+
+/** The classifier's feature_dims: the decoder stages' channels, full resolution first. */
+export function featureDims(c: Pick<NafnetConfig, 'width' | 'encBlocks'>): number[] {
+  return c.encBlocks.map((_, l) => c.width * 2 ** l);
 }
 
 export interface NetOutput {
   logits: tf.Tensor2D;
-  /** Predicted clean image [n, h, w, 3] (maskdcpt only). */
+  /** Predicted clean image [n, h, w, 3], when asked for. */
   restored: tf.Tensor4D | null;
 }
 
 export interface MaskDcptNet {
   readonly config: NetConfig;
   readonly params: ParamStore;
-  /** `masks` from makeMasks (maskdcpt) or null (dcpt, or evaluation without masking). */
-  forward(lq: tf.Tensor4D, masks: tf.Tensor4D[] | null): NetOutput;
+  /** Names of the restoration network's parameters (NAFNetBaseline's state_dict); the rest are the classifier's. */
+  readonly restorationNames: string[];
+  /**
+   * `masks` from makeMasks (maskdcpt) or null (dcpt, or without masking). `restore` runs the reconstruction
+   * head (default: maskdcpt yes, dcpt no).
+   */
+  forward(lq: tf.Tensor4D, masks: tf.Tensor4D[] | null, opts?: { restore?: boolean }): NetOutput;
+  /** The restoration network alone: restored image of `x`, unmasked (DCPT's L1 path feeds it the clean image). */
+  restore(x: tf.Tensor4D): tf.Tensor4D;
+  /** The classifier's input: the decoder stages' outputs, full resolution first (for analysis and tests). */
+  featureLevels(lq: tf.Tensor4D, masks: tf.Tensor4D[] | null): tf.Tensor4D[];
   dispose(): void;
 }
 
 export function buildNet(config: NetConfig): MaskDcptNet {
   validateConfig(config);
   const params = new ParamStore(config.initSeed);
-  const encoder: Encoder = defineEncoder(params, config.width, config.encBlocks, config.middleBlocks);
-  const dims = [...config.encBlocks.map((_, i) => config.width * 2 ** i), config.width * 2 ** config.encBlocks.length];
+  const nafnet: NafnetForward = defineNafnet(params, config);
+  const restorationNames = params.names();
   const classifier: Classifier = defineClassifier(params, {
-    dims,
+    dims: featureDims(config),
     blocks: config.clsBlocks,
     expand: config.clsExpand,
     classes: config.classes.length,
   });
-  const decoder: Decoder | null = config.method === 'maskdcpt' ? defineDecoder(params, config.width, config.decBlocks, true) : null;
-  const factor = downFactor(config);
+  const factor = nafnetFactor(config);
+  const check = (x: tf.Tensor4D): void => {
+    const [, h, w, c] = x.shape;
+    if (c !== 3 || h % factor !== 0 || w % factor !== 0) {
+      throw new RangeError(`input must be [n, h, w, 3] with h and w multiples of ${factor}, got [${x.shape}]`);
+    }
+  };
   return {
     config,
     params,
-    forward(lq, masks) {
-      const [, h, w, c] = lq.shape;
-      if (c !== 3 || h % factor !== 0 || w % factor !== 0) {
-        throw new RangeError(`input must be [n, h, w, 3] with h and w multiples of ${factor}, got [${lq.shape}]`);
-      }
-      const enc = encoder(lq, masks);
-      const logits = classifier([...enc.skips, enc.deepest]);
-      return { logits, restored: decoder ? decoder(enc, masks) : null };
+    restorationNames,
+    forward(lq, masks, opts = {}) {
+      check(lq);
+      const restore = opts.restore ?? config.method === 'maskdcpt';
+      const out = nafnet(lq, masks, { restore });
+      return { logits: classifier(out.levels), restored: out.restored };
+    },
+    restore(x) {
+      check(x);
+      return nafnet(x, null).restored as tf.Tensor4D;
+    },
+    featureLevels(lq, masks) {
+      check(lq);
+      return nafnet(lq, masks, { restore: false }).levels;
     },
     dispose() {
       params.dispose();
@@ -124,14 +134,21 @@ export function buildNet(config: NetConfig): MaskDcptNet {
   };
 }
 
+/** Python's round(): halves go to the even neighbour (the released mask keeps round(cells * (1 - ratio))). */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 /**
- * SparK / MaskDCPT patch masking: per image, exactly max(1, round(cells * (1 - ratio))) of the (h/f) x (w/f) cells are
- * kept, the kept set a seeded random choice. Returns 0/1 per cell, image-major, row-major.
+ * SparK / MaskDCPT patch masking: per image, round(cells * (1 - ratio)) of the (h/window) x (w/window) cells are
+ * kept (at least one), the kept set a seeded random choice. Returns 0/1 per cell, image-major, row-major.
  */
 export function sampleMaskCells(batch: number, cellsH: number, cellsW: number, ratio: number, seed: string): Uint8Array {
   if (!(ratio >= 0 && ratio < 1)) throw new RangeError(`mask ratio must be in [0, 1), got ${ratio}`);
   const cells = cellsH * cellsW;
-  const keep = Math.max(1, Math.round(cells * (1 - ratio)));
+  // The released code can keep none (round(0.5) = 0 for one cell); an all-masked image teaches nothing.
+  const keep = Math.max(1, roundHalfEven(cells * (1 - ratio)));
   const out = new Uint8Array(batch * cells);
   const rng = createRng(seed);
   const order = new Int32Array(cells);
@@ -150,22 +167,19 @@ export function sampleMaskCells(batch: number, cellsH: number, cellsW: number, r
 }
 
 /**
- * The mask at every encoder resolution, full resolution first: masks[i] is [n, h/2^i, w/2^i, 1]
- * (levels + 1 maps for `levels` downsamplings); the deepest is one value per cell.
+ * The mask at every network resolution, full resolution first: masks[i] is [n, h/2^i, w/2^i, 1] for
+ * i = 0..levels, each cell of `window` pixels repeated over its window/2^i square (window a multiple of 2^levels).
  */
-export function makeMasks(cells: Uint8Array, batch: number, h: number, w: number, levels: number): tf.Tensor4D[] {
-  const f = 2 ** levels;
-  const ch = h / f;
-  const cw = w / f;
+export function makeMasks(cells: Uint8Array, batch: number, h: number, w: number, window: number, levels: number): tf.Tensor4D[] {
+  const ch = h / window;
+  const cw = w / window;
   if (!Number.isInteger(ch) || !Number.isInteger(cw) || cells.length !== batch * ch * cw) {
-    throw new RangeError(`mask cells (${cells.length}) do not match ${batch} images of ${h}x${w} in ${f}x${f} patches`);
+    throw new RangeError(`mask cells (${cells.length}) do not match ${batch} images of ${h}x${w} in ${window}x${window} patches`);
   }
+  if (window % 2 ** levels !== 0) throw new RangeError(`mask window ${window} is not a multiple of 2^${levels}`);
   return tf.tidy(() => {
-    const deepest = tf.tensor4d(Float32Array.from(cells), [batch, ch, cw, 1]);
-    const out: tf.Tensor4D[] = [];
+    const grid = tf.tensor4d(Float32Array.from(cells), [batch, ch, cw, 1]);
     // Nearest-neighbour upscaling by an integer factor repeats every cell exactly (src = floor(dst / rep)).
-    for (let l = 0; l < levels; l++) out.push(tf.image.resizeNearestNeighbor(deepest, [h / 2 ** l, w / 2 ** l]));
-    out.push(deepest);
-    return out;
+    return Array.from({ length: levels + 1 }, (_, l) => tf.image.resizeNearestNeighbor(grid, [h / 2 ** l, w / 2 ** l]));
   });
 }

@@ -35,7 +35,7 @@ describe('MaskDCPT learning', () => {
       patch: 8,
       seed: 'learn',
       lr: 1e-3,
-      net: { width: 8, encBlocks: [1, 1], middleBlocks: 1, decBlocks: [1, 1], clsBlocks: 1, clsExpand: 2 },
+      net: { width: 8, encBlocks: [1, 1], middleBlocks: 1, decBlocks: [1, 1], maskWindow: 4, clsBlocks: 1, clsExpand: 2 },
     });
     await pretrain({
       out,
@@ -56,7 +56,7 @@ describe('MaskDCPT learning', () => {
     let total = 0;
     for (let i = 0; i < 8; i++) {
       const b = syntheticBatch('held-out', i, 8, 8);
-      const masks = makeMasks(sampleMaskCells(8, 2, 2, 0.5, `eval${i}`), 8, 8, 8, 2);
+      const masks = makeMasks(sampleMaskCells(8, 2, 2, 0.5, `eval${i}`), 8, 8, 8, 4, 2);
       const lq = tf.tensor4d(b.lq, [8, 8, 8, 3]);
       const { logits, restored } = trainer.net.forward(lq, masks);
       const pred = tf.argMax(logits, 1).dataSync();

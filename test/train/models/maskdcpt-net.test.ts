@@ -37,7 +37,7 @@ describe('sampleMaskCells', () => {
 describe('makeMasks', () => {
   it('repeats every cell over its 2^k x 2^k block at each level', () => {
     const cells = Uint8Array.from([1, 0, 0, 1, 0, 1, 1, 0]); // 2 images of 2x2 cells
-    const masks = makeMasks(cells, 2, 8, 8, 2);
+    const masks = makeMasks(cells, 2, 8, 8, 4, 2);
     expect(masks.map((m) => m.shape)).toEqual([
       [2, 8, 8, 1],
       [2, 4, 4, 1],
@@ -81,24 +81,26 @@ describe('buildNet', () => {
     const b = buildNet(tiny());
     const c = buildNet(tiny({ initSeed: 'other' }));
     expect(a.params.names()).toEqual(b.params.names());
-    expect(a.params.names()).toContain('enc.stage0.0.conv1.w');
-    expect(a.params.names()).toContain('dec.ending.w');
-    expect(a.params.names()).toContain('cls.fc.w');
-    const w = (n: typeof a) => Buffer.from(n.params.get('enc.intro.w').dataSync().buffer);
+    expect(a.params.names()).toContain('encoders.0.blocks.0.conv1.weight');
+    expect(a.params.names()).toContain('ending.weight');
+    expect(a.params.names()).toContain('dc.fc.weight');
+    expect(a.restorationNames.every((n) => !n.startsWith('dc.'))).toBe(true);
+    expect(a.params.names().filter((n) => !n.startsWith('dc.'))).toEqual(a.restorationNames);
+    const w = (n: typeof a) => Buffer.from(n.params.get('intro.weight').dataSync().buffer);
     expect(w(a)).toEqual(w(b));
     expect(w(a)).not.toEqual(w(c));
     [a, b, c].forEach((n) => n.dispose());
   });
 
-  it('gives logits per class and a restored image; dcpt has no decoder', () => {
+  it('gives logits per class and a restored image; dcpt the same network without the reconstruction by default', () => {
     const net = buildNet(tiny());
     const lq = tf.tensor4d(randomImages(2, 8, 1), [2, 8, 8, 3]);
-    const out = net.forward(lq, makeMasks(sampleMaskCells(2, 2, 2, 0.5, 'm'), 2, 8, 8, 2));
+    const out = net.forward(lq, makeMasks(sampleMaskCells(2, 2, 2, 0.5, 'm'), 2, 8, 8, 4, 2));
     expect(out.logits.shape).toEqual([2, 3]);
     expect(out.restored?.shape).toEqual([2, 8, 8, 3]);
     const dcpt = buildNet(tiny({ method: 'dcpt' }));
     expect(dcpt.forward(lq, null).restored).toBeNull();
-    expect(dcpt.params.names().some((n) => n.startsWith('dec.'))).toBe(false);
+    expect(dcpt.params.names()).toEqual(net.params.names());
     expect(() => net.forward(tf.zeros([1, 6, 6, 3]) as tf.Tensor4D, null)).toThrow(/multiples of 4/);
     net.dispose();
     dcpt.dispose();
@@ -109,7 +111,7 @@ describe('buildNet', () => {
     // Make every residual scale non-zero so that all branches contribute.
     for (const name of net.params.names()) if (/\.(beta|gamma)$/.test(name)) net.params.get(name).assign(tf.fill(net.params.get(name).shape, 0.5));
     const cells = sampleMaskCells(2, 2, 2, 0.5, 'leak');
-    const masks = makeMasks(cells, 2, 8, 8, 2);
+    const masks = makeMasks(cells, 2, 8, 8, 4, 2);
     const a = randomImages(2, 8, 3);
     const b = Float32Array.from(a);
     for (let n = 0; n < 2; n++)
@@ -133,5 +135,6 @@ describe('buildNet', () => {
     expect(() => validateConfig(tiny({ decBlocks: [1] }))).toThrow(/decBlocks/);
     expect(() => validateConfig(tiny({ classes: ['a'] }))).toThrow(/classes/);
     expect(() => validateConfig(tiny({ method: 'mae' as 'dcpt' }))).toThrow(/method/);
+    expect(() => validateConfig(tiny({ maskWindow: 6 }))).toThrow(/maskWindow must be a multiple of 4/);
   });
 });

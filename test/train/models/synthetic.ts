@@ -68,7 +68,7 @@ export function syntheticSource(seed: string, size: number, patch: number, start
   return src;
 }
 
-/** The smallest network the model tests build: width 4, two encoder stages (downsampling by 4). */
+/** The smallest network the model tests build: width 4, two encoder stages (downsampling by 4), 4 px mask patches. */
 export function tinyNetConfig(over: Partial<NetConfig> = {}): NetConfig {
   return {
     method: 'maskdcpt',
@@ -76,6 +76,7 @@ export function tinyNetConfig(over: Partial<NetConfig> = {}): NetConfig {
     encBlocks: [1, 1],
     middleBlocks: 1,
     decBlocks: [1, 1],
+    maskWindow: 4,
     clsBlocks: 1,
     clsExpand: 1,
     classes: ['a', 'b'],

@@ -12,8 +12,8 @@ async function layerNormAndGrads(backend: string, shape: [number, number, number
   const c = shape[3];
   const ps = new ParamStore('ln-test');
   const ln = defineLayerNorm(ps, 'ln', c, 1e-6);
-  const g = ps.get('ln.g');
-  const b = ps.get('ln.b');
+  const g = ps.get('ln.weight');
+  const b = ps.get('ln.bias');
   g.assign(tf.tensor(values(c, 1).map((v) => 1 + v / 2)));
   b.assign(tf.tensor(values(c, 2)));
   const n = shape.reduce((p, d) => p * d, 1);

@@ -64,7 +64,7 @@ describe.runIf(runNative)('training on the native backend', () => {
     expect(got.lossCls).toBeCloseTo(want.lossCls, 4);
     expect(await b.trainStep(syntheticBatch('n', 0, 2, 16))).toEqual(got);
     for (let i = 1; i < 3; i++) expect(await b.trainStep(syntheticBatch('n', i, 2, 16))).toEqual(await a.trainStep(syntheticBatch('n', i, 2, 16)));
-    const w = (t: typeof a) => Buffer.from(t.net.params.get('cls.fc.w').dataSync().buffer);
+    const w = (t: typeof a) => Buffer.from(t.net.params.get('dc.fc.weight').dataSync().buffer);
     expect(w(a)).toEqual(w(b));
     a.dispose();
     b.dispose();
@@ -101,7 +101,7 @@ describe.runIf(runNative)('training on the native backend', () => {
       seed: 'native-resume',
       lr: 5e-3,
       warmup: 1,
-      net: { width: 8, encBlocks: [1, 1], middleBlocks: 1, decBlocks: [1, 1], clsBlocks: 1, clsExpand: 1 },
+      net: { width: 8, encBlocks: [1, 1], middleBlocks: 1, decBlocks: [1, 1], maskWindow: 4, clsBlocks: 1, clsExpand: 1 },
     });
     const openSource = async (s: RunSettings, position: unknown) =>
       syntheticSource('data', s.batch, s.patch, (position as { index: number } | null)?.index ?? 0);

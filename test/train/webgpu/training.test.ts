@@ -37,7 +37,7 @@ async function twoMaskDcptSteps(): Promise<{ steps: StepMetrics[]; weights: Map<
   try {
     const steps = [await trainer.trainStep(syntheticBatch('w', 0, 2, 16)), await trainer.trainStep(syntheticBatch('w', 1, 2, 16))];
     const names = trainer.net.params.names();
-    const picked = ['cls.fc.w', names[0], names[names.length - 1]];
+    const picked = ['dc.fc.weight', names[0], names[names.length - 1]];
     const weights = new Map<string, Float32Array>();
     for (const n of picked) weights.set(n, (await trainer.net.params.get(n).data()) as Float32Array);
     return { steps, weights };
