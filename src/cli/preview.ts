@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_PREVIEW_LEVELS, DEFAULT_TILE, makePreview, PreviewError } from '../pipeline/preview.js';
 import { StorageError } from '../pipeline/shards.js';
-import { ShardReadError } from '../train/shard-reader.js';
+import { ShardReadError } from '../core/shard-reader.js';
 import { action, parseIntOption, UsageError, UserError } from './errors.js';
 
 interface PreviewFlags {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { writeHtmlReport, DEFAULT_EXAMPLES } from '../pipeline/report/html.js';
 import { StorageError } from '../pipeline/shards.js';
 import { computeStats, DEFAULT_SSIM_SAMPLES, type DatasetStats, type Quantiles } from '../pipeline/stats.js';
-import { ShardReadError } from '../train/shard-reader.js';
+import { ShardReadError } from '../core/shard-reader.js';
 import { action, parseIntOption, UserError } from './errors.js';
 
 interface StatsFlags {

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
 import { ImageInputError, probeImage } from '../core/io.js';
 import type { PlanSource } from './plan.js';
+import { mapLimit } from './pool.js';
 import { RecipeError, type Recipe } from './recipe.js';
 import { fingerprint, walkSources } from './sources.js';
 
@@ -34,18 +35,6 @@ export interface SourceFolder {
   collection?: string;
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  });
-  await Promise.all(lanes);
-  return out;
-}
 
 function toPosix(p: string): string {
   return sep === '/' ? p : p.split(sep).join('/');

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import { readMembers } from '../train/shard-reader.js';
+import { readMembers } from '../core/shard-reader.js';
 import { SHARDS_DIR } from './synthesize.js';
 
 /**

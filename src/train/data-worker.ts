@@ -2,7 +2,7 @@ import { move } from 'piscina';
 import sharp from 'sharp';
 import { createRng, deriveSeed } from '../core/random.js';
 import { MAX_IMAGE_PIXELS, pngHeader, pngProblem } from '../core/untrusted/png.js';
-import { readMembers, ShardReadError } from './shard-reader.js';
+import { readMembers, ShardReadError } from '../core/shard-reader.js';
 
 /**
  * The loader worker: one task = one sample. It reads the sample's two PNG members from its shard at

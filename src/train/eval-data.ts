@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { decodeImage } from '../core/io.js';
 import { TYPE_IDS } from '../degradations/types.js';
 import type { EvalSet } from './evaluate.js';
-import { readMembers } from './shard-reader.js';
+import { readMembers } from '../core/shard-reader.js';
 
 /**
  * Evaluation sets from a uirgen dataset: the samples of one split, one set per degradation type (in the

@@ -9,7 +9,7 @@ import { DEFAULT_EMA_DECAY } from './ema.js';
 import { createFinetuner, type Finetuner, type FinetuneHyper, type SpnSettings } from './finetune.js';
 import { nafnetFactor, validateNafnetConfig, type NafnetConfig } from './models/nafnet.js';
 import { lossCurveSvg } from './plot.js';
-import { readJsonl, type BatchSource } from './pretrain.js';
+import { LOG_FILE, PLOT_FILE, readJsonl, type BatchSource } from './pretrain.js';
 import { defaultWarmup } from './schedule.js';
 import { importWeights } from './torch/weights.js';
 
@@ -103,8 +103,6 @@ export class FinetuneError extends Error {
   override name = 'FinetuneError';
 }
 
-export const FINETUNE_LOG = 'log.jsonl';
-export const FINETUNE_PLOT = 'loss.svg';
 
 export function validateFinetuneSettings(s: FinetuneSettings): FinetuneSettings {
   for (const [name, v] of [['steps', s.steps], ['batch', s.batch], ['patch', s.patch]] as const) {
@@ -148,8 +146,8 @@ async function initialWeights(init: InitSource): Promise<{ config: NafnetConfig;
 
 export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   const out = opts.out;
-  const logPath = join(out, FINETUNE_LOG);
-  const plotPath = join(out, FINETUNE_PLOT);
+  const logPath = join(out, LOG_FILE);
+  const plotPath = join(out, PLOT_FILE);
   const checkpointEvery = opts.checkpointEvery ?? 500;
   const logEvery = opts.logEvery ?? 1;
   let settings: FinetuneSettings;

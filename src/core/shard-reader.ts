@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { TAR_BLOCK, parseTarHeader, unsafeMemberName, type TarHeader } from '../core/untrusted/tar.js';
-import { badMemberOffset } from '../core/untrusted/rows.js';
+import { TAR_BLOCK, parseTarHeader, unsafeMemberName, type TarHeader } from './untrusted/tar.js';
+import { badMemberOffset } from './untrusted/rows.js';
 
 /**
  * Random access to members of a uirgen shard by the data offsets the manifest records.

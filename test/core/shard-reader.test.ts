@@ -5,7 +5,7 @@ import * as tar from 'tar';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ShardWriter } from '../../src/pipeline/shards.js';
 import { loadSample } from '../../src/train/data-worker.js';
-import { parseTarHeader, readMembers, ShardReadError, TAR_BLOCK } from '../../src/train/shard-reader.js';
+import { parseTarHeader, readMembers, ShardReadError, TAR_BLOCK } from '../../src/core/shard-reader.js';
 import { pngBomb } from '../support/files.js';
 import { forgeTar } from '../support/tar-forge.js';
 
