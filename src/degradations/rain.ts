@@ -102,7 +102,7 @@ const LENGTH_ODDS = [0.07, 0.24, 0.38, 0.24, 0.07] as const;
  */
 export const STREAK_DENSITIES = [8, 11, 14, 18, 22, 27, 32, 38, 45, 52, 62, 72] as const;
 /** Main-layer median streak length (px at 256x256) per level. */
-const STREAK_LENGTHS = [14, 16, 18, 21, 24, 28, 32, 37, 42, 48, 52, 56] as const;
+const STREAK_LENGTHS = [14, 16, 18, 21, 24, 28, 32, 37, 42, 48, 56, 64] as const;
 /** Main-layer streak width (FWHM, px at 256x256). */
 const STREAK_WIDTHS = [1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2, 2.1, 2.2] as const;
 /** Main-layer brightness of a streak REFERENCE_LENGTH px long (px at 256x256) per level. */
