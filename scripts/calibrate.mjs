@@ -143,7 +143,8 @@ const lines = [
 for (const r of table) {
   const f = r.figure;
   const fig = f?.values ? `${figureValues(f)} (${f.channel}, ${f.kind})` : '—';
-  lines.push(`| ${r.type}@${r.version} | ${r.variant} | ${r.levels[0].level}: ${fmt(r.levels[0])} | ${r.levels[1].level}: ${fmt(r.levels[1])} | ${r.levels[2].level}: ${fmt(r.levels[2])} | ${f?.benchmark ?? '—'} | ${fig} | ${r.bracket.verdict} |`);
+  const note = f?.notes?.[r.variant];
+  lines.push(`| ${r.type}@${r.version} | ${r.variant} | ${r.levels[0].level}: ${fmt(r.levels[0])} | ${r.levels[1].level}: ${fmt(r.levels[1])} | ${r.levels[2].level}: ${fmt(r.levels[2])} | ${f?.benchmark ?? '—'} | ${fig} | ${r.bracket.verdict}${note ? `. Note: ${note}` : ''} |`);
 }
 if (sameLevel.length) {
   lines.push(

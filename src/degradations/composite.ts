@@ -46,6 +46,17 @@ export function componentLevel(component: Degradation, strength: number, variant
   return indices[Math.round(strength * (indices.length - 1))];
 }
 
+/**
+ * The stage that resolves to the component's level `id`: the inverse of componentLevel, so a composite can
+ * name the component levels it means and keep them when the component's ladder grows.
+ */
+export function stageAt(component: Degradation, id: string): StageSpec {
+  const level = component.levels.find((l) => l.id === id);
+  if (!level) throw new RangeError(`${component.id} has no level "${id}"`);
+  const n = component.levels.filter((l) => l.variant === level.variant).length;
+  return { component, variant: level.variant, strength: n === 1 ? 0 : level.severity / (n - 1) };
+}
+
 /** Draw every stage's params, each from its own named stream so stages never share randomness. */
 export function sampleStages(stages: readonly StageSpec[], rng: Rng, info: ImageInfo): CompositeParams['stages'] {
   return stages.map((s, i) => {

@@ -96,24 +96,29 @@ export type RainStreakParams = RainStreakSettings & {
 const LENGTH_STEPS = [-1.5, -0.75, 0, 0.75, 1.5] as const;
 const LENGTH_ODDS = [0.07, 0.24, 0.38, 0.24, 0.07] as const;
 
-/** Main-layer streak seeds per 10,000 pixels; the level ids. */
-export const STREAK_DENSITIES = [8, 11, 14, 18, 22, 27, 32, 38, 45, 52] as const;
+/**
+ * Main-layer streak seeds per 10,000 pixels of a 256x256 crop; the level ids. The top two (Rain100H lies between
+ * them by PSNR) add density and veil beyond density:52.
+ */
+export const STREAK_DENSITIES = [8, 11, 14, 18, 22, 27, 32, 38, 45, 52, 62, 72] as const;
 /** Main-layer median streak length (px at 256x256) per level. */
-const STREAK_LENGTHS = [14, 16, 18, 21, 24, 28, 32, 37, 42, 48] as const;
+const STREAK_LENGTHS = [14, 16, 18, 21, 24, 28, 32, 37, 42, 48, 56, 64] as const;
 /** Main-layer streak width (FWHM, px at 256x256). */
-const STREAK_WIDTHS = [1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2] as const;
+const STREAK_WIDTHS = [1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2, 2.1, 2.2] as const;
 /** Main-layer brightness of a streak REFERENCE_LENGTH px long (px at 256x256) per level. */
-const STREAK_BRIGHTNESS = [0.28, 0.34, 0.4, 0.48, 0.56, 0.64, 0.72, 0.8, 0.88, 0.96] as const;
+const STREAK_BRIGHTNESS = [0.28, 0.34, 0.4, 0.48, 0.56, 0.64, 0.72, 0.8, 0.88, 0.96, 1, 1.04] as const;
 const REFERENCE_LENGTH = 20;
 /** Depth layers: a dense, thin, faint far layer from level 2; a sparse, wide, defocused near layer from level 5. */
 const FAR_FROM = 2;
 const NEAR_FROM = 5;
 /** Rain accumulation (Yang et al.'s veil) in heavy rain: scattering coefficient over normalized depth. */
-const STREAK_VEIL = [0, 0, 0, 0, 0, 0, 0.08, 0.15, 0.22, 0.3] as const;
+const STREAK_VEIL = [0, 0, 0, 0, 0, 0, 0.08, 0.15, 0.22, 0.3, 0.38, 0.46] as const;
 /** Rain falls within this many degrees of vertical (the spread of Rain100L/Rain13k directions). */
 const MAX_TILT = 20;
 /** Layers fall in one direction in light rain and up to this many degrees apart in heavy rain (Rain100H's several directions). */
 const MAX_LAYER_SPREAD = 12;
+/** The level (density:52) from which the layers are MAX_LAYER_SPREAD apart. */
+const SPREAD_FULL_AT = 9;
 
 const STREAK_LEVELS: LevelDef[] = levelsOf('density', STREAK_DENSITIES, (d, i) => ({
   streaksPer10k: d,
@@ -141,8 +146,11 @@ export function sampleRainStreaks(level: number, rng: Rng, info: ImageInfo): Rai
     len: rng.range(0.9, 1.1),
     op: rng.range(0.9, 1.1),
   }));
-  const spreadDeg = 2 + (MAX_LAYER_SPREAD - 2) * (level / (STREAK_DENSITIES.length - 1));
-  const density = STREAK_DENSITIES[level] / 10000;
+  const spreadDeg = 2 + (MAX_LAYER_SPREAD - 2) * (Math.min(level, SPREAD_FULL_AT) / SPREAD_FULL_AT);
+  // The level's density is per 10,000 pixels of a 256x256 crop. Streaks grow with the frame (length by s,
+  // width by max(1, s)), so the seeds thin out by the same factor and the share of the frame the rain covers,
+  // which sets the PSNR, stays the level's at every size (with a fixed density a 512 px frame got 4x the rain).
+  const density = STREAK_DENSITIES[level] / 10000 / (s * Math.max(1, s));
   const length = STREAK_LENGTHS[level] * s;
   const width = STREAK_WIDTHS[level] * Math.max(1, s);
   const brightness = STREAK_BRIGHTNESS[level];
@@ -266,7 +274,7 @@ export function applyRainStreaks(image: Image, settings: RainStreakSettings, dep
 }
 
 export const rainStreaks = defineDegradation<RainStreakParams>({
-  version: 2,
+  version: 3,
   id: 'RS',
   name: 'rain streaks',
   description:
@@ -275,7 +283,8 @@ export const rainStreaks = defineDegradation<RainStreakParams>({
     'Rain100L/Rain100H (Yang et al., CVPR 2017) and Rain13k (Fu et al., CVPR 2017) style: sparse noise -> motion blur by a kernel that ' +
     'sums to 1 (Gaussian cross profile, faded ends; Garg & Nayar 2006: brightness falls with length) -> levels gain -> screen blend; ' +
     'log-normal lengths, random drop brightness, 1-3 depth layers (far thin and faint, near wide and defocused), directions within 20 deg ' +
-    'of vertical and up to 12 deg apart in heavy rain; heavy levels add the accumulation of O = alpha (B + sum S) + (1 - alpha) A over the scene depth',
+    'of vertical and up to 12 deg apart in heavy rain; heavy levels add the accumulation of O = alpha (B + sum S) + (1 - alpha) A over the scene depth; ' +
+    'levels from light rain (Rain100L-like) to past Rain100H, each covering the same share of the frame at any image size',
   levels: STREAK_LEVELS,
   sample: (level: number, rng: Rng, info: ImageInfo) => sampleRainStreaks(level, rng, info),
   apply: async (image: Image, params: RainStreakParams, context?: ApplyContext) => applyRainStreaks(image, params, veilDepth(image, params, context, 'RS')),
@@ -565,7 +574,7 @@ export function applyRainStreaksAndDrops(image: Image, params: RainStreaksAndDro
 }
 
 export const rainStreaksAndDrops = defineDegradation<RainStreaksAndDropsParams>({
-  version: 2,
+  version: 3,
   id: 'RSD',
   name: 'rain streaks and raindrops',
   description: 'Rain streaks (RS) then raindrops on the lens (RD), severities rising together',

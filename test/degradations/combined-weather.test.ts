@@ -59,6 +59,23 @@ describe('LHRS (CDD-11 combinations)', () => {
     });
   });
 
+  it('has three levels per combination; in the low-light ones the darkness rises over the same rain or snow', () => {
+    const stages = (l: { settings: Record<string, unknown> }) => l.settings.stages as string[];
+    const byVariant = new Map<string, string[][]>();
+    for (const l of lowHazeRainSnow.levels) byVariant.set(l.variant, [...(byVariant.get(l.variant) ?? []), stages(l)]);
+    expect(byVariant.size).toBe(7);
+    for (const [variant, levels] of byVariant) {
+      expect(levels, variant).toHaveLength(3);
+      if (!variant.startsWith('low-')) continue;
+      const gamma = levels.map((st) => Number(st[0].replace('LL@gamma:', '')));
+      expect(gamma[0], variant).toBe(1.5);
+      expect(gamma[1], variant).toBeGreaterThan(gamma[0]);
+      expect(gamma[2], variant).toBeGreaterThan(gamma[1]);
+      const weather = (st: string[]) => st.filter((x) => x.startsWith('RS@') || x.startsWith('S@'));
+      for (const st of levels) expect(weather(st), variant).toEqual(weather(levels[0]));
+    }
+  });
+
   it('estimates depth from the clean scene, not from the darkened frame an earlier stage made', async () => {
     // A scene whose left half is far (bright, colourless) and right half near (dark, saturated): the haze
     // stage must veil the left more, although after low light both halves are nearly black.

@@ -86,12 +86,12 @@ function contract(deg: Degradation, count: number): void {
 }
 
 describe('RS (rain streaks)', () => {
-  contract(rainStreaks, 10);
+  contract(rainStreaks, 12);
 
   it('levels are density:N with depth layers, length and the accumulation veil rising', () => {
     expect(rainStreaks.levels.map((l) => l.id)).toEqual(STREAK_DENSITIES.map((d) => `density:${d}`));
     const p0 = sampleRainStreaks(0, createRng(3), { width: 256, height: 256 });
-    const p9 = sampleRainStreaks(9, createRng(3), { width: 256, height: 256 });
+    const p9 = sampleRainStreaks(STREAK_DENSITIES.length - 1, createRng(3), { width: 256, height: 256 });
     expect(p0.layers.length).toBe(1);
     expect(p9.layers.length).toBe(3);
     expect(p9.layers[1].length).toBeGreaterThan(p0.layers[0].length);
@@ -110,6 +110,33 @@ describe('RS (rain streaks)', () => {
     // One rng seed: the same rain direction at every level.
     expect(Math.abs(p9.layers[1].angle - p0.layers[0].angle)).toBeLessThan(1e-9);
     for (const l of p9.layers) expect(Math.abs(l.angle - 90)).toBeLessThanOrEqual(25);
+  });
+
+  it('heavy rain past density:52 (Rain100H lies between its top two levels) is denser, brighter and more veiled', () => {
+    const at = (id: string) => sampleRainStreaks(STREAK_DENSITIES.indexOf(Number(id) as never), createRng(5), { width: 256, height: 256 });
+    const [p52, p62, p72] = [at('52'), at('62'), at('72')];
+    for (const [lo, hi] of [[p52, p62], [p62, p72]]) {
+      expect(hi.layers.map((l) => l.density).every((d, k) => d > lo.layers[k].density)).toBe(true);
+      expect(hi.layers[1].brightness).toBeGreaterThan(lo.layers[1].brightness);
+      expect(hi.veil).toBeGreaterThan(lo.veil);
+    }
+  });
+
+  it('a level covers the same share of the frame at any size: the seeds thin out as the streaks grow with it', () => {
+    // On a flat frame, the share of pixels the rain brightens: with a fixed seed density per pixel it grew
+    // with the square of the size (streaks longer and wider, as many per pixel), 4x from 256 to 512 px.
+    const share = (n: number) => {
+      const im = flat(n, n, 0.2);
+      const params = sampleRainStreaks(4, createRng('share'), im);
+      const out = applyRainStreaks(im, params);
+      let lit = 0;
+      for (let i = 0; i < out.data.length; i += 3) if (out.data[i] > 0.25) lit++;
+      return lit / (n * n);
+    };
+    const base = share(256);
+    expect(base).toBeGreaterThan(0.02);
+    for (const n of [128, 512]) expect(share(n) / base, `${n} px`).toBeGreaterThan(0.8);
+    for (const n of [128, 512]) expect(share(n) / base, `${n} px`).toBeLessThan(1.25);
   });
 
   it('streaks only brighten (screen blend) and run along the rain direction', () => {

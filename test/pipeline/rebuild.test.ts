@@ -1,6 +1,7 @@
 import { cpSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { getDegradation } from '../../src/degradations/registry.js';
 import { RELEASE_LOCK_FILE } from '../../src/pipeline/lock.js';
 import { rebuildFromRelease, RebuildRefusal } from '../../src/pipeline/rebuild.js';
 import { RecipeError } from '../../src/pipeline/recipe.js';
@@ -50,13 +51,14 @@ describe('synthesize --from-release', () => {
   it('refuses when this uirgen would render other bytes (libvips, a type version), saying what to install', async () => {
     const lock = JSON.parse(readFileSync(join(ds, RELEASE_LOCK_FILE), 'utf8')) as { software: { vips: string; types: Record<string, number> } };
     lock.software.vips = '8.1.0';
-    lock.software.types.J = 3;
+    const j = getDegradation('J').version;
+    lock.software.types.J = j + 1;
     const path = join(tmp('lock'), RELEASE_LOCK_FILE);
     writeFileSync(path, JSON.stringify(lock));
     const err = await rebuildFromRelease({ lock: path, sources: [SAMPLES_DIR], out: join(tmp('o3'), 'ds'), workers: 2 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RebuildRefusal);
     expect((err as Error).message).toMatch(/libvips 8\.1\.0 made the release, sharp [\d.]+ here uses libvips [\d.]+ .*reinstall sharp@/);
-    expect((err as Error).message).toMatch(/params made by J version 3, but this uirgen renders J version 1/);
+    expect((err as Error).message).toMatch(new RegExp(`params made by J version ${j + 1}, but this uirgen renders J version ${j}`));
     const bad = join(tmp('badlock'), RELEASE_LOCK_FILE);
     writeFileSync(bad, '{"format": "uirgen-release-lock", "format_version": 9}');
     await expect(rebuildFromRelease({ lock: bad, sources: [SAMPLES_DIR], out: join(tmp('o4'), 'ds') })).rejects.toThrow(/not a usable release lock: format_version 9/);
