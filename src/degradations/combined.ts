@@ -101,7 +101,7 @@ function darkOver(variant: string, gammas: readonly string[], weather: Step[], h
 }
 
 export const lowHazeRainSnow = defineComposite({
-  version: 3,
+  version: 4,
   id: 'LHRS',
   name: 'low light + haze + rain + snow',
   description: 'The CDD-11 mixed weather/illumination combinations (L+H, L+R, L+S, H+R, H+S, L+H+R, L+H+S).',

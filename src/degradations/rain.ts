@@ -2,6 +2,7 @@ import { gaussianBlur } from '../core/conv.js';
 import { CHANNELS, cloneImage, createImage, clampInPlace, type Image } from '../core/image.js';
 import { createRng, type Rng } from '../core/random.js';
 import { bilinearInto } from '../core/sample.js';
+import { frameScale, perFrame } from './frame-scale.js';
 import { checkDepthRef, depthRefFor, estimateDepth, sceneDepth, transmission, type DepthRef } from './depth.js';
 import type { SparseTaps } from './kernels/line.js';
 import { streakTaps } from './kernels/streak.js';
@@ -26,11 +27,6 @@ import { defineDegradation, levelAt, levelsOf, type ApplyContext, type ImageInfo
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
-
-/** Scale of pixel sizes relative to the 256x256 crops the levels were tuned on. */
-function sizeScale(width: number, height: number): number {
-  return Math.max(0.25, Math.sqrt(width * height) / 256);
-}
 
 function round3(v: number): number {
   return Math.round(v * 1000) / 1000;
@@ -136,7 +132,7 @@ const STREAK_LEVELS: LevelDef[] = levelsOf('density', STREAK_DENSITIES, (d, i) =
  */
 export function sampleRainStreaks(level: number, rng: Rng, info: ImageInfo): RainStreakParams {
   const def = levelAt(STREAK_LEVELS, level, 'RS');
-  const s = sizeScale(info.width, info.height);
+  const s = frameScale(info);
   const base = 90 + rng.range(-MAX_TILT, MAX_TILT);
   const colour = rng.range(0.85, 1);
   const airlight = rng.range(0.75, 0.95);
@@ -316,29 +312,30 @@ export type RaindropSettings = {
 
 export type RaindropParams = RaindropSettings & { level: string };
 
-/** Drops per 256x256 area; the level ids. */
+/** Drops per frame, the level ids: radii are relative to the frame (a 256x256 crop's radii grown by frameScale). */
 export const DROP_COUNTS = [10, 14, 18, 23, 29, 36, 44, 52] as const;
 const DROP_RADIUS_MIN = [3.5, 4, 4.5, 5, 5.5, 6, 6.5, 7] as const;
 const DROP_RADIUS_MAX = [10, 12, 14, 16, 18, 20, 22, 24] as const;
 const DROP_BLUR = [1.6, 1.8, 2, 2.2, 2.4, 2.6, 2.8, 3] as const;
 
 const DROP_LEVELS: LevelDef[] = levelsOf('drops', DROP_COUNTS, (count, i) => ({
-  dropsPer256x256: count,
+  dropsPerFrame: count,
   radius: [DROP_RADIUS_MIN[i], DROP_RADIUS_MAX[i]],
   blur: DROP_BLUR[i],
 }));
 
 export function sampleRaindrops(level: number, rng: Rng, info: ImageInfo): RaindropParams {
   const def = levelAt(DROP_LEVELS, level, 'RD');
-  const s = sizeScale(info.width, info.height);
+  const s = frameScale(info);
   const seed = rng.childSeed();
   const softness = rng.range(0.15, 0.3);
   const zoom = rng.range(1.6, 2.6);
-  const area = (info.width * info.height) / (256 * 256);
   return {
     level: def.id,
     seed,
-    count: Math.max(1, Math.round(DROP_COUNTS[level] * area)),
+    // Radii grow with the frame, so the count is per frame (frame-scale.ts): a count per 256x256 area of pixels
+    // with radii grown by s covered s^2 times more of a larger frame (drops:52 was 23.5 dB Y at 256 px, 20.5 at 512).
+    count: Math.max(1, Math.round(perFrame(DROP_COUNTS[level], info))),
     radiusMin: round3(DROP_RADIUS_MIN[level] * s),
     radiusMax: round3(DROP_RADIUS_MAX[level] * s),
     blur: round3(DROP_BLUR[level] * s),
@@ -353,7 +350,7 @@ function validateDrops(settings: RaindropSettings): void {
   if (!Number.isInteger(settings.count)) throw new RangeError(`raindrop count must be an integer, got ${settings.count}`);
   check('raindrop radiusMin', settings.radiusMin, 0.5, 4096);
   check('raindrop radiusMax', settings.radiusMax, settings.radiusMin, 4096);
-  check('raindrop blur', settings.blur, 0, 64);
+  check('raindrop blur', settings.blur, 0, 256);
   check('raindrop softness', settings.softness, 0.02, 0.9);
   check('raindrop zoom', settings.zoom, 0.25, 8);
 }
@@ -528,13 +525,14 @@ function smooth01(t: number): number {
 }
 
 export const raindrops = defineDegradation<RaindropParams>({
-  version: 1,
+  version: 2,
   id: 'RD',
   name: 'raindrops',
   description: 'Out-of-focus water drops on the lens, each showing an inverted, blurred view of the scene, with a blurred halo',
   method:
     'Raindrop images as in Qian et al., CVPR 2018 (Attentive GAN data) and Porav et al., ICRA 2019 (rendered lens drops): ' +
-    'jittered, sagging elliptical drops; inside, a remap of the defocused scene inverted about the drop centre with fish-eye zoom; soft edges and a blurred halo',
+    'jittered, sagging elliptical drops; inside, a remap of the defocused scene inverted about the drop centre with fish-eye zoom; soft edges and a blurred halo; ' +
+    'drops sized to the frame and counted per frame, so a level covers the same share of it at any image size',
   levels: DROP_LEVELS,
   sample: (level: number, rng: Rng, info: ImageInfo) => sampleRaindrops(level, rng, info),
   apply: async (image: Image, params: RaindropParams) => applyRaindrops(image, params),
@@ -574,7 +572,7 @@ export function applyRainStreaksAndDrops(image: Image, params: RainStreaksAndDro
 }
 
 export const rainStreaksAndDrops = defineDegradation<RainStreaksAndDropsParams>({
-  version: 3,
+  version: 4,
   id: 'RSD',
   name: 'rain streaks and raindrops',
   description: 'Rain streaks (RS) then raindrops on the lens (RD), severities rising together',

@@ -2,6 +2,7 @@ import { createImage, type Image } from '../core/image.js';
 import { createRng, type Rng } from '../core/random.js';
 import { checkDepthRef, depthRefFor, estimateDepth, sceneDepth, type DepthRef } from './depth.js';
 import { applyHaze } from './haze.js';
+import { frameScale } from './frame-scale.js';
 import { lineKernel, sparseTaps } from './kernels/line.js';
 import { defineDegradation, levelAt, levelsOf, type ApplyContext, type ImageInfo, type LevelDef } from './types.js';
 
@@ -49,7 +50,7 @@ export type SnowParams = SnowSettings & {
   depth: DepthRef;
 };
 
-/** Small flakes per 10,000 pixels; the level ids. Medium and large layers scale with it. */
+/** Small flakes per 10,000 pixels of a 256x256 crop (per frame: see sampleSnow); the level ids. Medium and large layers scale with it. */
 export const SNOW_DENSITIES = [12, 20, 30, 42, 56, 72, 90, 110, 135, 160] as const;
 const MEDIUM_FRACTION = 0.22;
 const LARGE_FRACTION = 0.02;
@@ -77,25 +78,34 @@ function round3(v: number): number {
  */
 export function sampleSnow(level: number, rng: Rng, info: ImageInfo): SnowParams {
   const def = levelAt(LEVELS, level, 'S');
-  const s = Math.max(0.25, Math.sqrt(info.width * info.height) / 256);
+  const s = frameScale(info);
   const wind = 90 + rng.range(-MAX_WIND, MAX_WIND);
   const colour = rng.range(0.9, 1);
   const speed = rng.range(0.6, 1.4);
   const seeds = [rng.childSeed(), rng.childSeed(), rng.childSeed()];
   const tilts = [rng.range(-5, 5), rng.range(-5, 5), rng.range(-5, 5)];
-  const small = SNOW_DENSITIES[level] / 10000;
-  const layer = (k: number, density: number, r0: number, r1: number, streak: number, blur: number, o0: number, o1: number): FlakeLayer => ({
-    seed: seeds[k],
-    density: round3(density * 1e5) / 1e5,
-    // Below half a pixel a flake is no longer a disc; small images keep that floor.
-    radiusMin: round3(Math.max(0.5, r0 * s)),
-    radiusMax: round3(Math.max(0.5, r1 * s)),
-    streak: round3(Math.max(1, streak * speed * s)),
-    angle: round3(wind + tilts[k]),
-    blur: round3(blur * s),
-    opacityMin: o0,
-    opacityMax: o1,
-  });
+  // Flakes, their motion streaks and defocus are relative to the frame (frame-scale.ts: Snow100K and CSD make one
+  // mask per frame), so a flake's area grows by s^2 and the flakes per pixel thin out by as much: the count per
+  // frame, and the share of it the snow covers, stay the level's. With a density per pixel a 512 px frame got
+  // 4x the snow (density:110: 19.7 dB Y at 256 px, 14.9 at 512).
+  const small = SNOW_DENSITIES[level] / 10000 / (s * s);
+  const layer = (k: number, density: number, r0: number, r1: number, streak: number, blur: number, o0: number, o1: number): FlakeLayer => {
+    // Below half a pixel a flake is no longer a disc; small frames keep that floor.
+    const radiusMin = round3(Math.max(0.5, r0 * s));
+    const radiusMax = round3(Math.max(0.5, r1 * s));
+    const faint = subPixelFade(r0, r1, radiusMin, radiusMax, s);
+    return {
+      seed: seeds[k],
+      density: Number(density.toPrecision(4)),
+      radiusMin,
+      radiusMax,
+      streak: round3(Math.max(1, streak * speed * s)),
+      angle: round3(wind + tilts[k]),
+      blur: round3(blur * s),
+      opacityMin: round3(o0 * faint),
+      opacityMax: round3(o1 * faint),
+    };
+  };
   return {
     level: def.id,
     layers: [
@@ -109,6 +119,37 @@ export function sampleSnow(level: number, rng: Rng, info: ImageInfo): SnowParams
   };
 }
 
+/** The radii of a layer's SPRITES sprite sizes, evenly inside [radiusMin, radiusMax]. */
+function spriteRadii(radiusMin: number, radiusMax: number): number[] {
+  return Array.from({ length: SPRITES }, (_, k) => radiusMin + ((radiusMax - radiusMin) * (k + 0.5)) / SPRITES);
+}
+
+/** Coverage of pixel (x, y) by a disc of `radius` centred on pixel (0, 0): a one-pixel linear ramp across the rim. */
+function discCover(x: number, y: number, radius: number): number {
+  const cover = radius + 0.5 - Math.sqrt(x * x + y * y);
+  return cover <= 0 ? 0 : cover > 1 ? 1 : cover;
+}
+
+/** A flake's alpha mass before its opacity: the sum of its disc's coverage (motion blur and defocus keep it). */
+function discMass(radius: number): number {
+  const rr = Math.ceil(radius + 1);
+  let sum = 0;
+  for (let y = -rr; y <= rr; y++) for (let x = -rr; x <= rr; x++) sum += discCover(x, y, radius);
+  return sum;
+}
+
+/**
+ * Opacity factor for flakes drawn larger than they are: on a frame smaller than a 256 px crop a small flake
+ * shrinks below the half-pixel floor, and the floored disc carries more alpha than the crop's flake, scaled to the
+ * frame, would (2.3x for the smallest flakes at 128 px, the level then 1.5 dB harsher than at 256). Fading the
+ * flake by the ratio of the masses gives the faint speck that downscaling the 256 px rendering would. Never
+ * above 1: larger frames keep their opacities.
+ */
+function subPixelFade(r0: number, r1: number, radiusMin: number, radiusMax: number, s: number): number {
+  const mass = (a: number, b: number) => spriteRadii(a, b).reduce((sum, r) => sum + discMass(r), 0);
+  return Math.min(1, (s * s * mass(r0, r1)) / mass(radiusMin, radiusMax));
+}
+
 function check(name: string, value: number, lo: number, hi: number): void {
   if (!Number.isFinite(value) || value < lo || value > hi) throw new RangeError(`${name} must be in [${lo}, ${hi}], got ${value}`);
 }
@@ -120,11 +161,11 @@ function validate(settings: SnowSettings): void {
   settings.layers.forEach((l, i) => {
     if (typeof l.seed !== 'string' || l.seed.length === 0) throw new RangeError(`snow layer ${i} seed must be a non-empty string`);
     check(`snow layer ${i} density`, l.density, 0, 0.5);
-    check(`snow layer ${i} radiusMin`, l.radiusMin, 0.2, 64);
-    check(`snow layer ${i} radiusMax`, l.radiusMax, l.radiusMin, 64);
-    check(`snow layer ${i} streak`, l.streak, 1, 256);
+    check(`snow layer ${i} radiusMin`, l.radiusMin, 0.2, 512);
+    check(`snow layer ${i} radiusMax`, l.radiusMax, l.radiusMin, 512);
+    check(`snow layer ${i} streak`, l.streak, 1, 1024);
     check(`snow layer ${i} angle`, l.angle, -360, 360);
-    check(`snow layer ${i} blur`, l.blur, 0, 32);
+    check(`snow layer ${i} blur`, l.blur, 0, 256);
     check(`snow layer ${i} opacityMin`, l.opacityMin, 0, 1);
     check(`snow layer ${i} opacityMax`, l.opacityMax, l.opacityMin, 1);
   });
@@ -154,9 +195,8 @@ function makeSprite(radius: number, streak: number, angle: number, blur: number)
     const rr = Math.ceil(radius + 1);
     for (let y = -rr; y <= rr; y++) {
       for (let x = -rr; x <= rr; x++) {
-        const cover = radius + 0.5 - Math.sqrt(x * x + y * y);
-        if (cover <= 0) continue;
-        data[(oy + y) * size + ox + x] += line.w[t] * (cover > 1 ? 1 : cover);
+        const cover = discCover(x, y, radius);
+        if (cover > 0) data[(oy + y) * size + ox + x] += line.w[t] * cover;
       }
     }
   }
@@ -190,10 +230,7 @@ function makeSprite(radius: number, streak: number, angle: number, blur: number)
 /** Composite one layer's flakes into the coverage plane `alpha` with the over operator. */
 function stampLayer(alpha: Float32Array, width: number, height: number, layer: FlakeLayer): void {
   const sprites: Sprite[] = [];
-  for (let k = 0; k < SPRITES; k++) {
-    const r = layer.radiusMin + ((layer.radiusMax - layer.radiusMin) * (k + 0.5)) / SPRITES;
-    sprites.push(makeSprite(r, layer.streak, layer.angle, layer.blur));
-  }
+  for (const r of spriteRadii(layer.radiusMin, layer.radiusMax)) sprites.push(makeSprite(r, layer.streak, layer.angle, layer.blur));
   const margin = (sprites[SPRITES - 1].size - 1) >> 1;
   const ew = width + 2 * margin;
   const eh = height + 2 * margin;
@@ -248,14 +285,14 @@ export function applySnow(image: Image, settings: SnowSettings, depth?: Float32A
 }
 
 export const snow = defineDegradation<SnowParams>({
-  version: 2,
+  version: 3,
   id: 'S',
   name: 'snow',
   description: 'Small, medium and large (defocused) snowflake layers, motion-blurred along the wind, over a veiling brightening',
   method:
     'Snow100K (Liu et al., DesnowNet, TIP 2018) particle masks of three sizes and CSD (Chen et al., ICCV 2021) veiling: ' +
     'flakes = soft discs * line kernel (wind) * Gaussian (near flakes), alpha-composited; veil = scattering model with small beta ' +
-    'over the scene depth (a given map or the guided-filter estimate)',
+    'over the scene depth (a given map or the guided-filter estimate); flakes sized to the frame and counted per frame, so a level covers the same share of it at any image size',
   levels: LEVELS,
   sample: (level: number, rng: Rng, info: ImageInfo) => sampleSnow(level, rng, info),
   apply: async (image: Image, params: SnowParams, context?: ApplyContext) =>

@@ -254,10 +254,33 @@ describe('RS (rain streaks)', () => {
 describe('RD (raindrops)', () => {
   contract(raindrops, 8);
 
-  it('levels are drops:N, and the drop count scales with the image area', () => {
+  it('levels are drops:N, N drops per frame: a larger frame has larger drops, not more', () => {
     expect(raindrops.levels.map((l) => l.id)).toEqual(DROP_COUNTS.map((n) => `drops:${n}`));
-    expect(sampleRaindrops(3, createRng(1), { width: 256, height: 256 }).count).toBe(DROP_COUNTS[3]);
-    expect(sampleRaindrops(3, createRng(1), { width: 512, height: 512 }).count).toBe(4 * DROP_COUNTS[3]);
+    const a = sampleRaindrops(3, createRng(1), { width: 256, height: 256 });
+    const b = sampleRaindrops(3, createRng(1), { width: 512, height: 512 });
+    const c = sampleRaindrops(3, createRng(1), { width: 1024, height: 256 });
+    expect([a.count, b.count, c.count]).toEqual([DROP_COUNTS[3], DROP_COUNTS[3], DROP_COUNTS[3]]);
+    expect([b.radiusMin, b.radiusMax, b.blur]).toEqual([2 * a.radiusMin, 2 * a.radiusMax, 2 * a.blur]);
+  });
+
+  it('a level covers the same share of the frame at 128, 256 and 512 px', () => {
+    // The share of pixels a level changes by more than 0.1 over a frame-relative pattern (vertical bars, 8 per
+    // frame, so a drop's inverted view differs from what it covers at any size): with a count per 256x256 area
+    // and radii grown with the frame it went with the square of the size, 4x from 256 to 512 px.
+    const share = (n: number) => {
+      const im = createImage(n, n);
+      for (let y = 0; y < n; y++) {
+        for (let x = 0; x < n; x++) im.data.set([0.5 + 0.4 * Math.sin((2 * Math.PI * 8 * x) / n), 0.5, 0.5], (y * n + x) * 3);
+      }
+      const out = applyRaindrops(im, sampleRaindrops(4, createRng('share'), im));
+      let changed = 0;
+      for (let i = 0; i < out.data.length; i += 3) if (Math.abs(out.data[i] - im.data[i]) > 0.1) changed++;
+      return changed / (n * n);
+    };
+    const base = share(256);
+    expect(base).toBeGreaterThan(0.03);
+    for (const n of [128, 512]) expect(share(n) / base, `${n} px`).toBeGreaterThan(0.85);
+    for (const n of [128, 512]) expect(share(n) / base, `${n} px`).toBeLessThan(1.18);
   });
 
   const base: RaindropSettings = { seed: 'd', count: 1, radiusMin: 10, radiusMax: 10, blur: 2, softness: 0.2, zoom: 2 };

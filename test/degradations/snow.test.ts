@@ -87,6 +87,38 @@ describe('S (snow)', () => {
     for (const l of p9.layers) expect(Math.abs(l.angle - 90)).toBeLessThanOrEqual(40);
   });
 
+  it('a level covers the same share of the frame at 128, 256 and 512 px: flakes grow with the frame, their count is per frame', () => {
+    // The mean coverage of the flakes (veil left out) over a flat frame: with a density per pixel and radii grown
+    // with the frame it went with the square of the size (4x from 256 to 512 px); at 128 px the smallest flakes
+    // sit on the half-pixel floor and are faded to the alpha the 256 px flake, scaled down, carries.
+    const share = (n: number) => {
+      const im = flat(n, n, 0.2);
+      const params = sampleSnow(5, createRng('share'), im);
+      const out = applySnow(im, { ...params, veil: 0 });
+      let sum = 0;
+      for (let i = 0; i < out.data.length; i += 3) sum += (out.data[i] - 0.2) / (params.colour - 0.2);
+      return sum / (n * n);
+    };
+    const base = share(256);
+    expect(base).toBeGreaterThan(0.02);
+    for (const n of [128, 512]) expect(share(n) / base, `${n} px`).toBeGreaterThan(0.85);
+    for (const n of [128, 512]) expect(share(n) / base, `${n} px`).toBeLessThan(1.18);
+  });
+
+  it('flakes are sized to the frame: twice the frame, twice the radii, streaks and defocus, a quarter the density', () => {
+    const a = sampleSnow(6, createRng('scale'), { width: 256, height: 256 });
+    const b = sampleSnow(6, createRng('scale'), { width: 512, height: 512 });
+    for (const [la, lb] of a.layers.map((l, i) => [l, b.layers[i]] as const)) {
+      expect(lb.radiusMax).toBeCloseTo(2 * la.radiusMax, 2);
+      expect(lb.streak).toBeCloseTo(2 * la.streak, 2);
+      expect(lb.blur).toBeCloseTo(2 * la.blur, 2);
+      expect(lb.density / la.density).toBeCloseTo(0.25, 2);
+      expect([lb.opacityMin, lb.opacityMax]).toEqual([la.opacityMin, la.opacityMax]);
+    }
+    // A photo of a few thousand pixels a side gets the same snow, larger (these sizes used to be refused).
+    expect(() => applySnow(flat(8, 8, 0.5), { ...sampleSnow(9, createRng('big'), { width: 4000, height: 3000 }), veil: 0 })).not.toThrow();
+  });
+
   it('flakes only brighten a dark scene toward the snow colour; no layers and no veil is the identity', () => {
     const im = flat(64, 64, 0.1);
     expect(bytes(applySnow(im, { layers: [], veil: 0, colour: 1 })).equals(bytes(im))).toBe(true);
