@@ -27,6 +27,19 @@ export function bilinearInto(image: Image, x: number, y: number, out: Float32Arr
   }
 }
 
+/**
+ * A continuous pixel coordinate mirrored into [0, n - 1] about the edge pixel centres (reflect-101, as
+ * conv.ts reflectIndex does for integers): a lookup past the frame sees the scene mirrored, not the edge
+ * row smeared into stripes.
+ */
+export function reflectCoord(x: number, n: number): number {
+  if (n <= 1) return 0;
+  const period = 2 * (n - 1);
+  let j = x % period;
+  if (j < 0) j += period;
+  return j <= n - 1 ? j : period - j;
+}
+
 /** out(x, y) = image(mapX(x, y), mapY(x, y)), bilinear; maps are width*height planes. */
 export function remap(image: Image, mapX: Float32Array, mapY: Float32Array, width = image.width, height = image.height): Image {
   const out = createImage(width, height);

@@ -1,7 +1,7 @@
 import { gaussianBlur } from '../core/conv.js';
 import { CHANNELS, cloneImage, createImage, clampInPlace, type Image } from '../core/image.js';
 import { createRng, type Rng } from '../core/random.js';
-import { bilinearInto } from '../core/sample.js';
+import { bilinearInto, reflectCoord } from '../core/sample.js';
 import { frameScale, perFrame } from './frame-scale.js';
 import { checkDepthRef, depthRefFor, estimateDepth, sceneDepth, transmission, type DepthRef } from './depth.js';
 import type { SparseTaps } from './kernels/line.js';
@@ -497,7 +497,8 @@ export function applyRaindrops(image: Image, settings: RaindropSettings): Image 
           const k = -d.zoom * (1 + 0.5 * rho * rho);
           const srcX = d.cx + d.ox * rx + k * vx * rx;
           const srcY = d.cy + d.oy * ry + k * vy0 * ry;
-          bilinearInto(blurred, (srcX + 0.5) * sx - 0.5, (srcY + 0.5) * sy - 0.5, texel, 0);
+          // A drop near the border refracts scene from past it: mirrored, where clamping smeared the edge row into stripes.
+          bilinearInto(blurred, reflectCoord((srcX + 0.5) * sx - 0.5, bw), reflectCoord((srcY + 0.5) * sy - 0.5, bh), texel, 0);
           const rim = 1 - 0.35 * rho * rho * rho * rho;
           const hx = vx + 0.35;
           const hy = vy + 0.4;
