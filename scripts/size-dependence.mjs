@@ -4,7 +4,11 @@
 // at several sizes N; the script prints the median PSNR (RGB and Y) over photos x seeds per size, and the spread
 // (max - min over the sizes, in dB). A type whose particles or kernels are sized for 256 px crops but whose
 // counts are per pixel shows a PSNR that falls as N grows.
-// Usage: npm run build && node scripts/size-dependence.mjs [--types S,RD,H] [--sizes 128,256,384,512] [--seeds 2] [--json]
+// --native takes centre N x N crops at the photos' own resolution instead (only photos at least as large as the
+// largest size): a larger frame is then a wider view at the same detail per pixel, which is the fair test for
+// types sized in absolute pixels (blur kernels, JPEG blocks, mosaics), whose PSNR on resized views also moves
+// with how much detail the resize leaves per pixel (upscaled photos are smooth, so a pixel-sized blur does less).
+// Usage: npm run build && node scripts/size-dependence.mjs [--types S,RD,H] [--sizes 128,256,384,512] [--seeds 2] [--native] [--json]
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,10 +19,10 @@ import { resize } from '../dist/core/resize.js';
 import { createRng, deriveSeed } from '../dist/core/random.js';
 import { getDegradation, listDegradations } from '../dist/degradations/registry.js';
 
-const USAGE = 'usage: node scripts/size-dependence.mjs [--types S,RD] [--sizes 128,256,384,512] [--seeds 2] [--json]';
+const USAGE = 'usage: node scripts/size-dependence.mjs [--types S,RD] [--sizes 128,256,384,512] [--seeds 2] [--native] [--json]';
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  console.log(`${USAGE}\nMedian PSNR of each type's mildest, middle and harshest level on the same photo views at several frame sizes.`);
+  console.log(`${USAGE}\nMedian PSNR of each type's mildest, middle and harshest level on the same photo views at several frame sizes\n(--native: centre crops at the photos' own resolution).`);
   process.exit(0);
 }
 const opt = (name, dflt) => {
@@ -28,6 +32,7 @@ const opt = (name, dflt) => {
 const sizes = opt('--sizes', '128,256,384,512').split(',').map(Number);
 const seeds = Number(opt('--seeds', '2'));
 const asJson = args.includes('--json');
+const native = args.includes('--native');
 if (!sizes.every((n) => Number.isInteger(n) && n >= 32) || !(Number.isInteger(seeds) && seeds >= 1)) {
   console.error(`size-dependence: --sizes must be integers >= 32 and --seeds an integer >= 1\n${USAGE}`);
   process.exit(2);
@@ -41,14 +46,21 @@ try {
 }
 
 const samples = fileURLToPath(new URL('../samples/images/', import.meta.url));
-const photos = readdirSync(samples).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort();
+const photos = [];
 const views = [];
-for (const f of photos) {
+for (const f of readdirSync(samples).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort()) {
   const im = await decodeImage(join(samples, f));
   const side = Math.min(im.width, im.height);
-  views.push(cropImage(im, (im.width - side) >> 1, (im.height - side) >> 1, side, side));
+  if (native && side < Math.max(...sizes)) continue;
+  photos.push(f);
+  views.push(native ? im : cropImage(im, (im.width - side) >> 1, (im.height - side) >> 1, side, side));
 }
-const framed = new Map(sizes.map((n) => [n, views.map((v) => resize(v, n, n, v.width > n ? 'area' : 'bicubic'))]));
+if (views.length === 0) {
+  console.error(`size-dependence: no bundled photo is ${Math.max(...sizes)} px on its short side; lower --sizes\n${USAGE}`);
+  process.exit(1);
+}
+const frame = (v, n) => (native ? cropImage(v, (v.width - n) >> 1, (v.height - n) >> 1, n, n) : resize(v, n, n, v.width > n ? 'area' : 'bicubic'));
+const framed = new Map(sizes.map((n) => [n, views.map((v) => frame(v, n))]));
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -86,5 +98,5 @@ for (const d of types) {
   }
   if (!asJson) process.stderr.write(`size-dependence: ${d.id} done\n`);
 }
-if (asJson) process.stdout.write(`${JSON.stringify({ photos, sizes, seeds, rows })}\n`);
-else console.log(`columns: RGB/Y dB at ${sizes.join(', ')} px (median over ${photos.length} photos x ${seeds} seeds, same view resized)`);
+if (asJson) process.stdout.write(`${JSON.stringify({ photos, sizes, seeds, mode: native ? 'native' : 'resized', rows })}\n`);
+else console.log(`columns: RGB/Y dB at ${sizes.join(', ')} px (median over ${photos.length} photos x ${seeds} seeds, ${native ? 'centre crops at native resolution' : 'same view resized'}: ${photos.join(', ')})`);
