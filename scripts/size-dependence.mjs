@@ -8,7 +8,7 @@
 // largest size): a larger frame is then a wider view at the same detail per pixel, which is the fair test for
 // types sized in absolute pixels (blur kernels, JPEG blocks, mosaics), whose PSNR on resized views also moves
 // with how much detail the resize leaves per pixel (upscaled photos are smooth, so a pixel-sized blur does less).
-// Usage: npm run build && node scripts/size-dependence.mjs [--types S,RD,H] [--sizes 128,256,384,512] [--seeds 2] [--native] [--json]
+// Usage: npm run calibrate:sizes -- [--types S,RD,H] [--sizes 128,256,384,512] [--seeds 2] [--native] [--json]
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
