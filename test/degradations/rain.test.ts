@@ -20,6 +20,7 @@ import {
 } from '../../src/degradations/rain.js';
 import { estimateDepth } from '../../src/degradations/depth.js';
 import { streakKernel } from '../../src/degradations/kernels/streak.js';
+import { expectSameShareAtSizes } from '../support/frame-share.js';
 import { sampleCrops } from '../support/samples.js';
 import { expectFallingWithinVariants, meanPsnrByVariant } from '../support/severity.js';
 
@@ -133,10 +134,7 @@ describe('RS (rain streaks)', () => {
       for (let i = 0; i < out.data.length; i += 3) if (out.data[i] > 0.25) lit++;
       return lit / (n * n);
     };
-    const base = share(256);
-    expect(base).toBeGreaterThan(0.02);
-    for (const n of [128, 512]) expect(share(n) / base, `${n} px`).toBeGreaterThan(0.8);
-    for (const n of [128, 512]) expect(share(n) / base, `${n} px`).toBeLessThan(1.25);
+    expectSameShareAtSizes(share, 0.02, 0.8, 1.25);
   });
 
   it('streaks only brighten (screen blend) and run along the rain direction', () => {
@@ -277,10 +275,7 @@ describe('RD (raindrops)', () => {
       for (let i = 0; i < out.data.length; i += 3) if (Math.abs(out.data[i] - im.data[i]) > 0.1) changed++;
       return changed / (n * n);
     };
-    const base = share(256);
-    expect(base).toBeGreaterThan(0.03);
-    for (const n of [128, 512]) expect(share(n) / base, `${n} px`).toBeGreaterThan(0.85);
-    for (const n of [128, 512]) expect(share(n) / base, `${n} px`).toBeLessThan(1.18);
+    expectSameShareAtSizes(share, 0.03);
   });
 
   const base: RaindropSettings = { seed: 'd', count: 1, radiusMin: 10, radiusMax: 10, blur: 2, softness: 0.2, zoom: 2 };

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createImage, cropImage, type Image } from '../../src/core/image.js';
 import { createRng } from '../../src/core/random.js';
 import { SNOW_DENSITIES, applySnow, sampleSnow, snow, type FlakeLayer, type SnowParams } from '../../src/degradations/snow.js';
+import { expectSameShareAtSizes } from '../support/frame-share.js';
 import { sampleCrops } from '../support/samples.js';
 import { expectFallingWithinVariants, meanPsnrByVariant } from '../support/severity.js';
 
@@ -99,10 +100,7 @@ describe('S (snow)', () => {
       for (let i = 0; i < out.data.length; i += 3) sum += (out.data[i] - 0.2) / (params.colour - 0.2);
       return sum / (n * n);
     };
-    const base = share(256);
-    expect(base).toBeGreaterThan(0.02);
-    for (const n of [128, 512]) expect(share(n) / base, `${n} px`).toBeGreaterThan(0.85);
-    for (const n of [128, 512]) expect(share(n) / base, `${n} px`).toBeLessThan(1.18);
+    expectSameShareAtSizes(share, 0.02);
   });
 
   it('flakes are sized to the frame: twice the frame, twice the radii, streaks and defocus, a quarter the density', () => {
