@@ -159,7 +159,9 @@ export function sampleRainStreaks(level: number, rng: Rng, info: ImageInfo): Rai
     width: round3(Math.min(12, wid)),
     blur: round3(Math.min(8, blur)),
     brightness: round3(Math.min(4, op * draws[k].op)),
-    reference: round3(REFERENCE_LENGTH * s),
+    // Capped like the lengths: past ~3300 px (frameScale 12.8) the streaks stop growing, and so does the streak
+    // the gain is set on. (Frames that large were refused before the cap, so no recorded params change.)
+    reference: round3(Math.min(256, REFERENCE_LENGTH * s)),
   });
   const layers: StreakLayer[] = [];
   // Far streaks are short and faint (0.5 x the length at a quarter of the brightness: half as bright per

@@ -87,6 +87,15 @@ function contract(deg: Degradation, count: number): void {
 }
 
 describe('RS (rain streaks)', () => {
+  it('renders a 12-megapixel frame at its harshest level (the streak gain is capped with the lengths)', async () => {
+    const big = createImage(4000, 3000);
+    big.data.fill(0.4);
+    const top = rainStreaks.levels.length - 1;
+    const out = await rainStreaks.apply(big, rainStreaks.sample(top, createRng('big'), { width: 4000, height: 3000 }));
+    expect([out.width, out.height]).toEqual([4000, 3000]);
+    expect(out.data.some((v) => v > 0.45)).toBe(true);
+  });
+
   contract(rainStreaks, 12);
 
   it('levels are density:N with depth layers, length and the accumulation veil rising', () => {
