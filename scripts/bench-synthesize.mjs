@@ -7,11 +7,12 @@
 //  2. `uirgen synthesize --types GN,GB,MB,J,H,LL` beside the OpenCV pipeline a researcher would
 //     write (../shared/peers/opencv_synthesize.py, naive and --decode-once), same photos, crop,
 //     pair count and worker count, in alternating rounds so that a noisy neighbour slows all alike;
-//     pairs/s, CPU ms per pair (all processes/threads), output KB per pair, and the ratios;
+//     pairs/s, CPU ms per pair (all processes/threads), output KB per pair, and the ratios; then once more
+//     on --long-pairs (one round), the rate once start-up and JIT warm-up are paid, and the fixed cost;
 //  3. all 19 types: pairs/s, CPU ms per pair and peak RSS.
 //
 //   npm run bench:synthesize
-//   node scripts/bench-synthesize.mjs --pairs 600 --rounds 3 --all-pairs 760 --workers 2 [--json]
+//   node scripts/bench-synthesize.mjs --pairs 600 --rounds 3 --long-pairs 3000 --all-pairs 760 --workers 2 [--json]
 //   node scripts/bench-synthesize.mjs --no-peer --rounds 1      # uirgen only
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     pairs: { type: 'string', default: '600' },
     rounds: { type: 'string', default: '3' },
     'all-pairs': { type: 'string', default: '760' },
+    'long-pairs': { type: 'string', default: '3000' },
     'breakdown-pairs': { type: 'string', default: '240' },
     workers: { type: 'string', default: '2' },
     crop: { type: 'string', default: '256' },
@@ -95,7 +97,8 @@ const say = (text) => {
 // --------------------------------------------------------------------------------------------
 // 1. Per-stage breakdown on this thread.
 async function breakdown(types, samples) {
-  const { buildPlan, discoverSources, workerTask, writeResult } = await import(join(root, 'dist/pipeline/synthesize.js'));
+  const { buildPlan, workerTask, writeResult } = await import(join(root, 'dist/pipeline/synthesize.js'));
+  const { discoverRecipeSources } = await import(join(root, 'dist/pipeline/discover.js'));
   const { normalizeRecipe } = await import(join(root, 'dist/pipeline/recipe.js'));
   const { runTask } = await import(join(root, 'dist/pipeline/worker.js'));
   const { ShardWriter } = await import(join(root, 'dist/pipeline/shards.js'));
@@ -104,7 +107,7 @@ async function breakdown(types, samples) {
   const { zlibCompress } = await import(join(root, 'dist/core/deflate.js'));
   const { default: sharp } = await import('sharp');
   const recipe = normalizeRecipe(recipeFor(types, samples));
-  const found = await discoverSources(recipe.sources, recipe.crop, () => {});
+  const found = await discoverRecipeSources(recipe, () => {});
   const plan = buildPlan(recipe, found.sources);
   // CPU time of this process (this thread, plus libvips' and V8's helper threads working for it):
   // on a machine shared with other jobs it is far steadier than the wall clock.
@@ -273,19 +276,22 @@ if (!values['no-peer']) {
     if (!peer) say('(peer skipped: no Python with cv2 and numpy; Debian: apt-get install python3-opencv, or --python PY)');
   }
 }
-const contenders = [
+const contendersFor = (n) => [
   ...(peer
     ? [
-        { label: 'opencv_synthesize.py', run: () => runPeer(peer.python, false, pairs) },
-        { label: 'opencv_synthesize.py --decode-once', run: () => runPeer(peer.python, true, pairs) },
+        { label: 'opencv_synthesize.py', run: () => runPeer(peer.python, false, n) },
+        { label: 'opencv_synthesize.py --decode-once', run: () => runPeer(peer.python, true, n) },
       ]
     : []),
-  { label: `uirgen synthesize --types ${SIX.join(',')} --workers ${workers}`, run: () => runUirgen(SIX, pairs) },
+  { label: `uirgen synthesize --types ${SIX.join(',')} --workers ${workers}`, run: () => runUirgen(SIX, n) },
 ];
-const results = new Map(contenders.map((c) => [c.label, []]));
-if (pairs > 0 && rounds > 0) {
-  say(`\nend to end: ${pairs} pairs each${peer ? `, OpenCV ${peer.cv2} (${peer.python})` : ''}, ${rounds} alternating rounds`);
-  for (let round = 1; round <= rounds; round++) {
+
+/** Alternating rounds of every contender on `n` pairs: the table, the ratios against the peer, the summary. */
+function compare(n, roundCount, what) {
+  const contenders = contendersFor(n);
+  const results = new Map(contenders.map((c) => [c.label, []]));
+  say(`\nend to end${what}: ${n} pairs each${peer ? `, OpenCV ${peer.cv2} (${peer.python})` : ''}, ${roundCount} alternating round(s)`);
+  for (let round = 1; round <= roundCount; round++) {
     // Rotate the order each round so no contender always runs first (or right after another).
     const order = contenders.map((_, i) => contenders[(i + round - 1) % contenders.length]);
     for (const c of order) {
@@ -298,12 +304,11 @@ if (pairs > 0 && rounds > 0) {
     const rs = results.get(c.label);
     return { label: c.label, pairs_per_s: median(rs.map((r) => r.pairs_per_s)), cpu_ms_per_pair: median(rs.map((r) => r.cpu_ms_per_pair)), kb_per_pair: median(rs.map((r) => r.kb_per_pair)), rounds: rs };
   });
-  report.end_to_end = summary;
   say('\n| pipeline | pairs/s (median) | CPU ms/pair | KB/pair |\n|---|---|---|---|');
   for (const s of summary) say(`| ${s.label} | ${s.pairs_per_s.toFixed(1)} | ${s.cpu_ms_per_pair.toFixed(2)} | ${s.kb_per_pair.toFixed(0)} |`);
   const mine = summary[summary.length - 1];
+  const ratios = {};
   if (peer) {
-    const ratios = {};
     for (const [key, label, target] of [['naive', contenders[0].label, 2], ['decode_once', contenders[1].label, 1.5]]) {
       const theirs = summary.find((s) => s.label === label);
       const perRound = results.get(label).map((r, i) => results.get(mine.label)[i].pairs_per_s / r.pairs_per_s);
@@ -315,9 +320,29 @@ if (pairs > 0 && rounds > 0) {
           `${cpuRatio.toFixed(2)}x less CPU per pair`,
       );
     }
-    report.ratios = ratios;
   }
-  printBreakdown(`six types (${SIX.join(' ')})`, six, mine.cpu_ms_per_pair);
+  return { summary, mine, ratios };
+}
+
+const longPairs = Number(values['long-pairs']);
+if (pairs > 0 && rounds > 0) {
+  const short = compare(pairs, rounds, '');
+  report.end_to_end = short.summary;
+  if (peer) report.ratios = short.ratios;
+  printBreakdown(`six types (${SIX.join(' ')})`, six, short.mine.cpu_ms_per_pair);
+  if (longPairs > 0) {
+    // A short run pays a fixed cost that a dataset does not: each worker thread loads its modules and V8
+    // compiles the degradations anew in every thread (about a second of wall time on 2 cores). A longer
+    // run shows the rate a real synthesis runs at; the peer pays its own fixed costs in both.
+    const long = compare(longPairs, 1, ' (steady state: a longer run)');
+    report.end_to_end_long = long.summary;
+    if (peer) report.ratios_long = long.ratios;
+    const a = short.mine;
+    const b = long.mine;
+    const perPairS = (longPairs / b.pairs_per_s - pairs / a.pairs_per_s) / (longPairs - pairs);
+    const fixedS = pairs / a.pairs_per_s - pairs * perPairS;
+    if (perPairS > 0) say(`uirgen from the two run lengths: ${(1 / perPairS).toFixed(1)} pairs/s once running, ${fixedS.toFixed(2)} s fixed (start-up, warm-up, tail)`);
+  }
 } else {
   printBreakdown(`six types (${SIX.join(' ')})`, six);
 }

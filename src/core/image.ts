@@ -36,8 +36,9 @@ export function blankLike(image: Image): Image {
 /** k / 255 as float32 for every byte k: a lookup instead of a division per value (the same floats). */
 const BYTE_TO_UNIT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
 
-export function fromUint8(width: number, height: number, rgb: Uint8Array | Uint8ClampedArray): Image {
-  const out = createImage(width, height);
+/** Bytes as a float image (values exactly k/255); into `into` when given (a caller's reused buffer of the right length). */
+export function fromUint8(width: number, height: number, rgb: Uint8Array | Uint8ClampedArray, into?: Float32Array): Image {
+  const out = createImage(width, height, into);
   const d = out.data;
   if (rgb.length !== d.length) throw new RangeError(`fromUint8: ${rgb.length} bytes for a ${width}x${height}x3 image`);
   for (let i = 0; i < d.length; i++) d[i] = BYTE_TO_UNIT[rgb[i]];

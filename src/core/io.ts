@@ -132,9 +132,9 @@ export function cropRasterBytes(raster: Raster8, x: number, y: number, width: nu
   return { width, height, data };
 }
 
-/** An 8-bit raster as a float image (values exactly k/255). */
-export function rasterToImage(raster: Raster8): Image {
-  return fromUint8(raster.width, raster.height, raster.data);
+/** An 8-bit raster as a float image (values exactly k/255), into `into` when given. */
+export function rasterToImage(raster: Raster8, into?: Float32Array): Image {
+  return fromUint8(raster.width, raster.height, raster.data, into);
 }
 
 /** A w x h window of an 8-bit raster as a float image (values exactly k/255). */

@@ -166,17 +166,27 @@ interface Made {
  * the stored gt.png is those bytes and lq is apply(decode(gt.png), params); the operator gets a
  * float copy it may change in place. PSNR is measured on the 8-bit images the PNGs hold.
  */
-/** The gt bytes and the quantized lq of the sample in hand, reused from one sample to the next. */
+/**
+ * The gt bytes, the operator's float input and the quantized lq of the sample in hand, reused from one
+ * sample to the next: a fresh 0.8 MB float array per sample costs an allocation, page faults and GC
+ * pressure. Nothing holds on to them past the sample (lq is quantized before the next one starts).
+ */
 const scratch = { gt: new Uint8Array(0), lq: new Uint8Array(0) };
+let scratchInput = new Float32Array(0);
 
 function scratchOf(key: 'gt' | 'lq', length: number): Uint8Array {
   if (scratch[key].length !== length) scratch[key] = new Uint8Array(length);
   return scratch[key];
 }
 
+function scratchFloat(length: number): Float32Array {
+  if (scratchInput.length !== length) scratchInput = new Float32Array(length);
+  return scratchInput;
+}
+
 async function makeSample(source: Raster8, depthMap: DepthMapData | null, task: WorkerTask, s: WorkerSample, clock?: StageClock): Promise<Made> {
   const gt = cropRasterBytes(source, s.crop.x, s.crop.y, s.crop.w, s.crop.h, scratchOf('gt', s.crop.w * s.crop.h * 3));
-  const input = rasterToImage(gt);
+  const input = rasterToImage(gt, scratchFloat(gt.data.length));
   clock?.lap('crop');
   const d = getDegradation(s.type);
   const depth = depthMap ? cropDepthMap(depthMap, s.crop.x, s.crop.y, s.crop.w, s.crop.h) : undefined;
