@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BACKEND_NAMES, isBackendName } from '../train/backend.js';
+import { BACKEND_NAMES } from '../train/backend.js';
 import { CheckpointError, type Json } from '../train/checkpoint.js';
 import { DEFAULT_EMA_DECAY } from '../train/ema.js';
 import { DEFAULT_SPN, defaultFinetuneSettings, finetune, FinetuneError, type FinetuneSettings, type InitSource } from '../train/finetune-run.js';
@@ -12,13 +12,10 @@ import { addNetOptions, NET_FLAG_KEYS, netFromFlags, type NetFlags } from './net
 import { startBackend } from './start-backend.js';
 import {
   addDataAndRunOptions,
-  checkDataset,
   dataSettingsFromFlags,
   openDataStream,
-  runToResume,
-  runOptionsFromFlags,
+  prepareRun,
   withInterrupt,
-  type DataSettings,
 } from './training-run.js';
 
 interface FinetuneFlags extends NetFlags {
@@ -114,22 +111,19 @@ export function register(program: Command): void {
     )
     .action(
       action(async (flags: FinetuneFlags, command: Command) => {
-        if (!isBackendName(flags.backend)) throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got "${flags.backend}"`);
-        const { checkpointEvery, logEvery, workers } = runOptionsFromFlags(flags);
-        const out = resolve(flags.out);
-        let settings: FinetuneSettings;
-        let dataset: string | undefined;
-        if (flags.resume) {
-          settings = await runToResume<FinetuneSettings>(out, 'finetune', 'a fine-tuning run', RUN_FLAGS.filter((k) => command.getOptionValueSource(k) === 'cli'));
-          dataset = flags.data ? resolve(flags.data) : undefined;
-        } else {
-          settings = settingsFromFlags(flags);
-          const init = settings.init;
-          if (init && 'checkpoint' in init && !existsSync(join(init.checkpoint, 'model.json'))) throw new UserError(`--init ${init.checkpoint}: no checkpoint there (model.json missing)`);
-          if (init && 'weights' in init && !existsSync(init.weights)) throw new UserError(`--init-weights ${init.weights}: file not found`);
-        }
-        checkDataset(dataset ?? (settings.data as unknown as DataSettings).dataset);
-        const backendName = (await startBackend(flags.backend)).name;
+        const { backend, out, settings, dataset, checkpointEvery, logEvery, workers } = await prepareRun<FinetuneSettings>(
+          flags,
+          command,
+          { kind: 'finetune', what: 'a fine-tuning run', runFlags: RUN_FLAGS },
+          () => {
+            const fresh = settingsFromFlags(flags);
+            const init = fresh.init;
+            if (init && 'checkpoint' in init && !existsSync(join(init.checkpoint, 'model.json'))) throw new UserError(`--init ${init.checkpoint}: no checkpoint there (model.json missing)`);
+            if (init && 'weights' in init && !existsSync(init.weights)) throw new UserError(`--init-weights ${init.weights}: file not found`);
+            return fresh;
+          },
+        );
+        const backendName = (await startBackend(backend)).name;
         try {
           const result = await withInterrupt((signal) => finetune({
             out,

@@ -1,6 +1,5 @@
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BACKEND_NAMES, isBackendName } from '../train/backend.js';
+import { BACKEND_NAMES } from '../train/backend.js';
 import { CheckpointError, type Json } from '../train/checkpoint.js';
 import { DEFAULT_FOCAL_GAMMA } from '../train/losses.js';
 import { DEFAULT_EMA_DECAY } from '../train/ema.js';
@@ -12,13 +11,10 @@ import { addNetOptions, NET_FLAG_KEYS, netFromFlags, type NetFlags } from './net
 import { startBackend, webgpuBackendOption } from './start-backend.js';
 import {
   addDataAndRunOptions,
-  checkDataset,
   dataSettingsFromFlags,
   openDataStream,
-  runToResume,
-  runOptionsFromFlags,
+  prepareRun,
   withInterrupt,
-  type DataSettings,
 } from './training-run.js';
 
 interface PretrainFlags extends NetFlags {
@@ -146,22 +142,13 @@ export function register(program: Command): void {
     )
     .action(
       action(async (flags: PretrainFlags, command: Command) => {
-        if (!isBackendName(flags.backend)) throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got "${flags.backend}"`);
-        const { checkpointEvery, logEvery, workers } = runOptionsFromFlags(flags);
-        const out = resolve(flags.out);
-
-        let settings: RunSettings;
-        let dataset: string | undefined;
-        if (flags.resume) {
-          settings = await runToResume<RunSettings>(out, 'pretrain', 'a pre-training run', RUN_FLAGS.filter((k) => command.getOptionValueSource(k) === 'cli'));
-          // The dataset may have moved: --data overrides the recorded path (the filters stay).
-          dataset = flags.data ? resolve(flags.data) : undefined;
-        } else {
-          settings = settingsFromFlags(flags);
-        }
-
-        checkDataset(dataset ?? (settings.data as unknown as DataSettings).dataset);
-        const backendName = (await startBackend(flags.backend, flags.webgpuBackend)).name;
+        const { backend, out, settings, dataset, checkpointEvery, logEvery, workers } = await prepareRun<RunSettings>(
+          flags,
+          command,
+          { kind: 'pretrain', what: 'a pre-training run', runFlags: RUN_FLAGS },
+          () => settingsFromFlags(flags),
+        );
+        const backendName = (await startBackend(backend, flags.webgpuBackend)).name;
 
         try {
           const result = await withInterrupt((signal) => pretrain({

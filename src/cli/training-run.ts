@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { CheckpointError, readCheckpointInfo, type CheckpointInfo, type Json } from '../train/checkpoint.js';
 import { openTrainingStream, type DataPosition, type Split } from '../train/data.js';
 import type { BatchSource } from '../train/pretrain.js';
+import { BACKEND_NAMES, isBackendName, type BackendName } from '../train/backend.js';
 import { parseIntOption, UsageError, UserError } from './errors.js';
 
 /**
@@ -130,4 +131,41 @@ export async function runToResume<T>(out: string, kind: CheckpointInfo['kind'], 
   }
   if (info.kind !== kind) throw new UserError(`${out} holds a ${info.kind} checkpoint, not ${what} to --resume`);
   return (info as Extract<CheckpointInfo, { run: Json }>).run as unknown as T;
+}
+
+export interface PreparedRun<S> {
+  backend: BackendName;
+  out: string;
+  settings: S;
+  /** --data given with --resume: the recorded dataset moved there (the filters stay). */
+  dataset: string | undefined;
+  checkpointEvery: number;
+  logEvery: number;
+  workers: number | undefined;
+}
+
+/**
+ * What pretrain and finetune do before training: check --backend and the run options, take the settings
+ * from the flags (`fromFlags`) or, with --resume, from the checkpoint in --out (refusing flags that would
+ * change them), and check that the dataset they read is one.
+ */
+export async function prepareRun<S extends { data: unknown }>(
+  flags: RunFlags & { backend: string; out: string; resume?: boolean; data?: string },
+  command: Command,
+  resume: { kind: CheckpointInfo['kind']; what: string; runFlags: readonly string[] },
+  fromFlags: () => S,
+): Promise<PreparedRun<S>> {
+  if (!isBackendName(flags.backend)) throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got "${flags.backend}"`);
+  const { checkpointEvery, logEvery, workers } = runOptionsFromFlags(flags);
+  const out = resolve(flags.out);
+  let settings: S;
+  let dataset: string | undefined;
+  if (flags.resume) {
+    settings = await runToResume<S>(out, resume.kind, resume.what, resume.runFlags.filter((k) => command.getOptionValueSource(k) === 'cli'));
+    dataset = flags.data ? resolve(flags.data) : undefined;
+  } else {
+    settings = fromFlags();
+  }
+  checkDataset(dataset ?? (settings.data as DataSettings).dataset);
+  return { backend: flags.backend, out, settings, dataset, checkpointEvery, logEvery, workers };
 }

@@ -9,7 +9,7 @@ import { DEFAULT_EMA_DECAY } from './ema.js';
 import { createFinetuner, type Finetuner, type FinetuneHyper, type SpnSettings } from './finetune.js';
 import { nafnetFactor, validateNafnetConfig, type NafnetConfig } from './models/nafnet.js';
 import { lossCurveSvg } from './plot.js';
-import { LOG_FILE, PLOT_FILE, readJsonl, type BatchSource } from './pretrain.js';
+import { LOG_FILE, PLOT_FILE, readJsonl, timedStep, type BatchSource, type StepMeter } from './pretrain.js';
 import { defaultWarmup } from './schedule.js';
 import { importWeights } from './torch/weights.js';
 
@@ -190,8 +190,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   let log: FileHandle | null = null;
   let first: FinetuneRecord | null = null;
   let last: FinetuneRecord | null = null;
-  let images = 0;
-  let seconds = 0;
+  const meter: StepMeter = { images: 0, seconds: 0 };
   let lastLine = -Infinity;
   let checkpoint = join(out, 'model.json');
   const save = async (): Promise<void> => {
@@ -201,12 +200,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   try {
     log = await open(logPath, 'a');
     while (f.step < settings.steps && !opts.signal?.aborted) {
-      const t0 = performance.now();
-      const batch = await source.next();
-      const m = await f.trainStep(batch);
-      const dt = (performance.now() - t0) / 1000;
-      images += batch.size;
-      seconds += dt;
+      const { batch, metrics: m, seconds: dt } = await timedStep(source, (b) => f.trainStep(b), meter);
       const done = m.step + 1;
       const record: FinetuneRecord = { step: done, loss: m.loss, l1: m.l1, spn: m.spn, lr: m.lr, images_per_s: dt > 0 ? batch.size / dt : 0 };
       first ??= record;
@@ -242,7 +236,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
       interrupted: f.step < settings.steps,
       first,
       last,
-      imagesPerSecond: seconds > 0 ? images / seconds : 0,
+      imagesPerSecond: meter.seconds > 0 ? meter.images / meter.seconds : 0,
       checkpoint,
       log: logPath,
       plot: plotPath,

@@ -21,6 +21,23 @@ import { defaultWarmup } from './schedule.js';
  */
 
 /** Where batches come from (the data stream satisfies it). */
+/** Images and seconds of a run's steps, for its mean images/s. */
+export interface StepMeter {
+  images: number;
+  seconds: number;
+}
+
+/** One step of a training loop: the next batch, `step` on it, and its wall time (seconds), added to `meter`. */
+export async function timedStep<M>(source: BatchSource, step: (batch: TrainBatch) => Promise<M>, meter: StepMeter): Promise<{ batch: TrainBatch; metrics: M; seconds: number }> {
+  const t0 = performance.now();
+  const batch = await source.next();
+  const metrics = await step(batch);
+  const seconds = (performance.now() - t0) / 1000;
+  meter.images += batch.size;
+  meter.seconds += seconds;
+  return { batch, metrics, seconds };
+}
+
 export interface BatchSource {
   readonly classes: readonly string[];
   next(): Promise<TrainBatch>;
@@ -318,19 +335,13 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const reporter = createReporter(mode, opts.stream ?? process.stderr, total, startedAt, hasRecLoss(settings));
   let log: FileHandle | null = null;
   let last: LogRecord | null = null;
-  let images = 0;
-  let seconds = 0;
+  const meter: StepMeter = { images: 0, seconds: 0 };
   let savedAt = info ? info.step : -1;
   let checkpoint = join(out, 'model.json');
   try {
     log = await open(logPath, 'a');
     while (trainer.step < total && !opts.signal?.aborted) {
-      const t0 = performance.now();
-      const batch = await source.next();
-      const m = await trainer.trainStep(batch);
-      const dt = (performance.now() - t0) / 1000;
-      images += batch.size;
-      seconds += dt;
+      const { batch, metrics: m, seconds: dt } = await timedStep(source, (b) => trainer.trainStep(b), meter);
       const done = m.step + 1;
       const record: LogRecord = {
         step: done,
@@ -367,7 +378,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
       startedAt,
       interrupted: trainer.step < total,
       last,
-      imagesPerSecond: seconds > 0 ? images / seconds : 0,
+      imagesPerSecond: meter.seconds > 0 ? meter.images / meter.seconds : 0,
       checkpoint,
       log: logPath,
       plot: plotPath,
