@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { cropRaster8, decodeImage, decodeRaster8, encodePng, ImageInputError, probeImage } from '../../src/core/io.js';
+import { cropRaster8, cropRasterBytes, decodeImage, decodeRaster8, encodePng, ImageInputError, probeImage, rasterToImage } from '../../src/core/io.js';
 import { cropImage, quantizeInPlace, toUint8 } from '../../src/core/image.js';
 import { samplePaths } from '../support/samples.js';
 import { pngBomb, tempDir } from '../support/files.js';
@@ -147,6 +147,18 @@ describe('decodeRaster8 / cropRaster8', () => {
     const a = cropRaster8(raster, 17, 9, 40, 30);
     const b = quantizeInPlace(cropImage(image, 17, 9, 40, 30));
     expect(Buffer.from(a.data.buffer).equals(Buffer.from(b.data.buffer))).toBe(true);
+  });
+
+  it("rasterToImage into a reused buffer: the caller's array, refilled with the same floats as a fresh one", async () => {
+    const raster = await decodeRaster8(chelsea);
+    const into = new Float32Array(40 * 30 * 3).fill(Number.NaN);
+    for (const [x, y] of [[17, 9], [101, 55]]) {
+      const crop = cropRasterBytes(raster, x, y, 40, 30);
+      const reused = rasterToImage(crop, into);
+      expect(reused.data).toBe(into);
+      expect(Buffer.from(into.buffer).equals(Buffer.from(rasterToImage(crop).data.buffer))).toBe(true);
+    }
+    expect(() => rasterToImage(cropRasterBytes(raster, 0, 0, 40, 30), new Float32Array(10))).toThrow(/expected 3600/);
   });
 
   it('rounds 16-bit inputs to the nearest 8-bit level', async () => {
