@@ -11,7 +11,7 @@
 //    commands, seeds, versions and timings.
 //
 // Options: --pretrain-steps N --finetune-steps N --batch B --out DIR --doc FILE --backend B (defaults below:
-// sized for about 30 minutes on a 2-core machine). Uses dist/ (the npm script builds first).
+// sized for about 30 minutes on a quiet 2-core machine: 1000 + 600 steps took 10.9 min). Uses dist/ (the npm script builds first).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -22,8 +22,8 @@ import { parseArgs } from 'node:util';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: opt } = parseArgs({
   options: {
-    'pretrain-steps': { type: 'string', default: '1000' },
-    'finetune-steps': { type: 'string', default: '600' },
+    'pretrain-steps': { type: 'string', default: '2500' },
+    'finetune-steps': { type: 'string', default: '1500' },
     batch: { type: 'string', default: '16' },
     patch: { type: 'string', default: '64' },
     out: { type: 'string', default: join(root, '.tmp', 'experiment-5d') },
@@ -67,8 +67,8 @@ const started = new Date();
 const t0 = performance.now();
 const ptData = join(out, 'pretrain-data');
 const ftData = join(out, 'finetune-data');
-uirgen('synthesize pre-training data', ['synthesize', '--sources', ...trainPhotos, '--out', ptData, '--types', PRETRAIN_TYPES, '--per-source', '60', '--crop', '96', '--seed', '1', '--json']);
-uirgen('synthesize fine-tuning data', ['synthesize', '--sources', ...trainPhotos, '--out', ftData, '--types', TASK_TYPES, '--per-source', '40', '--crop', '96', '--seed', '2', '--json']);
+uirgen('synthesize pre-training data', ['synthesize', '--sources', ...trainPhotos, '--out', ptData, '--types', PRETRAIN_TYPES, '--per-source', '150', '--crop', '96', '--seed', '1', '--json']);
+uirgen('synthesize fine-tuning data', ['synthesize', '--sources', ...trainPhotos, '--out', ftData, '--types', TASK_TYPES, '--per-source', '80', '--crop', '96', '--seed', '2', '--json']);
 const bench = join(out, 'bench5d');
 uirgen('build the mini-5D benchmark', ['bench', 'build', '--preset', '5d', '--sources', benchPhotos, '--out', bench, '--exclude', ptData, '--exclude', ftData, '--json']);
 const pre = join(out, 'pretrained');
