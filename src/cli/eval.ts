@@ -15,12 +15,12 @@ import { CheckpointError, readCheckpointInfo } from '../train/checkpoint.js';
 import { loadCheckpointRestorer, type CheckpointRestorerOptions } from '../train/checkpoint-restorer.js';
 import { datasetSets, EvalDataError } from '../train/eval-data.js';
 import { evaluate, type EvalReport, type EvalSet, type Means } from '../train/evaluate.js';
-import { DEFAULT_OVERLAP, DEFAULT_TILE } from '../train/restore.js';
 import { identityRestorer, type Restorer } from '../train/restorer.js';
 import { action, parseIntOption, UsageError, UserError } from './errors.js';
 import { startBackend } from './start-backend.js';
+import { addTilingOptions, tilingFromFlags, type TilingFlags } from './tiling-options.js';
 
-interface EvalFlags {
+interface EvalFlags extends TilingFlags {
   model: string;
   lq?: string;
   gt?: string;
@@ -33,9 +33,6 @@ interface EvalFlags {
   yChannel?: boolean;
   cropBorder: string;
   piqe?: boolean;
-  tile: string;
-  overlap: string;
-  weights: string;
   backend: string;
   json?: boolean;
 }
@@ -141,7 +138,7 @@ function table(report: EvalReport): string {
 
 /** `uirgen eval`: restore benchmark images with a model and report PSNR / SSIM (and PIQE without gt). */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('eval')
     .description('evaluate a restoration model on benchmarks: PSNR / SSIM as BasicSR, PIQE where there is no ground truth')
     .requiredOption('--model <CKPT>', `checkpoint directory (model.json), or "${IDENTITY_MODEL}" to measure the inputs themselves`)
@@ -155,10 +152,8 @@ export function register(program: Command): void {
     .option('--save <OUTDIR>', 'write the restored images as PNG: OUTDIR/<set>/<input name>.png')
     .option('--y-channel', 'measure the Y channel of YCbCr (BasicSR test_y_channel)')
     .option('--crop-border <N>', 'pixels dropped from every edge before measuring', '0')
-    .option('--piqe', 'PIQE of every restored image, also where there is ground truth')
-    .option('--tile <PX>', 'restore in tiles of this side (a multiple of the network\'s downsampling), as `uirgen restore`', String(DEFAULT_TILE))
-    .option('--overlap <PX>', 'overlap of neighbouring tiles in pixels', String(DEFAULT_OVERLAP))
-    .option('--weights <W>', 'ema | live | auto (the EMA when the checkpoint has one)', 'auto')
+    .option('--piqe', 'PIQE of every restored image, also where there is ground truth');
+  addTilingOptions(cmd, 'restore in tiles of this side (a multiple of the network\'s downsampling), as `uirgen restore`')
     .option('--backend <B>', `TensorFlow.js backend: ${BACKEND_NAMES.join(' | ')}`, 'auto')
     .option('--json', 'print the report as JSON: per set and mean psnr / ssim / piqe, and per image')
     .addHelpText(
@@ -174,9 +169,7 @@ export function register(program: Command): void {
     .action(
       action(async (flags: EvalFlags) => {
         const cropBorder = parseIntOption('--crop-border', flags.cropBorder, 0, 1000);
-        const weights = flags.weights;
-        if (weights !== 'ema' && weights !== 'live' && weights !== 'auto') throw new UsageError(`--weights must be ema, live or auto, got "${weights}"`);
-        const tiling = { tile: parseIntOption('--tile', flags.tile, 1, 8192), overlap: parseIntOption('--overlap', flags.overlap, 0, 4096), weights } as const;
+        const tiling = tilingFromFlags(flags);
         const { sets, unmatched } = await gatherSets(flags);
         if (unmatched.length) process.stderr.write(`uirgen: ${unmatched.length} degraded image(s) without a ground truth left out, e.g. ${unmatched[0]}\n`);
         const restorer = await openRestorer(flags.model, flags.backend, tiling);

@@ -6,16 +6,14 @@ import { decodeImage, encodePng, ImageInputError } from '../core/io.js';
 import { BACKEND_NAMES, isBackendName } from '../train/backend.js';
 import { CheckpointError, loadRestorationNet } from '../train/checkpoint.js';
 import { describeNafnet, nafnetFactor } from '../train/models/nafnet.js';
-import { DEFAULT_OVERLAP, DEFAULT_TILE, restoreImage, validateTileOptions } from '../train/restore.js';
-import { action, parseIntOption, UsageError, UserError } from './errors.js';
+import { restoreImage, validateTileOptions } from '../train/restore.js';
+import { action, UsageError, UserError } from './errors.js';
 import { startBackend } from './start-backend.js';
+import { addTilingOptions, tilingFromFlags, type TilingFlags } from './tiling-options.js';
 
-interface RestoreFlags {
+interface RestoreFlags extends TilingFlags {
   model?: string;
   out?: string;
-  tile: string;
-  overlap: string;
-  weights: string;
   backend: string;
   json?: boolean;
 }
@@ -47,15 +45,13 @@ function listInputs(inputs: string[]): string[] {
 
 /** `uirgen restore --model CKPT IN... -o OUTDIR`: run the restoration network on images. */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('restore')
     .description('restore images with a checkpoint\'s network (tiled, any size) and write 8-bit PNGs')
     .argument('<in...>', 'images, or directories of images')
     .option('--model <CKPT>', 'checkpoint directory (pretrain --out or import-weights -o)')
-    .option('-o, --out <DIR>', 'output directory: one <name>.png per input')
-    .option('--tile <PX>', 'tile side in pixels (a multiple of the network\'s downsampling)', String(DEFAULT_TILE))
-    .option('--overlap <PX>', 'overlap of neighbouring tiles in pixels', String(DEFAULT_OVERLAP))
-    .option('--weights <W>', 'ema | live | auto (the EMA when the checkpoint has one)', 'auto')
+    .option('-o, --out <DIR>', 'output directory: one <name>.png per input');
+  addTilingOptions(cmd, 'tile side in pixels (a multiple of the network\'s downsampling)')
     .option('--backend <B>', `TensorFlow.js backend: ${BACKEND_NAMES.join(' | ')}`, 'auto')
     .option('--json', 'print one JSON line per image')
     .addHelpText(
@@ -68,10 +64,7 @@ export function register(program: Command): void {
         if (!flags.model) throw new UsageError('--model is required (a checkpoint directory)');
         if (!flags.out) throw new UsageError('-o/--out is required (the output directory)');
         if (!isBackendName(flags.backend)) throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got "${flags.backend}"`);
-        const weights = flags.weights;
-        if (weights !== 'ema' && weights !== 'live' && weights !== 'auto') throw new UsageError(`--weights must be ema, live or auto, got "${weights}"`);
-        const tile = parseIntOption('--tile', flags.tile, 1, 8192);
-        const overlap = parseIntOption('--overlap', flags.overlap, 0, 4096);
+        const { tile, overlap, weights } = tilingFromFlags(flags);
         const files = listInputs(inputs);
         const outDir = resolve(flags.out);
         const names = new Map<string, string>();
