@@ -3,7 +3,8 @@
 // - native/*.cc (tfjs convolution kernels run by oneDNN, elementwise kernels on all cores) into
 //   build/native/uirgen_native.node; without it the trainer uses the wasm backend;
 // - native/png/*.cc (the PNG writer of src/core/png.ts, same bytes, faster; needs only a C++
-//   compiler) into build/native/uirgen_png.node; without it the TypeScript writer runs.
+//   compiler) into build/native/uirgen_png.node, with the byte <-> float conversions of
+//   src/core/image.ts (native/png/pixels.cc); without it the TypeScript runs (same bytes).
 // Optional by default: without a C++ compiler or oneDNN it says what to install and exits 0.
 // UIRGEN_NATIVE=required (CI sets it) makes a failed build an error.
 // Skips a compile when the addon is newer than its sources.
@@ -20,7 +21,7 @@ const TARGETS = [
   {
     name: 'uirgen_png',
     sourceDir: join(root, 'native', 'png'),
-    args: ['-O3', '-std=c++17', '-shared', '-fPIC', '-fvisibility=hidden'],
+    args: ['-O3', '-ffp-contract=off', '-std=c++17', '-shared', '-fPIC', '-fvisibility=hidden'],
     libs: [],
     fallback: 'PNGs are written by the TypeScript encoder (the same bytes, slower)',
     hint: 'install a C++ compiler (Debian/Ubuntu: apt-get install g++) and run npm run build again',

@@ -504,4 +504,11 @@ napi_value Init(napi_env env, napi_value exports) {
 
 }  // namespace
 
-NAPI_MODULE_INIT() { return Init(env, exports); }
+// pixels.cc: the byte <-> float conversions of image.ts and the squared error of psnrBytes.
+void RegisterPixelFunctions(napi_env env, napi_value exports);
+
+NAPI_MODULE_INIT() {
+  Init(env, exports);
+  RegisterPixelFunctions(env, exports);
+  return exports;
+}

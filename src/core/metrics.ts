@@ -1,3 +1,4 @@
+import { dataAddon, NATIVE_MIN_LENGTH } from './addon.js';
 import { gaussianBlur, gaussianWindow } from './conv.js';
 import { CHANNELS, luminance, type Image } from './image.js';
 
@@ -71,6 +72,13 @@ export function psnrBytes(a: Uint8Array, b: Uint8Array): number {
   if (a.length !== b.length || a.length === 0 || a.length % CHANNELS !== 0) {
     throw new RangeError(`psnrBytes: images must be non-empty RGB byte arrays of equal length, got ${a.length} and ${b.length}`);
   }
+  const se = dataAddon && a.length >= NATIVE_MIN_LENGTH ? dataAddon.squaredError(a, b) : squaredErrorJs(a, b);
+  const mse = se / a.length;
+  return mse === 0 ? Infinity : 10 * Math.log10((PEAK * PEAK) / mse);
+}
+
+/** Sum of (a[i] - b[i])^2, exact; the reference for the data addon's squaredError (native/png/pixels.cc). */
+export function squaredErrorJs(a: Uint8Array, b: Uint8Array): number {
   // Integer sums of at most 32768 squares (< 2^31) folded into a double: exact, and int arithmetic.
   let se = 0;
   for (let i = 0; i < a.length; ) {
@@ -82,8 +90,7 @@ export function psnrBytes(a: Uint8Array, b: Uint8Array): number {
     }
     se += part;
   }
-  const mse = se / a.length;
-  return mse === 0 ? Infinity : 10 * Math.log10((PEAK * PEAK) / mse);
+  return se;
 }
 
 /** Mean SSIM (BasicSR `calculate_ssim`); needs at least 11x11 pixels after `crop_border`. */

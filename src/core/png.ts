@@ -1,8 +1,5 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
+import { dataAddon } from './addon.js';
 import { zlibCompress } from './deflate.js';
 
 /**
@@ -16,10 +13,10 @@ import { zlibCompress } from './deflate.js';
  * size, Sub 105% / 106%, Up 103% / 103%, Paeth 98% / 97.5%, libpng's per-row adaptive choice 96% /
  * 96%. Paeth and adaptive would save 2-4% of the bytes for several times the filter's cost.
  *
- * Levels 0 and 1 (what datasets use) also have a C++ twin, native/png/png.cc, built by `npm run
- * build` where a C++ compiler exists: the same algorithm step for step, so the same bytes, about
- * four times faster. Which one ran never shows in the output; UIRGEN_PNG=js forces this file's,
- * UIRGEN_PNG=native refuses to run without the addon.
+ * Levels 0 and 1 (what datasets use) also have a C++ twin, native/png/png.cc in the data addon
+ * (addon.ts), built by `npm run build` where a C++ compiler exists: the same algorithm step for
+ * step, so the same bytes, about four times faster. Which one ran never shows in the output;
+ * UIRGEN_PNG=js forces this file's, UIRGEN_PNG=native refuses to run without the addon.
  */
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -97,43 +94,19 @@ function writeChunk(out: Uint8Array, at: number, type: string, data: Uint8Array)
   return at + 12 + data.length;
 }
 
-interface PngAddon {
-  encodePngRgb8(pixels: Uint8Array, width: number, height: number, level: number): Buffer;
-}
-
-/** Where `npm run build` puts the addon: build/native under the package root (above src/core or dist/core). */
-export const PNG_ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', 'native', 'uirgen_png.node');
-
-function loadAddon(): PngAddon | null {
-  const want = process.env.UIRGEN_PNG ?? 'auto';
-  if (want === 'js') return null;
-  let addon: PngAddon | null = null;
-  let why = `${PNG_ADDON_PATH} is missing (npm run build makes it where a C++ compiler exists)`;
-  if (existsSync(PNG_ADDON_PATH)) {
-    try {
-      const loaded = createRequire(import.meta.url)(PNG_ADDON_PATH) as Partial<PngAddon>;
-      if (typeof loaded.encodePngRgb8 === 'function') addon = loaded as PngAddon;
-      else why = `${PNG_ADDON_PATH} does not work on this machine (big-endian)`;
-    } catch (err) {
-      why = `${PNG_ADDON_PATH} failed to load (${(err as Error).message.split('\n')[0]})`;
-    }
-  }
-  if (!addon && want === 'native') throw new Error(`UIRGEN_PNG=native, but ${why}`);
-  return addon;
-}
-
-const addon = loadAddon();
+/** The addon's PNG writer, where the addon loaded on a little-endian host. */
+const nativeEncode = dataAddon?.encodePngRgb8 ?? null;
 
 /** Which encoder levels 0 and 1 use in this process (the bytes are the same either way). */
 export function pngEncoder(): 'native' | 'js' {
-  return addon ? 'native' : 'js';
+  return nativeEncode ? 'native' : 'js';
 }
 
 /** PNG (8-bit RGB, no interlace) of HWC pixels. `level` is the deflate level (deflate.ts: 0 stored, 1 runs, 2..9 LZ77). */
 export function encodePngRgb8(pixels: Uint8Array, width: number, height: number, level = 1): Buffer {
-  if (addon && (level === 0 || level === 1) && pixels instanceof Uint8Array) {
+  if (nativeEncode && (level === 0 || level === 1) && pixels instanceof Uint8Array) {
     checkPngArgs(pixels, width, height);
-    return addon.encodePngRgb8(pixels, width, height, level);
+    return nativeEncode(pixels, width, height, level);
   }
   return encodePngRgb8Js(pixels, width, height, level);
 }

@@ -1,0 +1,157 @@
+// The byte <-> float conversions of src/core/image.ts (fromUint8, toUint8, quantizeInPlace,
+// clampInPlace) and the squared-error sum of psnrBytes (src/core/metrics.ts), in C++: every pair
+// runs three to five of them over 196608 values, and as V8-compiled loops they cost about as much
+// as a cheap degradation. Each is the TypeScript's arithmetic operation for operation (the float is
+// widened to double, as JavaScript does, and the build passes -ffp-contract=off so no multiply-add
+// is fused), so the values are the same; test/core/addon.test.ts checks both implementations
+// element for element, NaN, infinities, -0 and the rounding boundaries included.
+// Any change here must be made there too, and the other way round.
+#include <node_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace {
+
+// k / 255 rounded to float32, as image.ts's BYTE_TO_UNIT (Float32Array.from(i => i / 255)).
+struct UnitTable {
+  float value[256];
+  UnitTable() {
+    for (int i = 0; i < 256; i++) value[i] = static_cast<float>(static_cast<double>(i) / 255.0);
+  }
+};
+const UnitTable kUnit;
+
+napi_value Fail(napi_env env, const char* message) {
+  napi_throw_type_error(env, nullptr, message);
+  return nullptr;
+}
+
+// The argument's typed array of `want` type: its data and element count, or false.
+bool TypedArg(napi_env env, napi_value value, napi_typedarray_type want, void** data, size_t* length) {
+  bool is = false;
+  if (napi_is_typedarray(env, value, &is) != napi_ok || !is) return false;
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, value, &type, length, data, &buffer, &offset) != napi_ok) return false;
+  return type == want;
+}
+
+bool Args(napi_env env, napi_callback_info info, size_t want, napi_value* argv) {
+  size_t argc = want;
+  return napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) == napi_ok && argc == want;
+}
+
+// unitFromBytes(bytes: Uint8Array, out: Float32Array): out[i] = i/255 of bytes[i].
+napi_value UnitFromBytes(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  void* src;
+  void* dst;
+  size_t n, m;
+  if (!Args(env, info, 2, argv) || !TypedArg(env, argv[0], napi_uint8_array, &src, &n) ||
+      !TypedArg(env, argv[1], napi_float32_array, &dst, &m) || n != m) {
+    return Fail(env, "unitFromBytes(Uint8Array, Float32Array) of equal lengths");
+  }
+  const uint8_t* in = static_cast<const uint8_t*>(src);
+  float* out = static_cast<float*>(dst);
+  for (size_t i = 0; i < n; i++) out[i] = kUnit.value[in[i]];
+  return nullptr;
+}
+
+// bytesFromUnit(image: Float32Array, out: Uint8Array): toUint8's v = x*255 + 0.5, clamped to
+// 0..255 and truncated; NaN gives 0 (what JavaScript's typed-array store makes of it).
+napi_value BytesFromUnit(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  void* src;
+  void* dst;
+  size_t n, m;
+  if (!Args(env, info, 2, argv) || !TypedArg(env, argv[0], napi_float32_array, &src, &n) ||
+      !TypedArg(env, argv[1], napi_uint8_array, &dst, &m) || n != m) {
+    return Fail(env, "bytesFromUnit(Float32Array, Uint8Array) of equal lengths");
+  }
+  const float* in = static_cast<const float*>(src);
+  uint8_t* out = static_cast<uint8_t*>(dst);
+  for (size_t i = 0; i < n; i++) {
+    // Written as a max and a min (NaN fails v > 0 and becomes 0) so the compiler vectorises it.
+    double v = static_cast<double>(in[i]) * 255.0 + 0.5;
+    v = v > 0.0 ? v : 0.0;
+    v = v < 255.0 ? v : 255.0;
+    out[i] = static_cast<uint8_t>(static_cast<int>(v));
+  }
+  return nullptr;
+}
+
+// quantizeUnit(image: Float32Array): quantizeInPlace's clamp, x255, round half up, back to k/255.
+napi_value QuantizeUnit(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  void* data;
+  size_t n;
+  if (!Args(env, info, 1, argv) || !TypedArg(env, argv[0], napi_float32_array, &data, &n)) {
+    return Fail(env, "quantizeUnit(Float32Array)");
+  }
+  float* d = static_cast<float*>(data);
+  for (size_t i = 0; i < n; i++) {
+    double v = d[i];
+    v = v > 0.0 ? v : 0.0;  // NaN and -0 -> 0
+    v = v < 1.0 ? v * 255.0 + 0.5 : 255.0;
+    d[i] = kUnit.value[static_cast<int>(v)];
+  }
+  return nullptr;
+}
+
+// clampUnit(image: Float32Array): clampInPlace to [0, 1]; NaN and -0 stay as they are.
+napi_value ClampUnit(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  void* data;
+  size_t n;
+  if (!Args(env, info, 1, argv) || !TypedArg(env, argv[0], napi_float32_array, &data, &n)) {
+    return Fail(env, "clampUnit(Float32Array)");
+  }
+  float* d = static_cast<float*>(data);
+  for (size_t i = 0; i < n; i++) {
+    const float v = d[i];
+    d[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+  }
+  return nullptr;
+}
+
+// squaredError(a: Uint8Array, b: Uint8Array): the sum of (a[i] - b[i])^2, exact (64-bit integer).
+napi_value SquaredError(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  void* pa;
+  void* pb;
+  size_t n, m;
+  if (!Args(env, info, 2, argv) || !TypedArg(env, argv[0], napi_uint8_array, &pa, &n) ||
+      !TypedArg(env, argv[1], napi_uint8_array, &pb, &m) || n != m) {
+    return Fail(env, "squaredError(Uint8Array, Uint8Array) of equal lengths");
+  }
+  const uint8_t* a = static_cast<const uint8_t*>(pa);
+  const uint8_t* b = static_cast<const uint8_t*>(pb);
+  uint64_t sum = 0;
+  for (size_t i = 0; i < n; i++) {
+    const int d = static_cast<int>(a[i]) - static_cast<int>(b[i]);
+    sum += static_cast<uint64_t>(d * d);
+  }
+  napi_value result;
+  // Below 2^53 for any array that fits in memory a thousand times over: exact as a double.
+  napi_create_double(env, static_cast<double>(sum), &result);
+  return result;
+}
+
+}  // namespace
+
+void RegisterPixelFunctions(napi_env env, napi_value exports) {
+  const struct {
+    const char* name;
+    napi_callback fn;
+  } table[] = {
+      {"unitFromBytes", UnitFromBytes}, {"bytesFromUnit", BytesFromUnit}, {"quantizeUnit", QuantizeUnit},
+      {"clampUnit", ClampUnit},         {"squaredError", SquaredError},
+  };
+  for (const auto& entry : table) {
+    napi_value fn;
+    napi_create_function(env, entry.name, NAPI_AUTO_LENGTH, entry.fn, nullptr, &fn);
+    napi_set_named_property(env, exports, entry.name, fn);
+  }
+}

@@ -1,0 +1,51 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The optional C++ addon of the data path, build/native/uirgen_png.node (native/png/*.cc), built by
+ * `npm run build` where a C++ compiler exists: png.ts's encoder for levels 0 and 1, image.ts's byte
+ * <-> float conversions and metrics.ts's squared-error sum. Each function gives exactly what its
+ * TypeScript twin gives (the tests compare them), so whether the addon loaded never shows in a
+ * dataset's bytes, only in its speed. UIRGEN_PNG=js runs the TypeScript alone; UIRGEN_PNG=native
+ * refuses to run without the addon.
+ */
+export interface DataAddon {
+  /** Absent on a big-endian host, where the PNG byte order would need swapping. */
+  encodePngRgb8?: (pixels: Uint8Array, width: number, height: number, level: number) => Buffer;
+  unitFromBytes(bytes: Uint8Array, out: Float32Array): void;
+  bytesFromUnit(image: Float32Array, out: Uint8Array): void;
+  quantizeUnit(image: Float32Array): void;
+  clampUnit(image: Float32Array): void;
+  squaredError(a: Uint8Array, b: Uint8Array): number;
+}
+
+/** Where `npm run build` puts the addon: build/native under the package root (above src/core or dist/core). */
+export const DATA_ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', 'native', 'uirgen_png.node');
+
+/** Below this many values a call into the addon costs more than the loop it saves. */
+export const NATIVE_MIN_LENGTH = 1024;
+
+const REQUIRED: readonly (keyof DataAddon)[] = ['unitFromBytes', 'bytesFromUnit', 'quantizeUnit', 'clampUnit', 'squaredError'];
+
+function load(): DataAddon | null {
+  const want = process.env.UIRGEN_PNG ?? 'auto';
+  if (want === 'js') return null;
+  let addon: DataAddon | null = null;
+  let why = `${DATA_ADDON_PATH} is missing (npm run build makes it where a C++ compiler exists)`;
+  if (existsSync(DATA_ADDON_PATH)) {
+    try {
+      const loaded = createRequire(import.meta.url)(DATA_ADDON_PATH) as Partial<DataAddon>;
+      if (REQUIRED.every((name) => typeof loaded[name] === 'function')) addon = loaded as DataAddon;
+      else why = `${DATA_ADDON_PATH} is out of date (run npm run build)`;
+    } catch (err) {
+      why = `${DATA_ADDON_PATH} failed to load (${(err as Error).message.split('\n')[0]})`;
+    }
+  }
+  if (!addon && want === 'native') throw new Error(`UIRGEN_PNG=native, but ${why}`);
+  return addon;
+}
+
+/** The loaded addon, or null (none built, UIRGEN_PNG=js): callers then run their TypeScript. */
+export const dataAddon: DataAddon | null = load();

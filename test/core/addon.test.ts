@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { dataAddon } from '../../src/core/addon.js';
+import { bytesFromUnitJs, clampUnitJs, quantizeUnitJs, unitFromBytesJs } from '../../src/core/image.js';
+import { squaredErrorJs } from '../../src/core/metrics.js';
+import { createRng } from '../../src/core/random.js';
+
+// Floats that sit on every branch and rounding boundary of the conversions: NaN, infinities, -0,
+// just either side of 0, 1 and each k/255 midpoint, the float32 neighbours of those, and far outside.
+function edgeFloats(): Float32Array {
+  const values: number[] = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 2, 255, -255, 1e30, -1e30, 1e-30, -1e-30, 0.5, 254.5 / 255];
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
+  for (let k = 0; k <= 256; k++) {
+    for (const x of [(k - 0.5) / 255, k / 255]) {
+      f[0] = x;
+      const bits = u[0];
+      for (let d = -3; d <= 3; d++) {
+        u[0] = bits + d;
+        values.push(f[0]);
+      }
+    }
+  }
+  const rng = createRng('addon-edges');
+  for (let i = 0; i < 20000; i++) values.push(-0.2 + 1.4 * rng.uniform());
+  // Long enough to take the native path (NATIVE_MIN_LENGTH) in every dispatching function.
+  return Float32Array.from(values);
+}
+
+function sameFloats(a: Float32Array, b: Float32Array): void {
+  expect(a.length).toBe(b.length);
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < a.length; i++) {
+    if (ua[i] !== ub[i]) throw new Error(`value ${i}: native ${a[i]} (0x${ua[i].toString(16)}), TypeScript ${b[i]} (0x${ub[i].toString(16)})`);
+  }
+}
+
+describe('data addon (native/png/pixels.cc) against its TypeScript twins', () => {
+  const addon = dataAddon;
+  const skip = (): boolean => {
+    if (addon) return false;
+    if (process.env.UIRGEN_NATIVE === 'required') throw new Error('UIRGEN_NATIVE=required, but build/native/uirgen_png.node did not load');
+    console.warn('skipped: build/native/uirgen_png.node not built (npm run build with a C++ compiler)');
+    return true;
+  };
+
+  it('unitFromBytes gives the float32 k/255 of every byte', () => {
+    if (skip() || !addon) return;
+    const bytes = Uint8Array.from({ length: 4096 }, (_, i) => (i * 97 + (i >> 8)) & 255);
+    const native = new Float32Array(bytes.length);
+    const js = new Float32Array(bytes.length);
+    addon.unitFromBytes(bytes, native);
+    unitFromBytesJs(bytes, js);
+    sameFloats(native, js);
+    // A view into a larger buffer reads from its own offset.
+    const view = bytes.subarray(1000, 3048);
+    const fromView = new Float32Array(view.length);
+    addon.unitFromBytes(view, fromView);
+    sameFloats(fromView, js.subarray(1000, 3048));
+  });
+
+  it('bytesFromUnit rounds, clamps and maps NaN exactly as toUint8', () => {
+    if (skip() || !addon) return;
+    const x = edgeFloats();
+    const native = new Uint8Array(x.length);
+    const js = new Uint8Array(x.length);
+    addon.bytesFromUnit(x, native);
+    bytesFromUnitJs(x, js);
+    expect(Buffer.from(native).equals(Buffer.from(js))).toBe(true);
+    expect(native[0]).toBe(0); // NaN
+    expect(native[1]).toBe(255); // +Infinity
+  });
+
+  it('quantizeUnit and clampUnit leave the same floats as quantizeInPlace and clampInPlace', () => {
+    if (skip() || !addon) return;
+    const x = edgeFloats();
+    for (const [native, js] of [
+      [addon.quantizeUnit, quantizeUnitJs],
+      [addon.clampUnit, clampUnitJs],
+    ] as const) {
+      const a = x.slice();
+      const b = x.slice();
+      native(a);
+      js(b);
+      sameFloats(a, b);
+    }
+    const clamped = x.slice();
+    addon.clampUnit(clamped);
+    expect(Number.isNaN(clamped[0])).toBe(true); // NaN stays NaN
+    expect(Object.is(clamped[4], -0)).toBe(true); // -0 stays -0
+  });
+
+  it('squaredError is the exact integer sum of psnrBytes', () => {
+    if (skip() || !addon) return;
+    const rng = createRng('addon-se');
+    const n = 3 * 700 * 500; // past the 32768-value chunks of the TypeScript sum
+    const a = Uint8Array.from({ length: n }, () => rng.int(0, 255));
+    const b = Uint8Array.from({ length: n }, () => rng.int(0, 255));
+    expect(addon.squaredError(a, b)).toBe(squaredErrorJs(a, b));
+    const worst = new Uint8Array(n).fill(255);
+    expect(addon.squaredError(worst, new Uint8Array(n))).toBe(n * 255 * 255);
+  });
+
+  it('refuses arguments of the wrong type or length', () => {
+    if (skip() || !addon) return;
+    expect(() => addon.unitFromBytes(new Uint8Array(4), new Float32Array(3))).toThrow(/equal lengths/);
+    expect(() => addon.bytesFromUnit(new Float64Array(4) as unknown as Float32Array, new Uint8Array(4))).toThrow(TypeError);
+    expect(() => addon.squaredError(new Uint8Array(4), new Uint8ClampedArray(4) as unknown as Uint8Array)).toThrow(TypeError);
+  });
+});
