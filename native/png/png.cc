@@ -10,6 +10,10 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace {
 
 constexpr int kBlockBytes = 65535;
@@ -61,14 +65,50 @@ uint32_t Crc32(const uint8_t* p, size_t n) {
   return c ^ 0xffffffffu;
 }
 
+// Adler-32 in chunks of at most 5552 bytes (the most before 32-bit sums could overflow), each reduced
+// mod 65521 at its end. With SSE2 a chunk's 16-byte blocks are summed as vectors: for block j with
+// bytes x0..x15, a gains S_j = sum x_k and b gains 16 a_j + W_j, W_j = sum (16 - k) x_k; the exact
+// integers the byte loop forms, so the same checksum.
 uint32_t Adler32(const uint8_t* p, size_t n) {
   uint32_t a = 1, b = 0;
-  for (size_t i = 0; i < n;) {
-    const size_t end = std::min(i + 5552, n);
-    for (; i < end; i++) {
+  while (n > 0) {
+    size_t chunk = std::min<size_t>(n, 5552);
+    n -= chunk;
+#if defined(__SSE2__)
+    const size_t blocks = chunk / 16;
+    if (blocks > 0) {
+      const __m128i zero = _mm_setzero_si128();
+      const __m128i wHi = _mm_setr_epi16(16, 15, 14, 13, 12, 11, 10, 9);
+      const __m128i wLo = _mm_setr_epi16(8, 7, 6, 5, 4, 3, 2, 1);
+      __m128i sumS = zero;     // sum of S_i over the blocks so far
+      __m128i sumPrev = zero;  // sum over blocks j of (sum of S_i, i < j)
+      __m128i sumW = zero;
+      for (size_t j = 0; j < blocks; j++, p += 16) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        sumPrev = _mm_add_epi32(sumPrev, sumS);
+        sumS = _mm_add_epi32(sumS, _mm_sad_epu8(x, zero));
+        sumW = _mm_add_epi32(sumW, _mm_madd_epi16(_mm_unpacklo_epi8(x, zero), wHi));
+        sumW = _mm_add_epi32(sumW, _mm_madd_epi16(_mm_unpackhi_epi8(x, zero), wLo));
+      }
+      alignas(16) uint32_t s[4], q[4], w[4];
+      _mm_store_si128(reinterpret_cast<__m128i*>(s), sumS);
+      _mm_store_si128(reinterpret_cast<__m128i*>(q), sumPrev);
+      _mm_store_si128(reinterpret_cast<__m128i*>(w), sumW);
+      // sad leaves each half's sum in its low 32-bit lane (lanes 0 and 2).
+      const uint64_t S = uint64_t{s[0]} + s[2];
+      const uint64_t prev = uint64_t{q[0]} + q[2];
+      const uint64_t W = uint64_t{w[0]} + w[1] + w[2] + w[3];
+      const uint64_t b64 = b + 16 * (blocks * uint64_t{a} + prev) + W;
+      a = static_cast<uint32_t>(a + S);
+      b = static_cast<uint32_t>(b64 % 65521);
+      chunk -= blocks * 16;
+    }
+#endif
+    for (size_t i = 0; i < chunk; i++) {
       a += p[i];
       b += a;
     }
+    p += chunk;
     a %= 65521;
     b %= 65521;
   }
@@ -243,31 +283,69 @@ thread_local Scratch scratch;
 // One block of level 1: runs repeating the previous byte. The previous byte is always data[i - 1]
 // (the last literal, or the last byte of a run), so "a run starts at i" is "data[i - 1 .. i + 2]
 // are four equal bytes": one 32-bit compare, a branch taken only at runs.
+// The first position in [i, limit) where a run starts, or limit; limit <= n - 2, and i >= 1.
+inline size_t NextRunStart(const uint8_t* data, size_t i, size_t limit) {
+#if defined(__SSE2__)
+  // Sixteen positions per step; a block reads data[i - 1 .. i + 17], inside the data as i + 16 <= n - 2.
+  for (; i + 16 <= limit; i += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i - 1));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i + 1));
+    const __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i + 2));
+    const int mask = _mm_movemask_epi8(_mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(a, b), _mm_cmpeq_epi8(b, c)), _mm_cmpeq_epi8(c, d)));
+    if (mask != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#endif
+  for (; i < limit; i++) {
+    uint32_t w;
+    std::memcpy(&w, data + i - 1, 4);
+    if (w == (w & 0xffu) * 0x01010101u) return i;
+  }
+  return limit;
+}
+
+// Literal counts of data[from, to) into four tables in turn (a byte repeated close by would
+// otherwise wait on its own count's store), summed into freq by the caller.
+inline void CountLiterals(const uint8_t* data, size_t from, size_t to, uint32_t (*counts)[256]) {
+  size_t i = from;
+  for (; i + 4 <= to; i += 4) {
+    counts[0][data[i]]++;
+    counts[1][data[i + 1]]++;
+    counts[2][data[i + 2]]++;
+    counts[3][data[i + 3]]++;
+  }
+  for (; i < to; i++) counts[0][data[i]]++;
+}
+
 size_t RunBlock(const uint8_t* data, size_t n, size_t from, uint32_t* litFreq, uint32_t* distFreq, std::vector<int32_t>& matches, size_t* nm) {
   const size_t stop = std::min(n, from + kBlockBytes);
   size_t i = from;
   *nm = 0;
   // Positions where the four-byte test may read: i >= 1 and i + 2 < n.
   const size_t testEnd = n >= 3 ? n - 2 : 0;
-  if (i == 0 && i < stop) litFreq[data[i++]]++;
+  uint32_t counts[4][256] = {};
+  if (i == 0 && i < stop) counts[0][data[i++]]++;
   while (i < stop) {
-    uint32_t w;
-    if (i < testEnd && (std::memcpy(&w, data + i - 1, 4), w == (w & 0xffu) * 0x01010101u)) {
-      const uint8_t v = data[i];
-      const size_t max = std::min<size_t>(kMaxMatch, n - i);
-      size_t len = kMinMatch;
-      while (len < max && data[i + len] == v) len++;
-      matches[2 * *nm] = static_cast<int32_t>(i);
-      matches[2 * *nm + 1] = static_cast<int32_t>(len);
-      ++*nm;
-      litFreq[257 + kTables.lenCode[len]]++;
-      distFreq[0]++;
-      i += len;
-      continue;
+    const size_t limit = std::min(stop, testEnd);
+    const size_t at = i < limit ? NextRunStart(data, i, limit) : i;
+    if (at >= limit) {  // no run starts before the block ends: the rest are literals
+      CountLiterals(data, i, stop, counts);
+      i = stop;
+      break;
     }
-    litFreq[data[i]]++;
-    i++;
+    CountLiterals(data, i, at, counts);
+    const uint8_t v = data[at];
+    const size_t max = std::min<size_t>(kMaxMatch, n - at);
+    size_t len = kMinMatch;
+    while (len < max && data[at + len] == v) len++;
+    matches[2 * *nm] = static_cast<int32_t>(at);
+    matches[2 * *nm + 1] = static_cast<int32_t>(len);
+    ++*nm;
+    litFreq[257 + kTables.lenCode[len]]++;
+    distFreq[0]++;
+    i = at + len;
   }
+  for (int v = 0; v < 256; v++) litFreq[v] += counts[0][v] + counts[1][v] + counts[2][v] + counts[3][v];
   return i;
 }
 
@@ -332,6 +410,22 @@ void WriteBlock(BitWriter& w, const uint8_t* data, size_t start, size_t end, con
       const size_t literalsEnd = m < nm ? static_cast<size_t>(matches[2 * m]) : end;
       // Branch-free: after each literal the whole accumulator is stored (little-endian hosts, see
       // Init; the buffer has slack) and the complete bytes are consumed, leaving under 8 bits.
+      // Three literals (at most 45 bits, on under 8 left over) per store.
+      for (; i + 3 <= literalsEnd; i += 3) {
+        const uint32_t e0 = lit[data[i]];
+        const uint32_t e1 = lit[data[i + 1]];
+        const uint32_t e2 = lit[data[i + 2]];
+        acc |= static_cast<uint64_t>(e0 & 0xffff) << count;
+        count += e0 >> 16;
+        acc |= static_cast<uint64_t>(e1 & 0xffff) << count;
+        count += e1 >> 16;
+        acc |= static_cast<uint64_t>(e2 & 0xffff) << count;
+        count += e2 >> 16;
+        std::memcpy(out + pos, &acc, 8);
+        pos += count >> 3;
+        acc >>= count & ~7;
+        count &= 7;
+      }
       for (; i < literalsEnd; i++) {
         const uint32_t e = lit[data[i]];
         acc |= static_cast<uint64_t>(e & 0xffff) << count;
