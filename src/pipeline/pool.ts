@@ -2,6 +2,8 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { Piscina } from 'piscina';
+import type { TypeId } from '../degradations/types.js';
+import { chooseThread, mergeResults, sampleCost, splitByHome } from './affinity.js';
 import type { ScanOutput, ScanTask } from './scan-worker.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
 
@@ -41,11 +43,17 @@ export interface TaskPool {
   destroy(): Promise<void>;
 }
 
-export function createPool(workers: number): TaskPool {
+/**
+ * `workers` threads running worker.ts. With `home` (a home thread for each type, affinity.ts) and
+ * more than one worker, each thread is a pool of its own and a task's samples go to their types'
+ * home threads; without, one pool takes the tasks whole.
+ */
+export function createPool(workers: number, home?: ReadonlyMap<TypeId, number>): TaskPool {
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
     throw new RangeError(`workers must be an integer in 1..256, got ${workers}`);
   }
   if (workers >= availableParallelism()) compileOnWorkerThreads();
+  if (home && workers > 1) return affinityPool(workers, home);
   const piscina = modulePool<WorkerTask, WorkerResult>('worker', workers);
   return {
     threads: workers,
@@ -54,6 +62,37 @@ export function createPool(workers: number): TaskPool {
     // process alive 30 s after the work is done; every task has been awaited by then, so destroy.
     close: () => piscina.destroy(),
     destroy: () => piscina.destroy(),
+  };
+}
+
+/** A part may wait behind this much more queued work (cost ms, affinity.ts) on its home thread than on the least busy one, doubled. */
+const SPILL_MS = 40;
+
+function affinityPool(workers: number, home: ReadonlyMap<TypeId, number>): TaskPool {
+  const threads = Array.from({ length: workers }, () => modulePool<WorkerTask, WorkerResult>('worker', 1));
+  const load = new Array<number>(workers).fill(0);
+  const runPart = async (part: WorkerTask, preferred: number): Promise<WorkerResult> => {
+    const cost = part.samples.reduce((n, s) => n + sampleCost(s.type, s.crop.w * s.crop.h), 0);
+    const t = chooseThread(preferred, load, SPILL_MS);
+    load[t] += cost;
+    try {
+      return await threads[t].run(part);
+    } finally {
+      load[t] -= cost;
+    }
+  };
+  const destroy = async (): Promise<void> => {
+    await Promise.all(threads.map((p) => p.destroy()));
+  };
+  return {
+    threads: workers,
+    run: async (task) => {
+      const parts = [...splitByHome(task, home)];
+      const results = await Promise.all(parts.map(([t, part]) => runPart(part, t)));
+      return mergeResults(task, results);
+    },
+    close: destroy,
+    destroy,
   };
 }
 

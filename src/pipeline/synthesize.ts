@@ -7,6 +7,7 @@ import { softwareVersions } from './versions.js';
 import { Manifest, MANIFEST_FILE, type SampleRow } from './manifest.js';
 import { attachDepthMaps } from './depth-maps.js';
 import { Plan, type PlanSource, type PlanTask, type PlanType } from './plan.js';
+import { assignTypes } from './affinity.js';
 import { createPool, defaultWorkers, mapLimit, type TaskPool } from './pool.js';
 import { silentProgress, type Progress } from './progress.js';
 import { DEFAULT_PER_SOURCE, normalizeRecipe, planIdentity, RecipeError, type Recipe } from './recipe.js';
@@ -242,8 +243,9 @@ async function synthesizeLocked(options: SynthesizeOptions, settings: Settings):
   let writer: ShardWriter | null = null;
   const errors = new ErrorLog(manifest);
   try {
-    // Threads start now and load their modules while this thread fingerprints the sources.
-    pool = createPool(workers);
+    // Threads start now and load their modules while this thread fingerprints the sources. Each
+    // type's home thread follows from the recipe's shares, known before the plan (affinity.ts).
+    pool = createPool(workers, assignTypes(new Map(planTypes(recipe).map((t) => [t.id, t.share])), workers));
     let found: Discovered;
     try {
       found = await discoverRecipeSources(recipe, errors.sink, options.signal);
