@@ -83,8 +83,8 @@ export function splitByHome(task: WorkerTask, home: ReadonlyMap<TypeId, number>)
 
 /**
  * One result for `task` from the results of its parts: outputs and failures in the task's sample
- * order, the members' bytes in one buffer in that order, and the source's error if a part had one
- * (every part reads the same source).
+ * order, each output's `bytes` its part's buffer, and the source's error if a part had one (every
+ * part reads the same source).
  */
 export function mergeResults(task: WorkerTask, parts: readonly WorkerResult[]): WorkerResult {
   if (parts.length === 1) return parts[0];
@@ -96,25 +96,16 @@ export function mergeResults(task: WorkerTask, parts: readonly WorkerResult[]): 
     if (i === undefined) throw new Error(`internal error: a worker returned unknown key ${key}`);
     return i;
   };
-  const outputs: { output: SampleOutput; data: Uint8Array }[] = [];
+  const outputs: SampleOutput[] = [];
   const failures: SampleFailure[] = [];
   for (const p of parts) {
-    for (const output of p.outputs) outputs.push({ output, data: p.data });
+    // Each output keeps pointing into its own part's buffer: no copy on the thread that writes.
+    for (const output of p.outputs) outputs.push({ ...output, bytes: output.bytes ?? p.data });
     failures.push(...p.failures);
   }
-  outputs.sort((a, b) => rank(a.output.key) - rank(b.output.key));
+  outputs.sort((a, b) => rank(a.key) - rank(b.key));
   failures.sort((a, b) => rank(a.key) - rank(b.key));
-  let size = 0;
-  for (const { output } of outputs) size += output.gt[1] + output.lq[1] + output.json[1];
-  const data = new Uint8Array(size);
-  let at = 0;
-  const copy = (from: Uint8Array, range: [number, number]): [number, number] => {
-    data.set(from.subarray(range[0], range[0] + range[1]), at);
-    at += range[1];
-    return [at - range[1], range[1]];
-  };
-  const merged = outputs.map(({ output, data: from }) => ({ ...output, gt: copy(from, output.gt), lq: copy(from, output.lq), json: copy(from, output.json) }));
-  return { sourceError: null, outputs: merged, failures, data };
+  return { sourceError: null, outputs, failures, data: new Uint8Array(0) };
 }
 
 /** Where a part goes: its home thread, unless that thread's queue is far ahead of the least busy one. */

@@ -523,12 +523,12 @@ export async function writeResult(writer: ShardWriter, plan: Plan, task: PlanTas
   if (res.sourceError) error(src.path, res.sourceError.stage, res.sourceError.message);
   for (const f of res.failures) error(src.path, f.stage, `sample ${f.key}: ${f.message}`);
   const byKey = new Map(task.samples.map((s) => [s.key, s]));
-  const data = res.data;
-  const view = (r: [number, number]): Buffer => Buffer.from(data.buffer, data.byteOffset + r[0], r[1]);
   const rows: SampleRow[] = [];
   for (const o of res.outputs) {
     const s = byKey.get(o.key);
     if (!s) throw new Error(`internal error: worker returned unknown key ${o.key}`);
+    const data = o.bytes ?? res.data;
+    const view = (r: [number, number]): Buffer => Buffer.from(data.buffer, data.byteOffset + r[0], r[1]);
     const where = await writer.add({ key: o.key, members: { 'gt.png': view(o.gt), json: view(o.json), 'lq.png': view(o.lq) } });
     rows.push({
       key: o.key,

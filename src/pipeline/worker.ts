@@ -65,6 +65,11 @@ export interface SampleOutput {
   gt: [number, number];
   lq: [number, number];
   json: [number, number];
+  /**
+   * The buffer those ranges index when it is not the result's `data`: set on the main thread in a
+   * result merged from the parts of a task (affinity.ts), never by a worker.
+   */
+  bytes?: Uint8Array;
 }
 
 export interface SampleFailure {
