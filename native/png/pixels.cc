@@ -1,5 +1,6 @@
 // The byte <-> float conversions of src/core/image.ts (fromUint8, toUint8, quantizeInPlace,
-// clampInPlace) and the squared-error sum of psnrBytes (src/core/metrics.ts), in C++: every pair
+// clampInPlace), the squared-error sum of psnrBytes (src/core/metrics.ts) and the two table
+// curves of the low-light camera (darken in lowlight.ts, finishRgb in camera.ts), in C++: every pair
 // runs three to five of them over 196608 values, and as V8-compiled loops they cost about as much
 // as a cheap degradation. Each is the TypeScript's arithmetic operation for operation (the float is
 // widened to double, as JavaScript does, and the build passes -ffp-contract=off so no multiply-add
@@ -8,6 +9,7 @@
 // Any change here must be made there too, and the other way round.
 #include <node_api.h>
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -139,6 +141,72 @@ napi_value SquaredError(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// curveFromLut(src: Float32Array, out: Float32Array, lut: Float64Array, n): lowlight.ts darken's
+// loop, out = the piecewise-linear curve through lut[0..n] at src clipped to [0, 1]; NaN stays NaN.
+napi_value CurveFromLut(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  void* src;
+  void* dst;
+  void* table;
+  size_t n, m, t;
+  int32_t steps;
+  if (!Args(env, info, 4, argv) || !TypedArg(env, argv[0], napi_float32_array, &src, &n) ||
+      !TypedArg(env, argv[1], napi_float32_array, &dst, &m) || !TypedArg(env, argv[2], napi_float64_array, &table, &t) ||
+      napi_get_value_int32(env, argv[3], &steps) != napi_ok || n != m || steps < 1 || t < static_cast<size_t>(steps) + 2) {
+    return Fail(env, "curveFromLut(Float32Array, Float32Array of equal lengths, Float64Array of n + 2, n >= 1)");
+  }
+  const float* in = static_cast<const float*>(src);
+  float* out = static_cast<float*>(dst);
+  const double* lut = static_cast<const double*>(table);
+  for (size_t i = 0; i < n; i++) {
+    const double v = in[i];
+    if (v != v) {
+      out[i] = v;
+      continue;
+    }
+    const double x = (v < 0 ? 0.0 : v > 1 ? 1.0 : v) * steps;
+    const int j = static_cast<int>(std::floor(x));
+    out[i] = static_cast<float>(lut[j] + (x - j) * (lut[j + 1] - lut[j]));
+  }
+  return nullptr;
+}
+
+// cameraToDisplay(data: Float32Array, m: Float64Array(9), lut: Float64Array, n): camera.ts
+// finishRgb's loop in place, each pixel through the 3x3 matrix m, then toDisplay (the table
+// indexed by sqrt of the value clipped to [0, 1], interpolated); NaN stays NaN.
+napi_value CameraToDisplay(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  void* data;
+  void* matrix;
+  void* table;
+  size_t n, nm, t;
+  int32_t steps;
+  if (!Args(env, info, 4, argv) || !TypedArg(env, argv[0], napi_float32_array, &data, &n) ||
+      !TypedArg(env, argv[1], napi_float64_array, &matrix, &nm) || !TypedArg(env, argv[2], napi_float64_array, &table, &t) ||
+      napi_get_value_int32(env, argv[3], &steps) != napi_ok || n % 3 != 0 || nm != 9 || steps < 1 || t < static_cast<size_t>(steps) + 2) {
+    return Fail(env, "cameraToDisplay(Float32Array of RGB, Float64Array(9), Float64Array of n + 2, n >= 1)");
+  }
+  float* d = static_cast<float*>(data);
+  const double* m = static_cast<const double*>(matrix);
+  const double* lut = static_cast<const double*>(table);
+  const auto display = [lut, steps](double y) -> double {
+    const double x = std::sqrt(y < 0 ? 0.0 : y > 1 ? 1.0 : y) * steps;
+    if (x != x) return x;
+    const int i = static_cast<int>(x);
+    const double f = x - i;
+    return lut[i] + f * (lut[i + 1] - lut[i]);
+  };
+  for (size_t i = 0; i < n; i += 3) {
+    const double r = d[i];
+    const double g = d[i + 1];
+    const double b = d[i + 2];
+    d[i] = static_cast<float>(display(m[0] * r + m[1] * g + m[2] * b));
+    d[i + 1] = static_cast<float>(display(m[3] * r + m[4] * g + m[5] * b));
+    d[i + 2] = static_cast<float>(display(m[6] * r + m[7] * g + m[8] * b));
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 void RegisterPixelFunctions(napi_env env, napi_value exports) {
@@ -147,7 +215,8 @@ void RegisterPixelFunctions(napi_env env, napi_value exports) {
     napi_callback fn;
   } table[] = {
       {"unitFromBytes", UnitFromBytes}, {"bytesFromUnit", BytesFromUnit}, {"quantizeUnit", QuantizeUnit},
-      {"clampUnit", ClampUnit},         {"squaredError", SquaredError},
+      {"clampUnit", ClampUnit},         {"squaredError", SquaredError},   {"curveFromLut", CurveFromLut},
+      {"cameraToDisplay", CameraToDisplay},
   };
   for (const auto& entry : table) {
     napi_value fn;

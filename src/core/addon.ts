@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 /**
  * The optional C++ addon of the data path, build/native/uirgen_png.node (native/png/*.cc), built by
  * `npm run build` where a C++ compiler exists: png.ts's encoder for levels 0 and 1, image.ts's byte
- * <-> float conversions and metrics.ts's squared-error sum. Each function gives exactly what its
+ * <-> float conversions, metrics.ts's squared-error sum and the low-light camera's two table curves
+ * (lowlight.ts darken, camera.ts finishRgb). Each function gives exactly what its
  * TypeScript twin gives (the tests compare them), so whether the addon loaded never shows in a
  * dataset's bytes, only in its speed. UIRGEN_PNG=js runs the TypeScript alone; UIRGEN_PNG=native
  * refuses to run without the addon.
@@ -19,6 +20,10 @@ export interface DataAddon {
   quantizeUnit(image: Float32Array): void;
   clampUnit(image: Float32Array): void;
   squaredError(a: Uint8Array, b: Uint8Array): number;
+  /** lowlight.ts darken's table curve: out = lut interpolated at src clipped to [0, 1] in n steps. */
+  curveFromLut(src: Float32Array, out: Float32Array, lut: Float64Array, n: number): void;
+  /** camera.ts finishRgb in place: the 3x3 matrix m, then the display curve (lut indexed by sqrt). */
+  cameraToDisplay(data: Float32Array, m: Float64Array, lut: Float64Array, n: number): void;
 }
 
 /** Where `npm run build` puts the addon: build/native under the package root (above src/core or dist/core). */
@@ -27,7 +32,7 @@ export const DATA_ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..
 /** Below this many values a call into the addon costs more than the loop it saves. */
 export const NATIVE_MIN_LENGTH = 1024;
 
-const REQUIRED: readonly (keyof DataAddon)[] = ['unitFromBytes', 'bytesFromUnit', 'quantizeUnit', 'clampUnit', 'squaredError'];
+const REQUIRED: readonly (keyof DataAddon)[] = ['unitFromBytes', 'bytesFromUnit', 'quantizeUnit', 'clampUnit', 'squaredError', 'curveFromLut', 'cameraToDisplay'];
 
 function load(): DataAddon | null {
   const want = process.env.UIRGEN_PNG ?? 'auto';

@@ -18,6 +18,7 @@
  *
  * The pieces are exported as plain functions: LL and BLN chain them.
  */
+import { dataAddon, NATIVE_MIN_LENGTH } from '../core/addon.js';
 import { mat3Inverse, mat3Multiply } from '../core/mat3.js';
 import { CHANNELS, createImage, type Image } from '../core/image.js';
 import { createRng, type Rng } from '../core/random.js';
@@ -121,9 +122,9 @@ for (let i = 0; i <= LIN_N; i++) {
   toLinearLut[i] = Math.max(0.5 - Math.sin(Math.asin(1 - 2 * v) / 3), 1e-8) ** 2.2;
 }
 toLinearLut[LIN_N + 1] = toLinearLut[LIN_N];
-const DISP_N = 8192;
+export const DISP_N = 8192;
 /** Indexed by t = sqrt(y) for linear y in [0, 1] (the 1/2.2 power is steep near 0; sqrt tames it): smoothstep(y^(1/2.2)). */
-const toDisplayLut = new Float64Array(DISP_N + 2);
+export const toDisplayLut = new Float64Array(DISP_N + 2);
 for (let i = 0; i <= DISP_N; i++) {
   const t = i / DISP_N;
   const g = Math.max(t * t, 1e-8) ** (1 / 2.2);
@@ -232,6 +233,12 @@ function gainPlane(plane: Float32Array, width: number, height: number, cam: Came
 
 /** Camera -> RGB CCM, clip, gamma and tone curve, in place on demosaicked RGB. */
 function finishRgb(data: Float32Array, cam2rgb: readonly number[]): void {
+  if (dataAddon && data.length >= NATIVE_MIN_LENGTH) dataAddon.cameraToDisplay(data, Float64Array.from(cam2rgb), toDisplayLut, DISP_N);
+  else finishRgbJs(data, cam2rgb);
+}
+
+/** finishRgb's loop: the reference for the data addon's cameraToDisplay (native/png/pixels.cc). */
+export function finishRgbJs(data: Float32Array, cam2rgb: readonly number[]): void {
   const m = cam2rgb;
   for (let i = 0; i < data.length; i += 3) {
     const r = data[i];

@@ -16,6 +16,7 @@
  * processed back. Lv et al.'s curve stops above LOL's darkness (gamma 5 leaves the bundled photos at
  * ~8.9 dB, LOL-v1's inputs are at 7.77 dB; docs/calibration.md); -4.5 EV goes below it. Still one noise pass.
  */
+import { dataAddon, NATIVE_MIN_LENGTH } from '../core/addon.js';
 import { CHANNELS, quantizeInPlace, type Image } from '../core/image.js';
 import { createRng } from '../core/random.js';
 import { captureRaw, captureWithNoise, readNoiseFor, sampleCamera, unprocess, type CameraParams } from './camera.js';
@@ -40,13 +41,22 @@ export function darken(image: Image, p: DarkenParams): Image {
   lut[LUT_N + 1] = lut[LUT_N];
   const src = image.data;
   const out = new Float32Array(src.length);
+  if (dataAddon && src.length >= NATIVE_MIN_LENGTH) dataAddon.curveFromLut(src, out, lut, LUT_N);
+  else curveFromLutJs(src, out, lut, LUT_N);
+  return { width: image.width, height: image.height, data: out };
+}
+
+/**
+ * out = the piecewise-linear curve through lut[0..n] (n + 2 entries, the last repeated) at src
+ * clipped to [0, 1]. The reference for the data addon's curveFromLut (native/png/pixels.cc).
+ */
+export function curveFromLutJs(src: Float32Array, out: Float32Array, lut: Float64Array, n: number): void {
   for (let i = 0; i < src.length; i++) {
     const v = src[i];
-    const x = (v < 0 ? 0 : v > 1 ? 1 : v) * LUT_N;
+    const x = (v < 0 ? 0 : v > 1 ? 1 : v) * n;
     const j = Math.floor(x);
     out[i] = lut[j] + (x - j) * (lut[j + 1] - lut[j]);
   }
-  return { width: image.width, height: image.height, data: out };
 }
 
 const GAMMAS = [1.5, 1.8, 2.1, 2.5, 2.9, 3.3, 3.7, 4.1, 4.5, 5] as const;

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { dataAddon } from '../../src/core/addon.js';
 import { bytesFromUnitJs, clampUnitJs, quantizeUnitJs, unitFromBytesJs } from '../../src/core/image.js';
 import { squaredErrorJs } from '../../src/core/metrics.js';
+import { DISP_N, finishRgbJs, toDisplayLut } from '../../src/degradations/camera.js';
+import { curveFromLutJs } from '../../src/degradations/lowlight.js';
 import { createRng } from '../../src/core/random.js';
 
 // Floats that sit on every branch and rounding boundary of the conversions: NaN, infinities, -0,
@@ -26,12 +28,13 @@ function edgeFloats(): Float32Array {
   return Float32Array.from(values);
 }
 
+/** Bit for bit, except that any NaN matches any NaN (only NaN-ness reaches a byte: toUint8 makes it 0). */
 function sameFloats(a: Float32Array, b: Float32Array): void {
   expect(a.length).toBe(b.length);
   const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
   const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < a.length; i++) {
-    if (ua[i] !== ub[i]) throw new Error(`value ${i}: native ${a[i]} (0x${ua[i].toString(16)}), TypeScript ${b[i]} (0x${ub[i].toString(16)})`);
+    if (ua[i] !== ub[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) throw new Error(`value ${i}: native ${a[i]} (0x${ua[i].toString(16)}), TypeScript ${b[i]} (0x${ub[i].toString(16)})`);
   }
 }
 
@@ -88,6 +91,33 @@ describe('data addon (native/png/pixels.cc) against its TypeScript twins', () =>
     addon.clampUnit(clamped);
     expect(Number.isNaN(clamped[0])).toBe(true); // NaN stays NaN
     expect(Object.is(clamped[4], -0)).toBe(true); // -0 stays -0
+  });
+
+  it('curveFromLut and cameraToDisplay give the floats of darken and finishRgb', () => {
+    if (skip() || !addon) return;
+    const x = edgeFloats();
+    const n = 4096;
+    const lut = Float64Array.from({ length: n + 2 }, (_, i) => 0.8 * (0.9 * (Math.min(i, n) / n)) ** 2.7);
+    const a = new Float32Array(x.length);
+    const b = new Float32Array(x.length);
+    addon.curveFromLut(x, a, lut, n);
+    curveFromLutJs(x, b, lut, n);
+    sameFloats(a, b);
+    // A camera matrix with negative entries, so values leave [0, 1] before the curve.
+    const m = [1.7, -0.5, -0.2, -0.3, 1.45, -0.15, 0.05, -0.6, 1.55];
+    const rgb = x.subarray(0, x.length - (x.length % 3));
+    const ramp = Float32Array.from({ length: 3 * 5000 }, (_, i) => ((i * 37) % 1000) / 999);
+    for (const values of [rgb, ramp]) {
+      const c = values.slice();
+      const d = values.slice();
+      addon.cameraToDisplay(c, Float64Array.from(m), toDisplayLut, DISP_N);
+      finishRgbJs(d, m);
+      sameFloats(c, d);
+    }
+    const display = toDisplayLut;
+    const dn = DISP_N;
+    expect(() => addon.cameraToDisplay(new Float32Array(4), Float64Array.from(m), display, dn)).toThrow(TypeError);
+    expect(() => addon.curveFromLut(x, a, lut.subarray(0, n), n)).toThrow(TypeError);
   });
 
   it('squaredError is the exact integer sum of psnrBytes', () => {
