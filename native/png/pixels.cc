@@ -1,6 +1,6 @@
 // The byte <-> float conversions of src/core/image.ts (fromUint8, toUint8, quantizeInPlace,
-// clampInPlace), the squared-error sum of psnrBytes (src/core/metrics.ts) and the two table
-// curves of the low-light camera (darken in lowlight.ts, finishRgb in camera.ts), in C++: every pair
+// clampInPlace), the squared-error sum of psnrBytes (src/core/metrics.ts) and three loops of the
+// low-light camera (darken in lowlight.ts; finishRgb and unprocess in camera.ts), in C++: every pair
 // runs three to five of them over 196608 values, and as V8-compiled loops they cost about as much
 // as a cheap degradation. Each is the TypeScript's arithmetic operation for operation (the float is
 // widened to double, as JavaScript does, and the build passes -ffp-contract=off so no multiply-add
@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
 namespace {
 
@@ -207,6 +208,70 @@ napi_value CameraToDisplay(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Math.max for the finite gains here and for NaN: NaN if either is, else the larger (-0 < +0).
+inline double JsMax(double a, double b) {
+  if (a != a || b != b) return std::numeric_limits<double>::quiet_NaN();
+  if (a == b) return std::signbit(a) ? b : a;
+  return a > b ? a : b;
+}
+
+// unprocessRgb(src, out: Float32Array, m: Float64Array(9), gains: Float64Array(3), protect, lut:
+// Float64Array, n, corner: Int32Array): camera.ts unprocessPixel over every pixel, except those
+// with a value in (0.995, 1), where toLinear computes its curve exactly (Math.sin, Math.asin and a
+// power, which C++'s library may round differently): their value indices go to corner and the
+// count is returned, for the TypeScript to fill.
+napi_value UnprocessRgb(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  void *src, *dst, *matrix, *gainData, *table, *cornerData;
+  size_t n, m, nm, ng, t, nc;
+  bool protect;
+  int32_t steps;
+  if (!Args(env, info, 8, argv) || !TypedArg(env, argv[0], napi_float32_array, &src, &n) ||
+      !TypedArg(env, argv[1], napi_float32_array, &dst, &m) || !TypedArg(env, argv[2], napi_float64_array, &matrix, &nm) ||
+      !TypedArg(env, argv[3], napi_float64_array, &gainData, &ng) || napi_get_value_bool(env, argv[4], &protect) != napi_ok ||
+      !TypedArg(env, argv[5], napi_float64_array, &table, &t) || napi_get_value_int32(env, argv[6], &steps) != napi_ok ||
+      !TypedArg(env, argv[7], napi_int32_array, &cornerData, &nc) || n != m || n % 3 != 0 || nm != 9 || ng != 3 || steps < 1 ||
+      t < static_cast<size_t>(steps) + 2 || nc < n / 3) {
+    return Fail(env, "unprocessRgb(Float32Array, Float32Array, Float64Array(9), Float64Array(3), boolean, Float64Array, n, Int32Array)");
+  }
+  const float* in = static_cast<const float*>(src);
+  float* o = static_cast<float*>(dst);
+  const double* mm = static_cast<const double*>(matrix);
+  const double* g = static_cast<const double*>(gainData);
+  const double* lut = static_cast<const double*>(table);
+  int32_t* corner = static_cast<int32_t*>(cornerData);
+  const double hi = protect ? 1.0 : std::numeric_limits<double>::infinity();
+  const auto inCorner = [](double v) { return v > 0.995 && v < 1; };
+  const auto linear = [lut, steps](double v) -> double {
+    const double x = (v < 0 ? 0.0 : v > 1 ? 1.0 : v) * steps;
+    if (x != x) return x;
+    const int i = static_cast<int>(x);
+    const double f = x - i;
+    return lut[i] + f * (lut[i + 1] - lut[i]);
+  };
+  const auto clip = [hi](double v) { return static_cast<float>(v < 0 ? 0.0 : v > hi ? hi : v); };
+  int32_t count = 0;
+  for (size_t i = 0; i < n; i += 3) {
+    const double a = in[i], b = in[i + 1], c = in[i + 2];
+    if (inCorner(a) || inCorner(b) || inCorner(c)) {
+      corner[count++] = static_cast<int32_t>(i);
+      continue;
+    }
+    const double r = linear(a), gg = linear(b), bb = linear(c);
+    const double cr = mm[0] * r + mm[1] * gg + mm[2] * bb;
+    const double cg = mm[3] * r + mm[4] * gg + mm[5] * bb;
+    const double cb = mm[6] * r + mm[7] * gg + mm[8] * bb;
+    const double over = protect ? (cr + cg + cb) / 3 - 0.9 : 0.0;
+    const double mask = over > 0 ? (over / 0.1) * (over / 0.1) : 0.0;
+    o[i] = clip(cr * JsMax(mask + (1 - mask) * g[0], g[0]));
+    o[i + 1] = clip(cg * JsMax(mask + (1 - mask) * g[1], g[1]));
+    o[i + 2] = clip(cb * JsMax(mask + (1 - mask) * g[2], g[2]));
+  }
+  napi_value result;
+  napi_create_int32(env, count, &result);
+  return result;
+}
+
 }  // namespace
 
 void RegisterPixelFunctions(napi_env env, napi_value exports) {
@@ -216,7 +281,7 @@ void RegisterPixelFunctions(napi_env env, napi_value exports) {
   } table[] = {
       {"unitFromBytes", UnitFromBytes}, {"bytesFromUnit", BytesFromUnit}, {"quantizeUnit", QuantizeUnit},
       {"clampUnit", ClampUnit},         {"squaredError", SquaredError},   {"curveFromLut", CurveFromLut},
-      {"cameraToDisplay", CameraToDisplay},
+      {"cameraToDisplay", CameraToDisplay}, {"unprocessRgb", UnprocessRgb},
   };
   for (const auto& entry : table) {
     napi_value fn;

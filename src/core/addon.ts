@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 /**
  * The optional C++ addon of the data path, build/native/uirgen_png.node (native/png/*.cc), built by
  * `npm run build` where a C++ compiler exists: png.ts's encoder for levels 0 and 1, image.ts's byte
- * <-> float conversions, metrics.ts's squared-error sum and the low-light camera's two table curves
- * (lowlight.ts darken, camera.ts finishRgb). Each function gives exactly what its
+ * <-> float conversions, metrics.ts's squared-error sum and three loops of the low-light camera
+ * (lowlight.ts darken, camera.ts finishRgb and unprocess). Each function gives exactly what its
  * TypeScript twin gives (the tests compare them), so whether the addon loaded never shows in a
  * dataset's bytes, only in its speed. UIRGEN_PNG=js runs the TypeScript alone; UIRGEN_PNG=native
  * refuses to run without the addon.
@@ -24,6 +24,11 @@ export interface DataAddon {
   curveFromLut(src: Float32Array, out: Float32Array, lut: Float64Array, n: number): void;
   /** camera.ts finishRgb in place: the 3x3 matrix m, then the display curve (lut indexed by sqrt). */
   cameraToDisplay(data: Float32Array, m: Float64Array, lut: Float64Array, n: number): void;
+  /**
+   * camera.ts unprocess into out, but for the pixels with a value in (0.995, 1): their value indices
+   * are written to corner and their count returned, for the TypeScript to compute.
+   */
+  unprocessRgb(src: Float32Array, out: Float32Array, m: Float64Array, gains: Float64Array, protect: boolean, lut: Float64Array, n: number, corner: Int32Array): number;
 }
 
 /** Where `npm run build` puts the addon: build/native under the package root (above src/core or dist/core). */
@@ -32,7 +37,7 @@ export const DATA_ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..
 /** Below this many values a call into the addon costs more than the loop it saves. */
 export const NATIVE_MIN_LENGTH = 1024;
 
-const REQUIRED: readonly (keyof DataAddon)[] = ['unitFromBytes', 'bytesFromUnit', 'quantizeUnit', 'clampUnit', 'squaredError', 'curveFromLut', 'cameraToDisplay'];
+const REQUIRED: readonly (keyof DataAddon)[] = ['unitFromBytes', 'bytesFromUnit', 'quantizeUnit', 'clampUnit', 'squaredError', 'curveFromLut', 'cameraToDisplay', 'unprocessRgb'];
 
 function load(): DataAddon | null {
   const want = process.env.UIRGEN_PNG ?? 'auto';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { dataAddon } from '../../src/core/addon.js';
 import { bytesFromUnitJs, clampUnitJs, quantizeUnitJs, unitFromBytesJs } from '../../src/core/image.js';
 import { squaredErrorJs } from '../../src/core/metrics.js';
-import { DISP_N, finishRgbJs, toDisplayLut } from '../../src/degradations/camera.js';
+import { DISP_N, finishRgbJs, LIN_N, toDisplayLut, toLinearLut, unprocessPixel } from '../../src/degradations/camera.js';
 import { curveFromLutJs } from '../../src/degradations/lowlight.js';
 import { createRng } from '../../src/core/random.js';
 
@@ -118,6 +118,30 @@ describe('data addon (native/png/pixels.cc) against its TypeScript twins', () =>
     const dn = DISP_N;
     expect(() => addon.cameraToDisplay(new Float32Array(4), Float64Array.from(m), display, dn)).toThrow(TypeError);
     expect(() => addon.curveFromLut(x, a, lut.subarray(0, n), n)).toThrow(TypeError);
+  });
+
+  it('unprocessRgb gives the floats of unprocessPixel, and leaves the (0.995, 1) corner to it', () => {
+    if (skip() || !addon) return;
+    const x = edgeFloats();
+    const src = x.subarray(0, x.length - (x.length % 3));
+    const m = [0.72, 0.21, 0.07, 0.09, 0.85, 0.06, 0.02, 0.14, 0.84];
+    const gains = [1 / 2.1 / 1.3, 1 / 1.3, 1 / 1.7 / 1.3];
+    let corners = 0;
+    for (const protect of [true, false]) {
+      const native = new Float32Array(src.length);
+      const js = new Float32Array(src.length);
+      const corner = new Int32Array(src.length / 3);
+      const count = addon.unprocessRgb(src, native, Float64Array.from(m), Float64Array.from(gains), protect, toLinearLut, LIN_N, corner);
+      for (let k = 0; k < count; k++) {
+        const i = corner[k];
+        expect([src[i], src[i + 1], src[i + 2]].some((v) => v > 0.995 && v < 1)).toBe(true);
+        unprocessPixel(src, native, i, m, gains, protect);
+      }
+      for (let i = 0; i < src.length; i += 3) unprocessPixel(src, js, i, m, gains, protect);
+      sameFloats(native, js);
+      corners += count;
+    }
+    expect(corners).toBeGreaterThan(0);
   });
 
   it('squaredError is the exact integer sum of psnrBytes', () => {

@@ -176,27 +176,40 @@ describe('synthesize: determinism and format', () => {
     }
   });
 
-  it('gives the same shards whether the native or the TypeScript PNG encoder ran', () => {
-    if (pngEncoder() !== 'native') {
-      console.warn('skipped: the native PNG encoder is not built, so only the TypeScript one runs');
-      return;
-    }
-    const js = tmp('js-png');
+  // The data addon (core/addon.ts: PNG writer, byte <-> float conversions, the camera loops of LL,
+  // RN, BLN) against the TypeScript alone (UIRGEN_PNG=js), in a child process.
+  function synthesizeWithoutAddon(r: Recipe, out: string): void {
     const code = [
       "import { normalizeRecipe } from './src/pipeline/recipe.ts';",
       "import { synthesize } from './src/pipeline/synthesize.ts';",
       "import { pngEncoder } from './src/core/png.ts';",
-      `await synthesize({ recipe: normalizeRecipe(${JSON.stringify(recipe())}), out: ${JSON.stringify(js)}, workers: 2 });`,
-      'console.log(pngEncoder());',
+      "import { dataAddon } from './src/core/addon.ts';",
+      `await synthesize({ recipe: normalizeRecipe(${JSON.stringify(r)}), out: ${JSON.stringify(out)}, workers: 2 });`,
+      'console.log(pngEncoder(), dataAddon === null);',
     ].join('\n');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
       cwd: ROOT,
       encoding: 'utf8',
       env: { ...process.env, UIRGEN_PNG: 'js' },
     });
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout.trim()).toBe('js');
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe('js true');
+  }
+
+  it('gives the same shards whether the data addon or the TypeScript alone ran', async () => {
+    if (pngEncoder() !== 'native') {
+      console.warn('skipped: the data addon is not built, so only the TypeScript runs');
+      return;
+    }
+    const js = tmp('js-png');
+    synthesizeWithoutAddon(recipe(), js);
     expect(shardBytes(js)).toEqual(shardBytes(one));
+    const camera = recipe({ types: ['LL', 'RN', 'BLN'], samples: 12 });
+    const native = tmp('camera-native');
+    const alone = tmp('camera-js');
+    await synthesize({ recipe: camera, out: native, workers: 1 });
+    synthesizeWithoutAddon(camera, alone);
+    expect(shardBytes(alone)).toEqual(shardBytes(native));
   });
 
   it('records sources by content and spreads types and levels', () => {
