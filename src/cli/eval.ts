@@ -17,7 +17,7 @@ import { datasetSets, EvalDataError } from '../train/eval-data.js';
 import { evaluate, type EvalReport, type EvalSet, type Means } from '../train/evaluate.js';
 import { identityRestorer, type Restorer } from '../train/restorer.js';
 import { action, parseIntOption, UsageError, UserError } from './errors.js';
-import { startBackend } from './start-backend.js';
+import { startBackend, webgpuBackendOption } from './start-backend.js';
 import { addTilingOptions, tilingFromFlags, type TilingFlags } from './tiling-options.js';
 
 interface EvalFlags extends TilingFlags {
@@ -34,6 +34,7 @@ interface EvalFlags extends TilingFlags {
   cropBorder: string;
   piqe?: boolean;
   backend: string;
+  webgpuBackend?: string;
   json?: boolean;
 }
 
@@ -97,7 +98,7 @@ async function gatherSets(flags: EvalFlags): Promise<{ sets: EvalSet[]; unmatche
   }
 }
 
-async function openRestorer(model: string, backend: string, options: CheckpointRestorerOptions): Promise<Restorer> {
+async function openRestorer(model: string, backend: string, webgpuBackend: string | undefined, options: CheckpointRestorerOptions): Promise<Restorer> {
   if (model === IDENTITY_MODEL) return identityRestorer();
   const dir = resolve(model);
   try {
@@ -107,7 +108,7 @@ async function openRestorer(model: string, backend: string, options: CheckpointR
     throw err;
   }
   if (!isBackendName(backend)) throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got "${backend}"`);
-  await startBackend(backend);
+  await startBackend(backend, webgpuBackend);
   try {
     return await loadCheckpointRestorer(dir, options);
   } catch (err) {
@@ -155,6 +156,7 @@ export function register(program: Command): void {
     .option('--piqe', 'PIQE of every restored image, also where there is ground truth');
   addTilingOptions(cmd, 'restore in tiles of this side (a multiple of the network\'s downsampling), as `uirgen restore`')
     .option('--backend <B>', `TensorFlow.js backend: ${BACKEND_NAMES.join(' | ')}`, 'auto')
+    .addOption(webgpuBackendOption())
     .option('--json', 'print the report as JSON: per set and mean psnr / ssim / piqe, and per image')
     .addHelpText(
       'after',
@@ -172,7 +174,7 @@ export function register(program: Command): void {
         const tiling = tilingFromFlags(flags);
         const { sets, unmatched } = await gatherSets(flags);
         if (unmatched.length) process.stderr.write(`uirgen: ${unmatched.length} degraded image(s) without a ground truth left out, e.g. ${unmatched[0]}\n`);
-        const restorer = await openRestorer(flags.model, flags.backend, tiling);
+        const restorer = await openRestorer(flags.model, flags.backend, flags.webgpuBackend, tiling);
         let last = 0;
         let report: EvalReport;
         try {

@@ -9,7 +9,7 @@ import { defaultWarmup } from '../train/schedule.js';
 import { WeightsIoError } from '../train/torch/weights.js';
 import { action, parseIntOption, parseNumberOption, UsageError, UserError } from './errors.js';
 import { addNetOptions, NET_FLAG_KEYS, netFromFlags, type NetFlags } from './net-options.js';
-import { startBackend } from './start-backend.js';
+import { startBackend, webgpuBackendOption } from './start-backend.js';
 import {
   addDataAndRunOptions,
   dataSettingsFromFlags,
@@ -42,6 +42,7 @@ interface FinetuneFlags extends NetFlags {
   workers?: string;
   resume?: boolean;
   backend: string;
+  webgpuBackend?: string;
   checkpointEvery: string;
   logEvery: string;
   json?: boolean;
@@ -100,7 +101,8 @@ export function register(program: Command): void {
     .option('--spn-decay <D>', 'share of the old negative kept at a refresh (MCLIR neg_decay)', String(DEFAULT_SPN.decay))
     .option('--seed <S>', 'seed of the initial weights (from scratch) and the data order', '0')
     .option('--resume', 'continue the checkpoint in --out (its settings are used)')
-    .option('--backend <B>', `TensorFlow.js backend: ${BACKEND_NAMES.join(' | ')}`, 'auto');
+    .option('--backend <B>', `TensorFlow.js backend: ${BACKEND_NAMES.join(' | ')}`, 'auto')
+    .addOption(webgpuBackendOption());
   addDataAndRunOptions(cmd)
     .addHelpText(
       'after',
@@ -123,7 +125,7 @@ export function register(program: Command): void {
             return fresh;
           },
         );
-        const backendName = (await startBackend(backend)).name;
+        const backendName = (await startBackend(backend, flags.webgpuBackend)).name;
         try {
           const result = await withInterrupt((signal) => finetune({
             out,

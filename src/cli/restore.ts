@@ -8,13 +8,14 @@ import { CheckpointError, loadRestorationNet } from '../train/checkpoint.js';
 import { describeNafnet, nafnetFactor } from '../train/models/nafnet.js';
 import { restoreImage, validateTileOptions } from '../train/restore.js';
 import { action, UsageError, UserError } from './errors.js';
-import { startBackend } from './start-backend.js';
+import { startBackend, webgpuBackendOption } from './start-backend.js';
 import { addTilingOptions, tilingFromFlags, type TilingFlags } from './tiling-options.js';
 
 interface RestoreFlags extends TilingFlags {
   model?: string;
   out?: string;
   backend: string;
+  webgpuBackend?: string;
   json?: boolean;
 }
 
@@ -53,6 +54,7 @@ export function register(program: Command): void {
     .option('-o, --out <DIR>', 'output directory: one <name>.png per input');
   addTilingOptions(cmd, 'tile side in pixels (a multiple of the network\'s downsampling)')
     .option('--backend <B>', `TensorFlow.js backend: ${BACKEND_NAMES.join(' | ')}`, 'auto')
+    .addOption(webgpuBackendOption())
     .option('--json', 'print one JSON line per image')
     .addHelpText(
       'after',
@@ -74,7 +76,7 @@ export function register(program: Command): void {
           if (other) throw new UserError(`${f} and ${other} would both be written as ${join(outDir, name)}; restore them into separate directories`);
           names.set(name, f);
         }
-        const backend = (await startBackend(flags.backend)).name;
+        const backend = (await startBackend(flags.backend, flags.webgpuBackend)).name;
         let loaded: Awaited<ReturnType<typeof loadRestorationNet>>;
         try {
           loaded = await loadRestorationNet(resolve(flags.model), weights);

@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { register as registerBench } from '../../src/cli/bench-train.js';
+import { register as registerEval } from '../../src/cli/eval.js';
+import { register as registerFinetune } from '../../src/cli/finetune.js';
 import { register as registerPretrain } from '../../src/cli/pretrain.js';
+import { register as registerRestore } from '../../src/cli/restore.js';
 import { runRegistered } from '../support/cli.js';
 import { tempDir } from '../support/files.js';
 import { synthesizeTinyDataset } from '../support/tiny-dataset.js';
@@ -68,5 +72,22 @@ describe('--webgpu-backend', () => {
     const r = await runRegistered(registerBench, ['bench-train', '--backend', 'webgpu', '--webgpu-backend', 'metal2', '--steps', '1']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--webgpu-backend must be one of auto, vulkan, opengles/);
+  });
+
+  it('is an option of every command that takes --backend', () => {
+    const commands: [string, (program: Command) => void][] = [
+      ['bench-train', registerBench],
+      ['pretrain', registerPretrain],
+      ['finetune', registerFinetune],
+      ['eval', registerEval],
+      ['restore', registerRestore],
+    ];
+    for (const [name, register] of commands) {
+      const program = new Command();
+      register(program);
+      const help = program.commands.find((c) => c.name() === name)?.helpInformation() ?? '';
+      expect(help, name).toMatch(/--backend <B>/);
+      expect(help, name).toMatch(/--webgpu-backend <B>/);
+    }
   });
 });
