@@ -7,7 +7,7 @@ import type { SampleFailure, SampleOutput, WorkerResult, WorkerTask } from './wo
  * Each thread compiles the JavaScript of every type it runs, and on a machine whose cores are all
  * workers that compilation is paid in full, per thread: with every thread running all six types of
  * the synthesis benchmark, a thread's first ~100 samples ran at half speed. Giving each type a home
- * thread (the longest-processing-time rule over the plan's count of each type times its cost) makes
+ * thread (the longest-processing-time rule over the recipe's share of each type times its cost) makes
  * each thread compile and keep in its caches only its own types. A task's samples are split by home
  * thread, and a thread whose queue runs far ahead of the least busy one hands the work on, so no
  * thread idles behind another's backlog. Where a sample is made never shows in its bytes; the parts

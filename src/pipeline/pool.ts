@@ -101,11 +101,12 @@ function affinityPool(workers: number, home: ReadonlyMap<TypeId, number>): TaskP
  * core, those compile jobs wait for a core while each worker keeps running the function's slow,
  * unoptimised code: a worker's first ~100 samples (every type's kernels compiled afresh in each
  * thread) ran about half speed. Compiling on the worker's own thread instead puts the optimised
- * code in use at once: synthesize of 600 pairs on 2 workers and 2 cores went from 217 to 237
+ * code in use at once: synthesize of 600 pairs on 2 workers and 2 cores went from 217 to 232
  * pairs/s, and 3000 pairs stayed at 300 (the compile work is the same, only its timing changes).
  * The flag is read when an isolate starts, so it applies to the worker threads created after
  * this call (and to no code already running); V8 documents setting flags at run time as
- * unsupported in general, and this is the one flag set so, tested by every synthesize test.
+ * unsupported in general, and this is the one flag set so (GC flags set so abort V8). The
+ * synthesize tests run with it wherever their worker count reaches the machine's cores.
  */
 let compileFlagSet = false;
 function compileOnWorkerThreads(): void {
