@@ -21,7 +21,7 @@ const TARGETS = [
   {
     name: 'uirgen_png',
     sourceDir: join(root, 'native', 'png'),
-    args: ['-O3', '-ffp-contract=off', '-std=c++17', '-shared', '-fPIC', '-fvisibility=hidden'],
+    args: ['-O3', '-ffp-contract=off', '-fno-math-errno', '-std=c++17', '-shared', '-fPIC', '-fvisibility=hidden'],
     libs: [],
     fallback: 'PNGs are written by the TypeScript encoder (the same bytes, slower)',
     hint: 'install a C++ compiler (Debian/Ubuntu: apt-get install g++) and run npm run build again',

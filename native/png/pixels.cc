@@ -1,6 +1,7 @@
 // The byte <-> float conversions of src/core/image.ts (fromUint8, toUint8, quantizeInPlace,
-// clampInPlace), the squared-error sum of psnrBytes (src/core/metrics.ts) and three loops of the
-// low-light camera (darken in lowlight.ts; finishRgb and unprocess in camera.ts), in C++: every pair
+// clampInPlace), the squared-error sum of psnrBytes (src/core/metrics.ts), three loops of the
+// low-light camera (darken in lowlight.ts; finishRgb and unprocess in camera.ts) and the linear
+// demosaic of kernels/bayer.ts, in C++: every pair
 // runs three to five of them over 196608 values, and as V8-compiled loops they cost about as much
 // as a cheap degradation. Each is the TypeScript's arithmetic operation for operation (the float is
 // widened to double, as JavaScript does, and the build passes -ffp-contract=off so no multiply-add
@@ -166,7 +167,7 @@ napi_value CurveFromLut(napi_env env, napi_callback_info info) {
       continue;
     }
     const double x = (v < 0 ? 0.0 : v > 1 ? 1.0 : v) * steps;
-    const int j = static_cast<int>(std::floor(x));
+    const int j = static_cast<int>(x);  // Math.floor: x is in [0, steps], where truncation is the floor
     out[i] = static_cast<float>(lut[j] + (x - j) * (lut[j + 1] - lut[j]));
   }
   return nullptr;
@@ -261,7 +262,16 @@ napi_value UnprocessRgb(napi_env env, napi_callback_info info) {
     const double cr = mm[0] * r + mm[1] * gg + mm[2] * bb;
     const double cg = mm[3] * r + mm[4] * gg + mm[5] * bb;
     const double cb = mm[6] * r + mm[7] * gg + mm[8] * bb;
-    const double over = protect ? (cr + cg + cb) / 3 - 0.9 : 0.0;
+    // Below a sum of 2.69, (sum / 3) - 0.9 is negative whatever the rounding, so the mask is 0 and each
+    // gain is max(0 + 1 * g, g) = g exactly: the divisions are needed only above it.
+    const double sum = cr + cg + cb;
+    if (!protect || !(sum > 2.69)) {
+      o[i] = clip(cr * g[0]);
+      o[i + 1] = clip(cg * g[1]);
+      o[i + 2] = clip(cb * g[2]);
+      continue;
+    }
+    const double over = sum / 3 - 0.9;
     const double mask = over > 0 ? (over / 0.1) * (over / 0.1) : 0.0;
     o[i] = clip(cr * JsMax(mask + (1 - mask) * g[0], g[0]));
     o[i + 1] = clip(cg * JsMax(mask + (1 - mask) * g[1], g[1]));
@@ -270,6 +280,84 @@ napi_value UnprocessRgb(napi_env env, napi_callback_info info) {
   napi_value result;
   napi_create_int32(env, count, &result);
   return result;
+}
+
+// demosaicPadded(p: Float32Array, pw, width, height, cells: Int8Array(4), corrected, out: Float32Array):
+// kernels/bayer.ts demosaicLinear's loops over the plane padded by 2 (reflect-101, padded there):
+// bilinear, or Malvar-He-Cutler when corrected, the same sums in the same order, divided the same way.
+napi_value DemosaicPadded(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  void *planeData, *cellData, *outData;
+  size_t np, nc, no;
+  uint32_t pw, width, height;
+  bool corrected;
+  if (!Args(env, info, 7, argv) || !TypedArg(env, argv[0], napi_float32_array, &planeData, &np) ||
+      napi_get_value_uint32(env, argv[1], &pw) != napi_ok || napi_get_value_uint32(env, argv[2], &width) != napi_ok ||
+      napi_get_value_uint32(env, argv[3], &height) != napi_ok || !TypedArg(env, argv[4], napi_int8_array, &cellData, &nc) ||
+      napi_get_value_bool(env, argv[5], &corrected) != napi_ok || !TypedArg(env, argv[6], napi_float32_array, &outData, &no) ||
+      width < 2 || height < 2 || pw != width + 4 || np != static_cast<size_t>(pw) * (height + 4) || nc != 4 ||
+      no != static_cast<size_t>(width) * height * 3) {
+    return Fail(env, "demosaicPadded(Float32Array (w+4)*(h+4), w + 4, w, h, Int8Array(4), boolean, Float32Array w*h*3)");
+  }
+  const float* p = static_cast<const float*>(planeData);
+  const int8_t* cells = static_cast<const int8_t*>(cellData);
+  for (int k = 0; k < 4; k++) {
+    if (cells[k] < 0 || cells[k] > 2) return Fail(env, "demosaicPadded: cells must be channel indices 0..2");
+  }
+  float* o = static_cast<float*>(outData);
+  const ptrdiff_t w1 = pw;
+  const ptrdiff_t w2 = 2 * w1;
+  for (uint32_t y = 0; y < height; y++) {
+    const int ry = y & 1;
+    for (int phase = 0; phase < 2; phase++) {
+      const int own = cells[ry * 2 + phase];
+      ptrdiff_t i = static_cast<ptrdiff_t>(y + 2) * w1 + phase + 2;
+      size_t t = (static_cast<size_t>(y) * width + phase) * 3;
+      if (own == 1) {
+        const int hc = cells[ry * 2 + (phase ^ 1)];
+        const int vc = 2 - hc;
+        for (uint32_t x = phase; x < width; x += 2, i += 2, t += 6) {
+          const double c = p[i];
+          const double ew = static_cast<double>(p[i - 1]) + p[i + 1];
+          const double ns = static_cast<double>(p[i - w1]) + p[i + w1];
+          double h, v;
+          if (corrected) {
+            const double diag = static_cast<double>(p[i - w1 - 1]) + p[i - w1 + 1] + p[i + w1 - 1] + p[i + w1 + 1];
+            const double ns2 = static_cast<double>(p[i - w2]) + p[i + w2];
+            const double ew2 = static_cast<double>(p[i - 2]) + p[i + 2];
+            h = (10 * c + 8 * ew - 2 * diag - 2 * ew2 + ns2) / 16;
+            v = (10 * c + 8 * ns - 2 * diag - 2 * ns2 + ew2) / 16;
+          } else {
+            h = ew / 2;
+            v = ns / 2;
+          }
+          o[t + 1] = static_cast<float>(c);
+          o[t + hc] = static_cast<float>(h);
+          o[t + vc] = static_cast<float>(v);
+        }
+      } else {
+        const int other = 2 - own;
+        for (uint32_t x = phase; x < width; x += 2, i += 2, t += 6) {
+          const double c = p[i];
+          const double cross = static_cast<double>(p[i - w1]) + p[i + w1] + p[i - 1] + p[i + 1];
+          const double diag = static_cast<double>(p[i - w1 - 1]) + p[i - w1 + 1] + p[i + w1 - 1] + p[i + w1 + 1];
+          double g, d;
+          if (corrected) {
+            const double ring = static_cast<double>(p[i - w2]) + p[i + w2] + p[i - 2] + p[i + 2];
+            g = (8 * c + 4 * cross - 2 * ring) / 16;
+            d = (12 * c + 4 * diag - 3 * ring) / 16;
+          } else {
+            g = cross / 4;
+            d = diag / 4;
+          }
+          o[t + own] = static_cast<float>(c);
+          o[t + 1] = static_cast<float>(g);
+          o[t + other] = static_cast<float>(d);
+        }
+      }
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -281,7 +369,7 @@ void RegisterPixelFunctions(napi_env env, napi_value exports) {
   } table[] = {
       {"unitFromBytes", UnitFromBytes}, {"bytesFromUnit", BytesFromUnit}, {"quantizeUnit", QuantizeUnit},
       {"clampUnit", ClampUnit},         {"squaredError", SquaredError},   {"curveFromLut", CurveFromLut},
-      {"cameraToDisplay", CameraToDisplay}, {"unprocessRgb", UnprocessRgb},
+      {"cameraToDisplay", CameraToDisplay}, {"unprocessRgb", UnprocessRgb},   {"demosaicPadded", DemosaicPadded},
   };
   for (const auto& entry : table) {
     napi_value fn;

@@ -6,8 +6,9 @@ import { fileURLToPath } from 'node:url';
 /**
  * The optional C++ addon of the data path, build/native/uirgen_png.node (native/png/*.cc), built by
  * `npm run build` where a C++ compiler exists: png.ts's encoder for levels 0 and 1, image.ts's byte
- * <-> float conversions, metrics.ts's squared-error sum and three loops of the low-light camera
- * (lowlight.ts darken, camera.ts finishRgb and unprocess). Each function gives exactly what its
+ * <-> float conversions, metrics.ts's squared-error sum, three loops of the low-light camera
+ * (lowlight.ts darken, camera.ts finishRgb and unprocess) and the linear demosaic (kernels/bayer.ts).
+ * Each function gives exactly what its
  * TypeScript twin gives (the tests compare them), so whether the addon loaded never shows in a
  * dataset's bytes, only in its speed. UIRGEN_PNG=js runs the TypeScript alone; UIRGEN_PNG=native
  * refuses to run without the addon.
@@ -29,6 +30,8 @@ export interface DataAddon {
    * are written to corner and their count returned, for the TypeScript to compute.
    */
   unprocessRgb(src: Float32Array, out: Float32Array, m: Float64Array, gains: Float64Array, protect: boolean, lut: Float64Array, n: number, corner: Int32Array): number;
+  /** kernels/bayer.ts demosaicLinear's loops over the plane padded by 2 (pw = width + 4), into out. */
+  demosaicPadded(p: Float32Array, pw: number, width: number, height: number, cells: Int8Array, corrected: boolean, out: Float32Array): void;
 }
 
 /** Where `npm run build` puts the addon: build/native under the package root (above src/core or dist/core). */
@@ -37,7 +40,7 @@ export const DATA_ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..
 /** Below this many values a call into the addon costs more than the loop it saves. */
 export const NATIVE_MIN_LENGTH = 1024;
 
-const REQUIRED: readonly (keyof DataAddon)[] = ['unitFromBytes', 'bytesFromUnit', 'quantizeUnit', 'clampUnit', 'squaredError', 'curveFromLut', 'cameraToDisplay', 'unprocessRgb'];
+const REQUIRED: readonly (keyof DataAddon)[] = ['unitFromBytes', 'bytesFromUnit', 'quantizeUnit', 'clampUnit', 'squaredError', 'curveFromLut', 'cameraToDisplay', 'unprocessRgb', 'demosaicPadded'];
 
 function load(): DataAddon | null {
   const want = process.env.UIRGEN_PNG ?? 'auto';

@@ -3,6 +3,7 @@ import { dataAddon } from '../../src/core/addon.js';
 import { bytesFromUnitJs, clampUnitJs, quantizeUnitJs, unitFromBytesJs } from '../../src/core/image.js';
 import { squaredErrorJs } from '../../src/core/metrics.js';
 import { DISP_N, finishRgbJs, LIN_N, toDisplayLut, toLinearLut, unprocessPixel } from '../../src/degradations/camera.js';
+import { BAYER_PATTERNS, cfaChannels, demosaicPaddedJs, padPlane } from '../../src/degradations/kernels/bayer.js';
 import { curveFromLutJs } from '../../src/degradations/lowlight.js';
 import { createRng } from '../../src/core/random.js';
 
@@ -142,6 +143,25 @@ describe('data addon (native/png/pixels.cc) against its TypeScript twins', () =>
       corners += count;
     }
     expect(corners).toBeGreaterThan(0);
+  });
+
+  it('demosaicPadded gives the floats of demosaicLinear, bilinear and Malvar, every CFA phase and odd sizes', () => {
+    if (skip() || !addon) return;
+    const x = edgeFloats();
+    for (const [w, h] of [[64, 48], [37, 29], [2, 2], [3, 700]]) {
+      const plane = Float32Array.from({ length: w * h }, (_, i) => x[(i * 7919) % x.length]);
+      const { p, pw } = padPlane(plane, w, h);
+      for (const pattern of BAYER_PATTERNS) {
+        for (const corrected of [false, true]) {
+          const a = new Float32Array(w * h * 3);
+          const b = new Float32Array(w * h * 3);
+          addon.demosaicPadded(p, pw, w, h, cfaChannels(pattern), corrected, a);
+          demosaicPaddedJs(p, pw, w, h, cfaChannels(pattern), corrected, b);
+          sameFloats(a, b);
+        }
+      }
+    }
+    expect(() => addon.demosaicPadded(new Float32Array(10), 6, 2, 2, cfaChannels('RGGB'), false, new Float32Array(12))).toThrow(TypeError);
   });
 
   it('squaredError is the exact integer sum of psnrBytes', () => {

@@ -1,4 +1,5 @@
 import { CHANNELS, createImage, type Image } from '../../core/image.js';
+import { dataAddon, NATIVE_MIN_LENGTH } from '../../core/addon.js';
 import { reflectIndex } from '../../core/conv.js';
 
 /**
@@ -52,7 +53,7 @@ export function mosaic(image: Image, pattern: BayerPattern): Float32Array {
 }
 
 /** Plane padded by 2 on each side (reflect-101), so 5x5 stencils need no bounds checks. */
-function padPlane(plane: Float32Array, width: number, height: number): { p: Float32Array; pw: number } {
+export function padPlane(plane: Float32Array, width: number, height: number): { p: Float32Array; pw: number } {
   const pw = width + 4;
   const ph = height + 4;
   const p = new Float32Array(pw * ph);
@@ -140,7 +141,13 @@ function demosaicNearest(plane: Float32Array, width: number, height: number, cel
 function demosaicLinear(plane: Float32Array, width: number, height: number, cells: Int8Array, corrected: boolean): Image {
   const { p, pw } = padPlane(plane, width, height);
   const out = createImage(width, height);
-  const o = out.data;
+  if (dataAddon && out.data.length >= NATIVE_MIN_LENGTH) dataAddon.demosaicPadded(p, pw, width, height, cells, corrected, out.data);
+  else demosaicPaddedJs(p, pw, width, height, cells, corrected, out.data);
+  return out;
+}
+
+/** demosaicLinear's loops over the padded plane: the reference for the data addon's demosaicPadded (native/png/pixels.cc). */
+export function demosaicPaddedJs(p: Float32Array, pw: number, width: number, height: number, cells: Int8Array, corrected: boolean, o: Float32Array): void {
   const w2 = 2 * pw;
   for (let y = 0; y < height; y++) {
     const ry = y & 1;
@@ -198,5 +205,4 @@ function demosaicLinear(plane: Float32Array, width: number, height: number, cell
       }
     }
   }
-  return out;
 }
