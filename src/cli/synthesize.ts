@@ -95,7 +95,7 @@ export function register(program: Command): void {
     .option('--shard-count <K>', 'number of parts the plan is split into')
     .option('--depth <DIR>', 'folder of per-source depth maps (greyscale 16-bit PNG, same relative path and stem as each source) used instead of the depth estimate')
     .option('--depth-kind <KIND>', 'how the depth maps read: inverse (larger = nearer, as MiDaS / Depth Anything write; default) or depth (larger = farther)')
-    .option('--from-release <LOCK>', 'rebuild a release byte for byte from its release.lock.json and --sources (no other recipe option)')
+    .option('--from-release <LOCK>', 'rebuild a release byte for byte from its release.lock.json, --sources and, where it used real depth maps, --depth (no other recipe option)')
     .option('--json', 'print the summary as JSON on stdout')
     .option('--quiet', 'no progress output')
     .action(
@@ -158,7 +158,7 @@ async function interruptible(out: string, fn: (signal: AbortSignal) => Promise<v
 }
 
 /** Options that would change what a release makes: refused with --from-release, whose lock fixes them. */
-const RECIPE_FLAGS = ['recipe', 'perSource', 'samples', 'crop', 'seed', 'types', 'shardSamples', 'shardIndex', 'shardCount'] as const;
+const RECIPE_FLAGS = ['recipe', 'perSource', 'samples', 'crop', 'seed', 'types', 'shardSamples', 'shardIndex', 'shardCount', 'depthKind'] as const;
 
 async function rebuildCommand(opts: SynthesizeCliOptions): Promise<void> {
   const given = RECIPE_FLAGS.filter((f) => opts[f] !== undefined);
@@ -171,6 +171,7 @@ async function rebuildCommand(opts: SynthesizeCliOptions): Promise<void> {
     const summary = await rebuildFromRelease({
       lock: opts.fromRelease as string,
       sources: opts.sources as string[],
+      ...(opts.depth !== undefined ? { depth: opts.depth } : {}),
       out: opts.out,
       workers,
       signal,

@@ -10,7 +10,8 @@ import { synthesize, type SynthesizeSummary } from './synthesize.js';
 import { softwareVersions } from './versions.js';
 
 /**
- * `uirgen synthesize --from-release DS/release.lock.json --sources DIR... --out DS2`: make a release again.
+ * `uirgen synthesize --from-release DS/release.lock.json --sources DIR... [--depth DIR] --out DS2`: make a
+ * release again (--depth: the folder of its real depth maps, where it rendered with them).
  *
  * The lock's recipe and seed, with the given source folders, through the ordinary synthesize, after three
  * refusals that keep "same bytes" honest: this uirgen must render as the one that made the release (sharp,
@@ -23,6 +24,8 @@ import { softwareVersions } from './versions.js';
 export interface RebuildOptions {
   lock: string;
   sources: string[];
+  /** The folder of the release's depth maps, where its recipe rendered with real ones (recipe `depth`). */
+  depth?: string;
   out: string;
   workers?: number;
   progress?: Progress;
@@ -107,7 +110,16 @@ export async function rebuildFromRelease(o: RebuildOptions): Promise<RebuildSumm
   }
   if (o.sources.length === 0) throw new RebuildRefusal('give --sources: the folders holding the release\'s source files');
   if (!lock.recipe) throw new RebuildRefusal(`cannot rebuild ${lockPath}: it records no recipe (a release of imported pairs only)`);
-  const recipe = { ...lock.recipe, sources: o.sources };
+  const recorded = lock.recipe.depth;
+  if (recorded && o.depth === undefined) {
+    throw new RebuildRefusal(
+      `cannot rebuild ${lockPath}: the release rendered with real depth maps (${recorded.kind}, from ${recorded.dir} where it was made); ` +
+        'give --depth DIR: the folder holding those maps, laid out as the sources',
+    );
+  }
+  if (!recorded && o.depth !== undefined) throw new RebuildRefusal(`cannot rebuild ${lockPath} with --depth: the release estimated depth from each crop; drop --depth`);
+  // The lock's recipe with this machine's folders; the maps' kind stays the release's.
+  const recipe = { ...lock.recipe, sources: o.sources, ...(recorded && o.depth !== undefined ? { depth: { dir: resolve(o.depth), kind: recorded.kind } } : {}) };
   const summary = await synthesize({
     recipe,
     out: o.out,
@@ -118,7 +130,8 @@ export async function rebuildFromRelease(o: RebuildOptions): Promise<RebuildSumm
       sources: (found) => chooseSources(lock, found),
       plan: (plan) => {
         if (lock.plan && plan.fingerprint !== lock.plan.fingerprint) {
-          throw new RecipeError(`cannot rebuild the release: the plan made here (fingerprint ${plan.fingerprint}) is not the release's (${lock.plan.fingerprint})`);
+          const hint = recorded ? ' (the fingerprint covers every depth map\'s sha256: are the maps in --depth the release\'s?)' : '';
+          throw new RecipeError(`cannot rebuild the release: the plan made here (fingerprint ${plan.fingerprint}) is not the release's (${lock.plan.fingerprint})${hint}`);
         }
       },
     },

@@ -64,5 +64,9 @@ describe('uirgen release / verify / synthesize --from-release', () => {
     const r = await run(['synthesize', '--from-release', join(ds, 'release.lock.json'), '--sources', SAMPLES_DIR, '--out', join(tmp('x'), 'y'), '--seed', '3']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--from-release takes the recipe from the lock; drop --seed/);
+    // The maps' kind is the release's; only their folder is asked for (--depth).
+    const k = await run(['synthesize', '--from-release', join(ds, 'release.lock.json'), '--sources', SAMPLES_DIR, '--depth', SAMPLES_DIR, '--depth-kind', 'depth', '--out', join(tmp('x'), 'z')]);
+    expect(k.code).toBe(2);
+    expect(k.stderr).toMatch(/drop --depth-kind/);
   }, 60_000);
 });
