@@ -8,10 +8,9 @@ import { fileURLToPath } from 'node:url';
  * `npm run build` where a C++ compiler exists: png.ts's encoder for levels 0 and 1, image.ts's byte
  * <-> float conversions, metrics.ts's squared-error sum, three loops of the low-light camera
  * (lowlight.ts darken, camera.ts finishRgb and unprocess) and the linear demosaic (kernels/bayer.ts).
- * Each function gives exactly what its
- * TypeScript twin gives (the tests compare them), so whether the addon loaded never shows in a
- * dataset's bytes, only in its speed. UIRGEN_PNG=js runs the TypeScript alone; UIRGEN_PNG=native
- * refuses to run without the addon.
+ * Each function gives exactly what its TypeScript twin gives (the tests compare them), so whether
+ * the addon loaded never shows in a dataset's bytes, only in its speed. UIRGEN_PNG=js runs the
+ * TypeScript alone; UIRGEN_PNG=native refuses to run without the addon.
  */
 export interface DataAddon {
   /** Absent on a big-endian host, where the PNG byte order would need swapping. */
