@@ -114,23 +114,30 @@ export function cameraMatrices(cam: CameraParams): { rgb2cam: number[]; cam2rgb:
 
 // Tone and gamma curves as lookup tables with linear interpolation: Math.pow/asin/sin per value
 // cost more than the rest of the pipeline together.
-export const LIN_N = 16384;
+const LIN_N = 16384;
 /** sRGB value v in [0, 1] -> linear: gamma_expansion(inverse_smoothstep(v)). */
-export const toLinearLut = new Float64Array(LIN_N + 2);
+const toLinearLut = new Float64Array(LIN_N + 2);
 for (let i = 0; i <= LIN_N; i++) {
   const v = i / LIN_N;
   toLinearLut[i] = Math.max(0.5 - Math.sin(Math.asin(1 - 2 * v) / 3), 1e-8) ** 2.2;
 }
 toLinearLut[LIN_N + 1] = toLinearLut[LIN_N];
-export const DISP_N = 8192;
+const DISP_N = 8192;
 /** Indexed by t = sqrt(y) for linear y in [0, 1] (the 1/2.2 power is steep near 0; sqrt tames it): smoothstep(y^(1/2.2)). */
-export const toDisplayLut = new Float64Array(DISP_N + 2);
+const toDisplayLut = new Float64Array(DISP_N + 2);
 for (let i = 0; i <= DISP_N; i++) {
   const t = i / DISP_N;
   const g = Math.max(t * t, 1e-8) ** (1 / 2.2);
   toDisplayLut[i] = 3 * g * g - 2 * g * g * g;
 }
 toDisplayLut[DISP_N + 1] = toDisplayLut[DISP_N];
+/**
+ * The two curve tables and their step counts, for the data addon's twins and their tests. Exported
+ * under other names: V8 reads an exported binding through a module cell on every access, and
+ * toLinear / toDisplay read these per value (the unprocess loop ran a quarter slower so).
+ */
+export const LINEAR_TABLE = { lut: toLinearLut, steps: LIN_N } as const;
+export const DISPLAY_TABLE = { lut: toDisplayLut, steps: DISP_N } as const;
 
 /** Inverse tone curve and gamma: display value (clipped to [0, 1]) -> linear. */
 export function toLinear(v: number): number {
@@ -166,42 +173,53 @@ function checkImage(image: Image): void {
 export function unprocess(image: Image, cam: CameraParams, protect = true): Image {
   checkImage(image);
   const { rgb2cam: m } = cameraMatrices(cam);
-  const gains = [1 / cam.redGain / cam.rgbGain, 1 / cam.rgbGain, 1 / cam.blueGain / cam.rgbGain];
+  const g0 = 1 / cam.redGain / cam.rgbGain;
+  const g1 = 1 / cam.rgbGain;
+  const g2 = 1 / cam.blueGain / cam.rgbGain;
   const src = image.data;
   const out = createImage(image.width, image.height);
   const o = out.data;
   if (dataAddon && src.length >= NATIVE_MIN_LENGTH) {
     // The addon leaves to this file the pixels with a value in toLinear's exact corner, (0.995, 1).
     const corner = new Int32Array(src.length / 3);
-    const count = dataAddon.unprocessRgb(src, o, Float64Array.from(m), Float64Array.from(gains), protect, toLinearLut, LIN_N, corner);
-    for (let k = 0; k < count; k++) unprocessPixel(src, o, corner[k], m, gains, protect);
+    const count = dataAddon.unprocessRgb(src, o, Float64Array.from(m), Float64Array.of(g0, g1, g2), protect, toLinearLut, LIN_N, corner);
+    unprocessPixels(src, o, m, [g0, g1, g2], protect, corner.subarray(0, count));
   } else {
-    for (let i = 0; i < src.length; i += 3) unprocessPixel(src, o, i, m, gains, protect);
+    unprocessPixels(src, o, m, [g0, g1, g2], protect, null);
   }
   return out;
 }
 
-/** unprocess of the pixel at value index i: the reference for the data addon's unprocessRgb (native/png/pixels.cc). */
-export function unprocessPixel(src: Float32Array, o: Float32Array, i: number, m: readonly number[], gains: readonly number[], protect: boolean): void {
-  const r = toLinear(src[i]);
-  const g = toLinear(src[i + 1]);
-  const b = toLinear(src[i + 2]);
-  const cr = m[0] * r + m[1] * g + m[2] * b;
-  const cg = m[3] * r + m[4] * g + m[5] * b;
-  const cb = m[6] * r + m[7] * g + m[8] * b;
-  // Gains fade to 1 as the mean rises from 0.9 to 1, so white stays white through process().
-  const over = protect ? (cr + cg + cb) / 3 - 0.9 : 0;
-  const mask = over > 0 ? (over / 0.1) * (over / 0.1) : 0;
-  const s0 = Math.max(mask + (1 - mask) * gains[0], gains[0]);
-  const s1 = Math.max(mask + (1 - mask) * gains[1], gains[1]);
-  const s2 = Math.max(mask + (1 - mask) * gains[2], gains[2]);
-  const v0 = cr * s0;
-  const v1 = cg * s1;
-  const v2 = cb * s2;
+/**
+ * unprocess's loop over every pixel, or only over the value indices in `only`: the reference for the
+ * data addon's unprocessRgb (native/png/pixels.cc). One loop for both, kept whole so V8 compiles it
+ * as one (a function per pixel ran a third slower).
+ */
+export function unprocessPixels(src: Float32Array, o: Float32Array, m: readonly number[], gains: readonly number[], protect: boolean, only: Int32Array | null): void {
+  const [g0, g1, g2] = gains;
   const hi = protect ? 1 : Infinity;
-  o[i] = v0 < 0 ? 0 : v0 > hi ? hi : v0;
-  o[i + 1] = v1 < 0 ? 0 : v1 > hi ? hi : v1;
-  o[i + 2] = v2 < 0 ? 0 : v2 > hi ? hi : v2;
+  const n = only ? only.length : src.length / 3;
+  for (let k = 0; k < n; k++) {
+    const i = only ? only[k] : 3 * k;
+    const r = toLinear(src[i]);
+    const g = toLinear(src[i + 1]);
+    const b = toLinear(src[i + 2]);
+    const cr = m[0] * r + m[1] * g + m[2] * b;
+    const cg = m[3] * r + m[4] * g + m[5] * b;
+    const cb = m[6] * r + m[7] * g + m[8] * b;
+    // Gains fade to 1 as the mean rises from 0.9 to 1, so white stays white through process().
+    const over = protect ? (cr + cg + cb) / 3 - 0.9 : 0;
+    const mask = over > 0 ? (over / 0.1) * (over / 0.1) : 0;
+    const s0 = Math.max(mask + (1 - mask) * g0, g0);
+    const s1 = Math.max(mask + (1 - mask) * g1, g1);
+    const s2 = Math.max(mask + (1 - mask) * g2, g2);
+    const v0 = cr * s0;
+    const v1 = cg * s1;
+    const v2 = cb * s2;
+    o[i] = v0 < 0 ? 0 : v0 > hi ? hi : v0;
+    o[i + 1] = v1 < 0 ? 0 : v1 > hi ? hi : v1;
+    o[i + 2] = v2 < 0 ? 0 : v2 > hi ? hi : v2;
+  }
 }
 
 function checkNoise(noise: NoiseLevels): NoiseLevels {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { dataAddon } from '../../src/core/addon.js';
 import { bytesFromUnitJs, clampUnitJs, quantizeUnitJs, unitFromBytesJs } from '../../src/core/image.js';
 import { squaredErrorJs } from '../../src/core/metrics.js';
-import { DISP_N, finishRgbJs, LIN_N, toDisplayLut, toLinearLut, unprocessPixel } from '../../src/degradations/camera.js';
+import { DISPLAY_TABLE, finishRgbJs, LINEAR_TABLE, unprocessPixels } from '../../src/degradations/camera.js';
 import { BAYER_PATTERNS, cfaChannels, demosaicPaddedJs, padPlane } from '../../src/degradations/kernels/bayer.js';
 import { curveFromLutJs } from '../../src/degradations/lowlight.js';
 import { createRng } from '../../src/core/random.js';
@@ -111,17 +111,17 @@ describe('data addon (native/png/pixels.cc) against its TypeScript twins', () =>
     for (const values of [rgb, ramp]) {
       const c = values.slice();
       const d = values.slice();
-      addon.cameraToDisplay(c, Float64Array.from(m), toDisplayLut, DISP_N);
+      addon.cameraToDisplay(c, Float64Array.from(m), DISPLAY_TABLE.lut, DISPLAY_TABLE.steps);
       finishRgbJs(d, m);
       sameFloats(c, d);
     }
-    const display = toDisplayLut;
-    const dn = DISP_N;
+    const display = DISPLAY_TABLE.lut;
+    const dn = DISPLAY_TABLE.steps;
     expect(() => addon.cameraToDisplay(new Float32Array(4), Float64Array.from(m), display, dn)).toThrow(TypeError);
     expect(() => addon.curveFromLut(x, a, lut.subarray(0, n), n)).toThrow(TypeError);
   });
 
-  it('unprocessRgb gives the floats of unprocessPixel, and leaves the (0.995, 1) corner to it', () => {
+  it('unprocessRgb gives the floats of unprocessPixels, and leaves the (0.995, 1) corner to it', () => {
     if (skip() || !addon) return;
     const x = edgeFloats();
     const src = x.subarray(0, x.length - (x.length % 3));
@@ -132,13 +132,13 @@ describe('data addon (native/png/pixels.cc) against its TypeScript twins', () =>
       const native = new Float32Array(src.length);
       const js = new Float32Array(src.length);
       const corner = new Int32Array(src.length / 3);
-      const count = addon.unprocessRgb(src, native, Float64Array.from(m), Float64Array.from(gains), protect, toLinearLut, LIN_N, corner);
+      const count = addon.unprocessRgb(src, native, Float64Array.from(m), Float64Array.from(gains), protect, LINEAR_TABLE.lut, LINEAR_TABLE.steps, corner);
       for (let k = 0; k < count; k++) {
         const i = corner[k];
         expect([src[i], src[i + 1], src[i + 2]].some((v) => v > 0.995 && v < 1)).toBe(true);
-        unprocessPixel(src, native, i, m, gains, protect);
       }
-      for (let i = 0; i < src.length; i += 3) unprocessPixel(src, js, i, m, gains, protect);
+      unprocessPixels(src, native, m, gains, protect, corner.subarray(0, count));
+      unprocessPixels(src, js, m, gains, protect, null);
       sameFloats(native, js);
       corners += count;
     }
