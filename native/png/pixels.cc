@@ -31,15 +31,26 @@ napi_value Fail(napi_env env, const char* message) {
   return nullptr;
 }
 
-// The argument's typed array of `want` type: its data and element count, or false.
-bool TypedArg(napi_env env, napi_value value, napi_typedarray_type want, void** data, size_t* length) {
+// The typed-array kind that holds elements of the pointer's type (no overload: no such array).
+constexpr napi_typedarray_type ArrayKind(const uint8_t*) { return napi_uint8_array; }
+constexpr napi_typedarray_type ArrayKind(const int8_t*) { return napi_int8_array; }
+constexpr napi_typedarray_type ArrayKind(const int32_t*) { return napi_int32_array; }
+constexpr napi_typedarray_type ArrayKind(const float*) { return napi_float32_array; }
+constexpr napi_typedarray_type ArrayKind(const double*) { return napi_float64_array; }
+
+// The argument as a typed array of T's kind (Uint8Array for uint8_t, Float32Array for float, ...):
+// its elements and their count, or false.
+template <typename T>
+bool TypedArg(napi_env env, napi_value value, T** data, size_t* length) {
   bool is = false;
   if (napi_is_typedarray(env, value, &is) != napi_ok || !is) return false;
   napi_typedarray_type type;
   napi_value buffer;
   size_t offset;
-  if (napi_get_typedarray_info(env, value, &type, length, data, &buffer, &offset) != napi_ok) return false;
-  return type == want;
+  void* raw;
+  if (napi_get_typedarray_info(env, value, &type, length, &raw, &buffer, &offset) != napi_ok) return false;
+  *data = static_cast<T*>(raw);
+  return type == ArrayKind(*data);
 }
 
 bool Args(napi_env env, napi_callback_info info, size_t want, napi_value* argv) {
@@ -50,15 +61,12 @@ bool Args(napi_env env, napi_callback_info info, size_t want, napi_value* argv) 
 // unitFromBytes(bytes: Uint8Array, out: Float32Array): out[i] = i/255 of bytes[i].
 napi_value UnitFromBytes(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  void* src;
-  void* dst;
+  const uint8_t* in;
+  float* out;
   size_t n, m;
-  if (!Args(env, info, 2, argv) || !TypedArg(env, argv[0], napi_uint8_array, &src, &n) ||
-      !TypedArg(env, argv[1], napi_float32_array, &dst, &m) || n != m) {
+  if (!Args(env, info, 2, argv) || !TypedArg(env, argv[0], &in, &n) || !TypedArg(env, argv[1], &out, &m) || n != m) {
     return Fail(env, "unitFromBytes(Uint8Array, Float32Array) of equal lengths");
   }
-  const uint8_t* in = static_cast<const uint8_t*>(src);
-  float* out = static_cast<float*>(dst);
   for (size_t i = 0; i < n; i++) out[i] = kUnit.value[in[i]];
   return nullptr;
 }
@@ -67,15 +75,12 @@ napi_value UnitFromBytes(napi_env env, napi_callback_info info) {
 // 0..255 and truncated; NaN gives 0 (what JavaScript's typed-array store makes of it).
 napi_value BytesFromUnit(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  void* src;
-  void* dst;
+  const float* in;
+  uint8_t* out;
   size_t n, m;
-  if (!Args(env, info, 2, argv) || !TypedArg(env, argv[0], napi_float32_array, &src, &n) ||
-      !TypedArg(env, argv[1], napi_uint8_array, &dst, &m) || n != m) {
+  if (!Args(env, info, 2, argv) || !TypedArg(env, argv[0], &in, &n) || !TypedArg(env, argv[1], &out, &m) || n != m) {
     return Fail(env, "bytesFromUnit(Float32Array, Uint8Array) of equal lengths");
   }
-  const float* in = static_cast<const float*>(src);
-  uint8_t* out = static_cast<uint8_t*>(dst);
   for (size_t i = 0; i < n; i++) {
     // Written as a max and a min (NaN fails v > 0 and becomes 0) so the compiler vectorises it.
     double v = static_cast<double>(in[i]) * 255.0 + 0.5;
@@ -89,12 +94,9 @@ napi_value BytesFromUnit(napi_env env, napi_callback_info info) {
 // quantizeUnit(image: Float32Array): quantizeInPlace's clamp, x255, round half up, back to k/255.
 napi_value QuantizeUnit(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  void* data;
+  float* d;
   size_t n;
-  if (!Args(env, info, 1, argv) || !TypedArg(env, argv[0], napi_float32_array, &data, &n)) {
-    return Fail(env, "quantizeUnit(Float32Array)");
-  }
-  float* d = static_cast<float*>(data);
+  if (!Args(env, info, 1, argv) || !TypedArg(env, argv[0], &d, &n)) return Fail(env, "quantizeUnit(Float32Array)");
   for (size_t i = 0; i < n; i++) {
     double v = d[i];
     v = v > 0.0 ? v : 0.0;  // NaN and -0 -> 0
@@ -107,12 +109,9 @@ napi_value QuantizeUnit(napi_env env, napi_callback_info info) {
 // clampUnit(image: Float32Array): clampInPlace to [0, 1]; NaN and -0 stay as they are.
 napi_value ClampUnit(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  void* data;
+  float* d;
   size_t n;
-  if (!Args(env, info, 1, argv) || !TypedArg(env, argv[0], napi_float32_array, &data, &n)) {
-    return Fail(env, "clampUnit(Float32Array)");
-  }
-  float* d = static_cast<float*>(data);
+  if (!Args(env, info, 1, argv) || !TypedArg(env, argv[0], &d, &n)) return Fail(env, "clampUnit(Float32Array)");
   for (size_t i = 0; i < n; i++) {
     const float v = d[i];
     d[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
@@ -123,15 +122,12 @@ napi_value ClampUnit(napi_env env, napi_callback_info info) {
 // squaredError(a: Uint8Array, b: Uint8Array): the sum of (a[i] - b[i])^2, exact (64-bit integer).
 napi_value SquaredError(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  void* pa;
-  void* pb;
+  const uint8_t* a;
+  const uint8_t* b;
   size_t n, m;
-  if (!Args(env, info, 2, argv) || !TypedArg(env, argv[0], napi_uint8_array, &pa, &n) ||
-      !TypedArg(env, argv[1], napi_uint8_array, &pb, &m) || n != m) {
+  if (!Args(env, info, 2, argv) || !TypedArg(env, argv[0], &a, &n) || !TypedArg(env, argv[1], &b, &m) || n != m) {
     return Fail(env, "squaredError(Uint8Array, Uint8Array) of equal lengths");
   }
-  const uint8_t* a = static_cast<const uint8_t*>(pa);
-  const uint8_t* b = static_cast<const uint8_t*>(pb);
   uint64_t sum = 0;
   for (size_t i = 0; i < n; i++) {
     const int d = static_cast<int>(a[i]) - static_cast<int>(b[i]);
@@ -147,19 +143,15 @@ napi_value SquaredError(napi_env env, napi_callback_info info) {
 // loop, out = the piecewise-linear curve through lut[0..n] at src clipped to [0, 1]; NaN stays NaN.
 napi_value CurveFromLut(napi_env env, napi_callback_info info) {
   napi_value argv[4];
-  void* src;
-  void* dst;
-  void* table;
+  const float* in;
+  float* out;
+  const double* lut;
   size_t n, m, t;
   int32_t steps;
-  if (!Args(env, info, 4, argv) || !TypedArg(env, argv[0], napi_float32_array, &src, &n) ||
-      !TypedArg(env, argv[1], napi_float32_array, &dst, &m) || !TypedArg(env, argv[2], napi_float64_array, &table, &t) ||
+  if (!Args(env, info, 4, argv) || !TypedArg(env, argv[0], &in, &n) || !TypedArg(env, argv[1], &out, &m) || !TypedArg(env, argv[2], &lut, &t) ||
       napi_get_value_int32(env, argv[3], &steps) != napi_ok || n != m || steps < 1 || t < static_cast<size_t>(steps) + 2) {
     return Fail(env, "curveFromLut(Float32Array, Float32Array of equal lengths, Float64Array of n + 2, n >= 1)");
   }
-  const float* in = static_cast<const float*>(src);
-  float* out = static_cast<float*>(dst);
-  const double* lut = static_cast<const double*>(table);
   for (size_t i = 0; i < n; i++) {
     const double v = in[i];
     if (v != v) {
@@ -178,19 +170,15 @@ napi_value CurveFromLut(napi_env env, napi_callback_info info) {
 // indexed by sqrt of the value clipped to [0, 1], interpolated); NaN stays NaN.
 napi_value CameraToDisplay(napi_env env, napi_callback_info info) {
   napi_value argv[4];
-  void* data;
-  void* matrix;
-  void* table;
+  float* d;
+  const double* m;
+  const double* lut;
   size_t n, nm, t;
   int32_t steps;
-  if (!Args(env, info, 4, argv) || !TypedArg(env, argv[0], napi_float32_array, &data, &n) ||
-      !TypedArg(env, argv[1], napi_float64_array, &matrix, &nm) || !TypedArg(env, argv[2], napi_float64_array, &table, &t) ||
+  if (!Args(env, info, 4, argv) || !TypedArg(env, argv[0], &d, &n) || !TypedArg(env, argv[1], &m, &nm) || !TypedArg(env, argv[2], &lut, &t) ||
       napi_get_value_int32(env, argv[3], &steps) != napi_ok || n % 3 != 0 || nm != 9 || steps < 1 || t < static_cast<size_t>(steps) + 2) {
     return Fail(env, "cameraToDisplay(Float32Array of RGB, Float64Array(9), Float64Array of n + 2, n >= 1)");
   }
-  float* d = static_cast<float*>(data);
-  const double* m = static_cast<const double*>(matrix);
-  const double* lut = static_cast<const double*>(table);
   const auto display = [lut, steps](double y) -> double {
     const double x = std::sqrt(y < 0 ? 0.0 : y > 1 ? 1.0 : y) * steps;
     if (x != x) return x;
@@ -223,24 +211,19 @@ inline double JsMax(double a, double b) {
 // count is returned, for the TypeScript to fill.
 napi_value UnprocessRgb(napi_env env, napi_callback_info info) {
   napi_value argv[8];
-  void *src, *dst, *matrix, *gainData, *table, *cornerData;
+  const float* in;
+  float* o;
+  const double *mm, *g, *lut;
+  int32_t* corner;
   size_t n, m, nm, ng, t, nc;
   bool protect;
   int32_t steps;
-  if (!Args(env, info, 8, argv) || !TypedArg(env, argv[0], napi_float32_array, &src, &n) ||
-      !TypedArg(env, argv[1], napi_float32_array, &dst, &m) || !TypedArg(env, argv[2], napi_float64_array, &matrix, &nm) ||
-      !TypedArg(env, argv[3], napi_float64_array, &gainData, &ng) || napi_get_value_bool(env, argv[4], &protect) != napi_ok ||
-      !TypedArg(env, argv[5], napi_float64_array, &table, &t) || napi_get_value_int32(env, argv[6], &steps) != napi_ok ||
-      !TypedArg(env, argv[7], napi_int32_array, &cornerData, &nc) || n != m || n % 3 != 0 || nm != 9 || ng != 3 || steps < 1 ||
+  if (!Args(env, info, 8, argv) || !TypedArg(env, argv[0], &in, &n) || !TypedArg(env, argv[1], &o, &m) || !TypedArg(env, argv[2], &mm, &nm) ||
+      !TypedArg(env, argv[3], &g, &ng) || napi_get_value_bool(env, argv[4], &protect) != napi_ok || !TypedArg(env, argv[5], &lut, &t) ||
+      napi_get_value_int32(env, argv[6], &steps) != napi_ok || !TypedArg(env, argv[7], &corner, &nc) || n != m || n % 3 != 0 || nm != 9 || ng != 3 || steps < 1 ||
       t < static_cast<size_t>(steps) + 2 || nc < n / 3) {
     return Fail(env, "unprocessRgb(Float32Array, Float32Array, Float64Array(9), Float64Array(3), boolean, Float64Array, n, Int32Array)");
   }
-  const float* in = static_cast<const float*>(src);
-  float* o = static_cast<float*>(dst);
-  const double* mm = static_cast<const double*>(matrix);
-  const double* g = static_cast<const double*>(gainData);
-  const double* lut = static_cast<const double*>(table);
-  int32_t* corner = static_cast<int32_t*>(cornerData);
   const double hi = protect ? 1.0 : std::numeric_limits<double>::infinity();
   const auto inCorner = [](double v) { return v > 0.995 && v < 1; };
   const auto linear = [lut, steps](double v) -> double {
@@ -287,24 +270,23 @@ napi_value UnprocessRgb(napi_env env, napi_callback_info info) {
 // bilinear, or Malvar-He-Cutler when corrected, the same sums in the same order, divided the same way.
 napi_value DemosaicPadded(napi_env env, napi_callback_info info) {
   napi_value argv[7];
-  void *planeData, *cellData, *outData;
+  const float* p;
+  const int8_t* cells;
+  float* o;
   size_t np, nc, no;
   uint32_t pw, width, height;
   bool corrected;
-  if (!Args(env, info, 7, argv) || !TypedArg(env, argv[0], napi_float32_array, &planeData, &np) ||
+  if (!Args(env, info, 7, argv) || !TypedArg(env, argv[0], &p, &np) ||
       napi_get_value_uint32(env, argv[1], &pw) != napi_ok || napi_get_value_uint32(env, argv[2], &width) != napi_ok ||
-      napi_get_value_uint32(env, argv[3], &height) != napi_ok || !TypedArg(env, argv[4], napi_int8_array, &cellData, &nc) ||
-      napi_get_value_bool(env, argv[5], &corrected) != napi_ok || !TypedArg(env, argv[6], napi_float32_array, &outData, &no) ||
+      napi_get_value_uint32(env, argv[3], &height) != napi_ok || !TypedArg(env, argv[4], &cells, &nc) ||
+      napi_get_value_bool(env, argv[5], &corrected) != napi_ok || !TypedArg(env, argv[6], &o, &no) ||
       width < 2 || height < 2 || pw != width + 4 || np != static_cast<size_t>(pw) * (height + 4) || nc != 4 ||
       no != static_cast<size_t>(width) * height * 3) {
     return Fail(env, "demosaicPadded(Float32Array (w+4)*(h+4), w + 4, w, h, Int8Array(4), boolean, Float32Array w*h*3)");
   }
-  const float* p = static_cast<const float*>(planeData);
-  const int8_t* cells = static_cast<const int8_t*>(cellData);
   for (int k = 0; k < 4; k++) {
     if (cells[k] < 0 || cells[k] > 2) return Fail(env, "demosaicPadded: cells must be channel indices 0..2");
   }
-  float* o = static_cast<float*>(outData);
   const ptrdiff_t w1 = pw;
   const ptrdiff_t w2 = 2 * w1;
   for (uint32_t y = 0; y < height; y++) {

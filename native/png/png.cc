@@ -408,32 +408,28 @@ void WriteBlock(BitWriter& w, const uint8_t* data, size_t start, size_t end, con
     size_t i = start;
     for (size_t m = 0; m <= nm; m++) {
       const size_t literalsEnd = m < nm ? static_cast<size_t>(matches[2 * m]) : end;
-      // Branch-free: after each literal the whole accumulator is stored (little-endian hosts, see
-      // Init; the buffer has slack) and the complete bytes are consumed, leaving under 8 bits.
-      // Three literals (at most 45 bits, on under 8 left over) per store.
-      for (; i + 3 <= literalsEnd; i += 3) {
-        const uint32_t e0 = lit[data[i]];
-        const uint32_t e1 = lit[data[i + 1]];
-        const uint32_t e2 = lit[data[i + 2]];
-        acc |= static_cast<uint64_t>(e0 & 0xffff) << count;
-        count += e0 >> 16;
-        acc |= static_cast<uint64_t>(e1 & 0xffff) << count;
-        count += e1 >> 16;
-        acc |= static_cast<uint64_t>(e2 & 0xffff) << count;
-        count += e2 >> 16;
-        std::memcpy(out + pos, &acc, 8);
-        pos += count >> 3;
-        acc >>= count & ~7;
-        count &= 7;
-      }
-      for (; i < literalsEnd; i++) {
-        const uint32_t e = lit[data[i]];
+      // Branch-free: a literal's code goes into the accumulator; a store writes all of it (little-endian
+      // hosts, see Init; the buffer has slack) and consumes the complete bytes, leaving under 8 bits.
+      const auto put = [&](uint32_t e) {
         acc |= static_cast<uint64_t>(e & 0xffff) << count;
         count += e >> 16;
+      };
+      const auto store = [&]() {
         std::memcpy(out + pos, &acc, 8);
         pos += count >> 3;
         acc >>= count & ~7;
         count &= 7;
+      };
+      // Three literals (at most 45 bits, on under 8 left over) per store.
+      for (; i + 3 <= literalsEnd; i += 3) {
+        put(lit[data[i]]);
+        put(lit[data[i + 1]]);
+        put(lit[data[i + 2]]);
+        store();
+      }
+      for (; i < literalsEnd; i++) {
+        put(lit[data[i]]);
+        store();
       }
       if (m == nm) break;
       const int len = matches[2 * m + 1];
