@@ -9,8 +9,17 @@ decay 1e-4, 5% linear warm-up then cosine to 1e-7, random 64 px crops with flips
 Prints one JSON line: training accuracy over the last 20 / 50 steps, accuracy on the centre crops of --val
 (unmasked) and its confusion matrix (rows: true type, columns: predicted, in --types order).
 
+Controls, each one departure from the released network, to find what limits its learning:
+  --l1 0                  classification only (no reconstruction loss)
+  --head pooled           each decoder stage's spatial mean and standard deviation into one linear layer,
+                          instead of PromptIR_NoImg_DC
+  --classifier-norm bn    PromptIR_NoImg_DC with BatchNorm where the released code has a per-pixel LayerNorm
+  --model cnn-bn          no restoration network: a 4-layer CNN with BatchNorm classifies the LQ image
+                          (a yardstick of how separable the types are in --steps steps)
+
   python3 scripts/maskdcpt-learning-torch.py TRAIN_DS VAL_DS [--types GN,MB,J,H,RS,LL] [--steps 300]
       [--batch 8] [--width 16] [--mask 0.5] [--gamma 2] [--lr 1e-3] [--seed 0]
+      [--l1 1] [--head released|pooled] [--classifier-norm ln|bn] [--model maskdcpt|cnn-bn]
 
 Needs torch, numpy and PIL (Debian: python3-torch python3-numpy python3-pil).
 """
@@ -27,6 +36,9 @@ ap.add_argument("--steps", type=int, default=300); ap.add_argument("--batch", ty
 ap.add_argument("--width", type=int, default=16); ap.add_argument("--mask", type=float, default=0.5)
 ap.add_argument("--gamma", type=float, default=2.0); ap.add_argument("--lr", type=float, default=1e-3)
 ap.add_argument("--seed", type=int, default=0); ap.add_argument("--threads", type=int, default=os.cpu_count())
+ap.add_argument("--l1", type=float, default=1.0); ap.add_argument("--head", choices=["released", "pooled"], default="released")
+ap.add_argument("--classifier-norm", choices=["ln", "bn"], default="ln")
+ap.add_argument("--model", choices=["maskdcpt", "cnn-bn"], default="maskdcpt")
 a = ap.parse_args()
 torch.set_num_threads(a.threads)
 opt = {k: v for k, v in vars(a).items() if k not in ("train", "val", "threads")}
@@ -45,9 +57,31 @@ def load(ds):
     return out
 train, val = load(a.train), load(a.val)
 torch.manual_seed(a.seed); rng = np.random.default_rng(a.seed)
-W = a.width
-net = R.NAFNetBaseline(3, W, 1, [1, 1, 1], [1, 1, 1]); dc = R.PromptIRNoImgDC([W, 2 * W, 4 * W], 2, len(CLASSES))
-params = list(net.parameters()) + list(dc.parameters())
+W, NC = a.width, len(CLASSES)
+class PooledHead(torch.nn.Module):
+    def __init__(self, dims):
+        super().__init__(); self.fc = torch.nn.Linear(2 * sum(dims), NC)
+    def forward(self, feats):
+        return self.fc(torch.cat([torch.cat([f.mean([-1, -2]), f.std([-1, -2])], 1) for f in feats], 1))
+def cnn_bn():
+    nn, ch, layers = torch.nn, [3, 16, 32, 64, 64], []
+    for i in range(4):
+        layers += [nn.Conv2d(ch[i], ch[i + 1], 3, padding=1, stride=1 if i == 0 else 2), nn.BatchNorm2d(ch[i + 1]), nn.ReLU()]
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(ch[-1], NC))
+if a.model == "cnn-bn":
+    net, dc = None, cnn_bn()
+else:
+    net = R.NAFNetBaseline(3, W, 1, [1, 1, 1], [1, 1, 1])
+    dc = R.PromptIRNoImgDC([W, 2 * W, 4 * W], 2, NC) if a.head == "released" else PooledHead([W, 2 * W, 4 * W])
+    if a.classifier_norm == "bn":
+        for m in dc.modules():
+            if isinstance(m, R.ConvNorm): m.norm = torch.nn.BatchNorm2d(m.out_channels)
+params = list(dc.parameters()) + ([] if net is None else list(net.parameters()))
+def classify(x, mask):
+    """(restored or None, logits)"""
+    if net is None: return None, dc(x)
+    restored, feats = R.hooked_decoder_features(net, lambda: net(x, mask))
+    return restored, dc(feats)
 steps, B, P, lr = a.steps, a.batch, 64, a.lr
 warm = max(1, int(steps * 0.05))
 o = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.99), weight_decay=1e-4)
@@ -63,27 +97,30 @@ def batch():
         gt.append(t(g).copy()); lq.append(t(l).copy()); y.append(c)
     f = lambda a: torch.from_numpy(np.stack(a)).permute(0, 3, 1, 2).contiguous()
     return f(lq), f(gt), torch.tensor(y)
-accs = []
+accs, recs = [], []
 for s in range(steps):
     for g in o.param_groups: g["lr"] = sched(s)
     lq, gt, y = batch()
     mask = None
-    if ratio > 0:
+    if ratio > 0 and net is not None:
         keep = round(16 * (1 - ratio)); m = torch.zeros(B, 16, dtype=torch.bool)
         for b in range(B): m[b, torch.randperm(16)[:keep]] = True
         mask = m.view(B, 1, 4, 4)
-    restored, feats = R.hooked_decoder_features(net, lambda: net(lq, mask))
-    logits = dc(feats)
+    restored, logits = classify(lq, mask)
     ce = F.cross_entropy(logits, y, reduction="none"); p = torch.exp(-ce)
-    cls = ((1 - p) ** gamma * ce).mean()
-    loss = F.l1_loss(restored, gt) + cls
+    loss = ((1 - p) ** gamma * ce).mean()
+    if restored is not None and a.l1 > 0:
+        rec = F.l1_loss(restored, gt); loss = loss + a.l1 * rec; recs.append(rec.item())
     o.zero_grad(); loss.backward(); o.step()
     accs.append((logits.argmax(1) == y).float().mean().item())
-right, conf = 0, np.zeros((len(CLASSES), len(CLASSES)), int)
+right, conf = 0, np.zeros((NC, NC), int)
+dc.eval()
+if net is not None: net.eval()
 with torch.no_grad():
     for g, l, c in val:
         y0, x0 = (l.shape[0] - P) // 2, (l.shape[1] - P) // 2
         x = torch.from_numpy(l[y0:y0 + P, x0:x0 + P].copy()).permute(2, 0, 1)[None]
-        _, feats = R.hooked_decoder_features(net, lambda: net(x, None))
-        pr = dc(feats).argmax(1).item(); conf[c, pr] += 1; right += pr == c
-print(json.dumps({"opt": opt, "acc_last20": round(float(np.mean(accs[-20:])), 3), "acc_last50": round(float(np.mean(accs[-50:])), 3), "val_acc": round(right / len(val), 3), "confusion": " | ".join(" ".join(map(str, r)) for r in conf)}))
+        pr = classify(x, None)[1].argmax(1).item(); conf[c, pr] += 1; right += pr == c
+norms = sorted({type(m).__name__ for m in dc.modules() if isinstance(m, (R.ChannelsFirstLN, torch.nn.BatchNorm2d))})
+print(json.dumps({"opt": opt, "params": sum(p.numel() for p in params), "classifier_norms": norms,
+                  "rec_last20": round(float(np.mean(recs[-20:])), 4) if recs else None, "acc_last20": round(float(np.mean(accs[-20:])), 3), "acc_last50": round(float(np.mean(accs[-50:])), 3), "val_acc": round(right / len(val), 3), "confusion": " | ".join(" ".join(map(str, r)) for r in conf)}))

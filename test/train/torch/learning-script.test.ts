@@ -36,4 +36,30 @@ describe.skipIf(!torch)(`maskdcpt-learning-torch.py${torch ? '' : ` (${NO_TORCH}
     // every held-out sample is counted once
     expect(rows.flat().reduce((a, b) => a + b, 0)).toBe(10);
   }, 120_000);
+
+  // the controls docs/maskdcpt.md measures against the released network
+  // the controls docs/maskdcpt.md measures against the released network, each changing what it names
+  type Run = { params: number; classifier_norms: string[]; rec_last20: number | null; confusion: string };
+  const run = (flags: string[]): Run => {
+    const r = spawnSync(torch!.python, [SCRIPT, join(dir, 'train'), join(dir, 'val'), '--types', 'GN,MB', '--steps', '3', '--batch', '2', '--width', '8', '--threads', '1', ...flags], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Run;
+    expect(out.confusion.split(' | ').flatMap((row) => row.split(' ').map(Number)).reduce((a, b) => a + b, 0)).toBe(10);
+    return out;
+  };
+  it('runs the controls: classification only, a pooled head, BatchNorm in the classifier, a BatchNorm CNN alone', () => {
+    const released = run([]);
+    expect(released.classifier_norms).toEqual(['ChannelsFirstLN']);
+    expect(released.rec_last20).toBeGreaterThan(0);
+    expect(run(['--l1', '0']).rec_last20).toBeNull();
+    const pooled = run(['--head', 'pooled']);
+    expect(pooled.classifier_norms).toEqual([]);
+    expect(pooled.params).toBeLessThan(released.params);
+    const bn = run(['--classifier-norm', 'bn']);
+    expect(bn.classifier_norms).toEqual(['BatchNorm2d']);
+    expect(bn.params).toBe(released.params); // BatchNorm's affine weights stand where LayerNorm's were
+    const cnn = run(['--model', 'cnn-bn']);
+    expect(cnn.classifier_norms).toEqual(['BatchNorm2d']);
+    expect(cnn.rec_last20).toBeNull();
+  }, 120_000);
 });
