@@ -3,7 +3,8 @@
 architecture learns to classify degradations (docs/maskdcpt.md, "Learning at small scale").
 
 The network is test/support/torch_ref.py's, written from MILab-PKU/MaskDCPT (NAFNetBaseline with masked
-blocks, PromptIR_NoImg_DC on the decoder stages' outputs, PyTorch's default initialisation); the recipe is
+blocks, PromptIR_NoImg_DC on the decoder stages' outputs; PyTorch's default initialisation except the
+classifier's bottleneck convs, which get detectron2's MSRA fill as released); the recipe is
 uirgen pretrain's defaults: mask 0.5 in 16 px cells, L1 + focal (gamma 2), AdamW 1e-3 (0.9, 0.99) with weight
 decay 1e-4, 5% linear warm-up then cosine to 1e-7, random 64 px crops with flips and rotations.
 Prints one JSON line: training accuracy over the last 20 / 50 steps, accuracy on the centre crops of --val
@@ -73,6 +74,9 @@ if a.model == "cnn-bn":
 else:
     net = R.NAFNetBaseline(3, W, 1, [1, 1, 1], [1, 1, 1])
     dc = R.PromptIRNoImgDC([W, 2 * W, 4 * W], 2, NC) if a.head == "released" else PooledHead([W, 2 * W, 4 * W])
+    for m in dc.modules():  # detectron2's BottleneckBlock initialises its convs with c2_msra_fill
+        if isinstance(m, R.Bottleneck):
+            for conv in (m.conv1, m.conv2, m.conv3): torch.nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
     if a.classifier_norm == "bn":
         for m in dc.modules():
             if isinstance(m, R.ConvNorm): m.norm = torch.nn.BatchNorm2d(m.out_channels)
