@@ -10,7 +10,7 @@ decay 1e-4, 5% linear warm-up then cosine to 1e-7, random 64 px crops with flips
 Prints one JSON line: training accuracy over the last 20 / 50 steps, accuracy on the centre crops of --val
 (unmasked) and its confusion matrix (rows: true type, columns: predicted, in --types order).
 
-Controls, each one departure from the released network, to find what limits its learning:
+Controls, each a departure from the released network, to find what limits its learning:
   --l1 0                  classification only (no reconstruction loss)
   --head pooled           each decoder stage's spatial mean and standard deviation into one linear layer,
                           instead of PromptIR_NoImg_DC
