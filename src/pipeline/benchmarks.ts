@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Image } from '../core/image.js';
 import { decodeImage } from '../core/io.js';
 import { seededGaussianNoise } from '../core/numpy-random.js';
@@ -199,13 +199,17 @@ async function recognizeFolder(root: string, options: RecognizeOptions, fixedNam
   }));
 }
 
-function taskOf(lqs: readonly Classified[], root: string, name: string, given: Task | undefined): Task {
+/**
+ * `hints` are the set's own names (its name, its folders): never the folders above them, which are the
+ * user's (a home called /home/lola, a random temporary name) and say nothing of the task.
+ */
+function taskOf(lqs: readonly Classified[], hints: readonly string[], given: Task | undefined): Task {
   if (given) return given;
   for (const c of lqs) {
     const t = c.marker ? TASK_OF_MARKER[c.marker] : undefined;
     if (t) return t;
   }
-  return hintedTask(name, root) ?? 'restore';
+  return hintedTask(...hints) ?? 'restore';
 }
 
 function pairedSet(root: string, name: string, files: string[], classified: Classified[], given: Task | undefined): BenchmarkSet {
@@ -214,7 +218,7 @@ function pairedSet(root: string, name: string, files: string[], classified: Clas
     throw new BenchmarkError(`${root}: degraded and ground-truth images are there but none pair by name (see uirgen import --help for the naming rules)`);
   }
   const lqs = classified.filter((c) => c.role === 'lq');
-  const task = taskOf(lqs, root, name, given);
+  const task = taskOf(lqs, [name, basename(root)], given);
   // GoPro's release has blur/ and blur_gamma/ beside sharp/; the benchmark is blur/ alone.
   const gamma = new Set(lqs.filter((c) => c.marker === 'blur_gamma').map((c) => c.path));
   const pairs = gamma.size && lqs.some((c) => c.marker === 'blur') ? match.pairs.filter((p) => !gamma.has(p.lq)) : match.pairs;
@@ -229,10 +233,10 @@ function pairedSet(root: string, name: string, files: string[], classified: Clas
   };
 }
 
-function noGtSet(root: string, name: string, lqs: Classified[], given: Task | undefined): BenchmarkSet {
+function noGtSet(root: string, name: string, lqs: Classified[], given: Task | undefined, hints: readonly string[] = [name, basename(root)]): BenchmarkSet {
   return {
     name,
-    task: taskOf(lqs, root, name, given),
+    task: taskOf(lqs, hints, given),
     layout: 'nogt',
     root,
     sigma: null,
@@ -248,14 +252,15 @@ export async function pairFolders(lqDir: string, gtDir: string | null, options: 
   if (lqFiles.length === 0) throw new BenchmarkError(`${lqRoot}: no images there`);
   const name = options.name ?? basename(lqRoot);
   const lqs = lqFiles.map((f) => classify(lqRoot, f));
-  if (gtDir === null) return noGtSet(lqRoot, name, lqs, options.task);
+  if (gtDir === null) return noGtSet(lqRoot, name, lqs, options.task, [name, basename(lqRoot), basename(dirname(lqRoot))]);
   const gtRoot = resolve(gtDir);
   const gtFiles = await imagesUnder(gtRoot);
   const match = matchPairs(lqRoot, lqFiles, gtRoot, gtFiles);
   if (match.pairs.length === 0) {
     throw new BenchmarkError(`no image in ${lqRoot} pairs with one in ${gtRoot} by name (see uirgen import --help for the naming rules)`);
   }
-  const task = taskOf(lqs, lqRoot, `${name} ${basename(gtRoot)}`, options.task);
+  // explicit folders are often a set's role folders (Rain100H/in, Rain100H/out): their parent names the set
+  const task = taskOf(lqs, [name, basename(lqRoot), basename(gtRoot), basename(dirname(lqRoot))], options.task);
   return {
     name,
     task,

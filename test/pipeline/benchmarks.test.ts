@@ -119,6 +119,17 @@ describe('benchmark layouts', () => {
     expect(lqOnly.items.map((i) => i.name)).toEqual(['a.png', 'b.png']);
   });
 
+  it("folders above the set's own do not hint its task (a home called lola, a temporary name)", async () => {
+    const dir = await layout(['lola-darkroom/real/input/a.png', 'lola-darkroom/pairs/set/in/x-1.png', 'lola-darkroom/pairs/set/out/x-1.png']);
+    const [set] = await recognizeBenchmark(join(dir, 'lola-darkroom', 'real'));
+    expect(set).toMatchObject({ name: 'real', layout: 'nogt', task: 'restore' });
+    const paired = await pairFolders(join(dir, 'lola-darkroom', 'pairs', 'set', 'in'), join(dir, 'lola-darkroom', 'pairs', 'set', 'out'));
+    expect(paired.task).toBe('restore');
+    // the set's own folder still does
+    const [lol] = await recognizeBenchmark(join(dir, 'lola-darkroom'), { name: 'x' });
+    expect(lol.task).toBe('lowlight');
+  });
+
   it('explicit --lq / --gt folders pair by the same rules; the folder names hint the task', async () => {
     const dir = await layout(['Rain100H/in/rain-1.png', 'Rain100H/out/norain-1.png', 'Rain100H/in/rain-9.png']);
     const set = await pairFolders(join(dir, 'Rain100H', 'in'), join(dir, 'Rain100H', 'out'));
