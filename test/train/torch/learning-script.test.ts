@@ -22,35 +22,40 @@ function synth(out: string, seed: string): void {
   expect(r.status, r.stderr).toBe(0);
 }
 
+/** The script's JSON line, from a 3-step run on two types. */
+type Run = {
+  opt: { steps: number };
+  acc_last20: number;
+  val_acc: number;
+  params: number;
+  classifier_norms: string[];
+  rec_last20: number | null;
+  confusion: string;
+};
+function run(flags: string[]): Run {
+  const r = spawnSync(torch!.python, [SCRIPT, join(dir, 'train'), join(dir, 'val'), '--types', 'GN,MB', '--steps', '3', '--batch', '2', '--width', '8', '--threads', '1', ...flags], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as Run;
+}
+
 describe.skipIf(!torch)(`maskdcpt-learning-torch.py${torch ? '' : ` (${NO_TORCH})`}`, () => {
   it('trains the released network on a uirgen dataset and reports accuracies and a confusion matrix over the held-out set', () => {
     synth(join(dir, 'train'), '1');
     synth(join(dir, 'val'), '2');
-    const r = spawnSync(torch!.python, [SCRIPT, join(dir, 'train'), join(dir, 'val'), '--types', 'GN,MB', '--steps', '3', '--batch', '2', '--width', '8', '--threads', '1'], { encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { acc_last20: number; val_acc: number; confusion: string; opt: { steps: number } };
+    const out = run([]);
     expect(out.opt.steps).toBe(3);
     for (const a of [out.acc_last20, out.val_acc]) expect(a >= 0 && a <= 1).toBe(true);
     const rows = out.confusion.split(' | ').map((row) => row.split(' ').map(Number));
     expect(rows.map((row) => row.length)).toEqual([2, 2]);
     // every held-out sample is counted once
     expect(rows.flat().reduce((a, b) => a + b, 0)).toBe(10);
+    expect(out.classifier_norms).toEqual(['ChannelsFirstLN']);
+    expect(out.rec_last20).toBeGreaterThan(0);
   }, 120_000);
 
-  // the controls docs/maskdcpt.md measures against the released network
   // the controls docs/maskdcpt.md measures against the released network, each changing what it names
-  type Run = { params: number; classifier_norms: string[]; rec_last20: number | null; confusion: string };
-  const run = (flags: string[]): Run => {
-    const r = spawnSync(torch!.python, [SCRIPT, join(dir, 'train'), join(dir, 'val'), '--types', 'GN,MB', '--steps', '3', '--batch', '2', '--width', '8', '--threads', '1', ...flags], { encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Run;
-    expect(out.confusion.split(' | ').flatMap((row) => row.split(' ').map(Number)).reduce((a, b) => a + b, 0)).toBe(10);
-    return out;
-  };
   it('runs the controls: classification only, a pooled head, BatchNorm in the classifier, a BatchNorm CNN alone', () => {
     const released = run([]);
-    expect(released.classifier_norms).toEqual(['ChannelsFirstLN']);
-    expect(released.rec_last20).toBeGreaterThan(0);
     expect(run(['--l1', '0']).rec_last20).toBeNull();
     const pooled = run(['--head', 'pooled']);
     expect(pooled.classifier_norms).toEqual([]);
@@ -61,5 +66,6 @@ describe.skipIf(!torch)(`maskdcpt-learning-torch.py${torch ? '' : ` (${NO_TORCH}
     const cnn = run(['--model', 'cnn-bn']);
     expect(cnn.classifier_norms).toEqual(['BatchNorm2d']);
     expect(cnn.rec_last20).toBeNull();
+    for (const r of [pooled, bn, cnn]) expect(r.confusion.split(' | ').flatMap((row) => row.split(' ').map(Number)).reduce((a, b) => a + b, 0)).toBe(10);
   }, 120_000);
 });
