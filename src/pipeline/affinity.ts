@@ -58,12 +58,18 @@ export function assignTypes(counts: ReadonlyMap<TypeId, number>, threads: number
   const order = [...counts].sort((a, b) => b[1] * sampleCost(b[0], 1) - a[1] * sampleCost(a[0], 1) || (a[0] < b[0] ? -1 : 1));
   const home = new Map<TypeId, number>();
   for (const [type, count] of order) {
-    let best = 0;
-    for (let t = 1; t < threads; t++) if (load[t] < load[best]) best = t;
+    const best = leastLoaded(load);
     home.set(type, best);
     load[best] += count * sampleCost(type, 1);
   }
   return home;
+}
+
+/** The thread with the least load (ties to the lower thread). */
+function leastLoaded(load: readonly number[]): number {
+  let least = 0;
+  for (let t = 1; t < load.length; t++) if (load[t] < load[least]) least = t;
+  return least;
 }
 
 /** The samples of `task` grouped by home thread (a type without one goes to thread 0), in task order within each. */
@@ -110,7 +116,6 @@ export function mergeResults(task: WorkerTask, parts: readonly WorkerResult[]): 
 
 /** Where a part goes: its home thread, unless that thread's queue is far ahead of the least busy one. */
 export function chooseThread(home: number, load: readonly number[], spillMs: number): number {
-  let least = 0;
-  for (let t = 1; t < load.length; t++) if (load[t] < load[least]) least = t;
+  const least = leastLoaded(load);
   return load[home] > 2 * load[least] + spillMs ? least : home;
 }
